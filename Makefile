@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-slow lint bench clean
+
+$(STAMP): setup.py requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest tests -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check deep_rnn_tf tests examples benchmarks setup.py
+	$(BIN)/ruff format --check deep_rnn_tf tests examples benchmarks setup.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/cells.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

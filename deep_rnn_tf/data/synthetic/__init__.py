@@ -1,0 +1,1 @@
+"""deep_rnn_tf.data.synthetic."""

@@ -1,0 +1,110 @@
+"""The one place that decodes and encodes videos and images (OpenCV), so every reader behaves alike."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+
+class VideoReadError(IOError):
+    """A video or image that is missing or cannot be decoded; the message names the file."""
+
+
+def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
+    """Decodes every frame of a video file.
+
+    Args:
+        path: an .avi / .mp4 / ... file OpenCV can open.
+        grayscale: return (T, H, W) single-channel frames instead of (T, H, W, 3) RGB.
+
+    Returns:
+        uint8 array of shape (T, H, W, 3) in RGB order, or (T, H, W) if `grayscale`.
+
+    Raises:
+        VideoReadError: the file is missing, cannot be opened or holds no frame.
+
+    Example:
+        >>> frames = read_video("person01_boxing_d1_uncomp.avi", grayscale=True)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise VideoReadError(f"{path}: no such video file")
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise VideoReadError(f"{path}: cannot be opened as a video")
+    frames = []
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
+            frames.append(cv2.cvtColor(frame, code))
+    finally:
+        capture.release()
+    if not frames:
+        raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
+    return np.stack(frames)
+
+
+def write_video(path: str | os.PathLike, frames: Sequence[np.ndarray] | np.ndarray, fps: float = 25.0) -> None:
+    """Encodes frames into a video file (MJPG for .avi, mp4v for .mp4), written atomically.
+
+    Args:
+        path: output file; its extension picks the codec.
+        frames: uint8 frames, (T, H, W) grey or (T, H, W, 3) RGB.
+        fps: frames per second stored in the container.
+
+    Example:
+        >>> write_video("clip.avi", np.zeros((10, 120, 160), np.uint8))
+    """
+    path = os.fspath(path)
+    frames = np.asarray(frames)
+    if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(
+            f"frames must be a non-empty uint8 array (T, H, W) or (T, H, W, 3); "
+            f"received shape={frames.shape} dtype={frames.dtype}"
+        )
+    height, width = frames.shape[1:3]
+    ext = os.path.splitext(path)[1].lower()
+    fourcc = cv2.VideoWriter_fourcc(*("mp4v" if ext == ".mp4" else "MJPG"))
+    tmp = f"{path}.tmp{ext}"
+    writer = cv2.VideoWriter(tmp, fourcc, float(fps), (width, height), True)
+    if not writer.isOpened():
+        raise VideoReadError(f"{path}: OpenCV cannot write this video format")
+    try:
+        for frame in frames:
+            bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR)
+            writer.write(bgr)
+    finally:
+        writer.release()
+    os.replace(tmp, path)
+
+
+def read_image(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
+    """Reads a JPEG/PNG as uint8 RGB (H, W, 3), or (H, W) if `grayscale`; the error names the file."""
+    path = os.fspath(path)
+    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
+    image = cv2.imread(path, flag)
+    if image is None:
+        reason = "no such file" if not os.path.isfile(path) else "not a readable image"
+        raise VideoReadError(f"{path}: {reason}")
+    return image if grayscale else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
+    """Writes a uint8 RGB (H, W, 3) or grey (H, W) image atomically; format from the extension."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
+    ok, encoded = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise VideoReadError(f"{path}: cannot encode image as {ext}")
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(encoded.tobytes())
+    os.replace(tmp, path)

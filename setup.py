@@ -1,0 +1,43 @@
+"""Installs deep_rnn_tf and the `deep-rnn` console command."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', (HERE / "deep_rnn_tf" / "_version.py").read_text()
+).group(1)
+
+setup(
+    name="deep_rnn_tf",
+    version=VERSION,
+    description=(
+        "Deep recurrent networks for vision (Deep RNN Framework, CVPR 2019) on TensorFlow 2 / Keras 3"
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["deep_rnn_tf", "deep_rnn_tf.*"]),
+    install_requires=[
+        # Keras 3.7-3.9 gave NaN losses under MirroredStrategy (keras#20568).
+        "keras>=3.10",
+        "tensorflow>=2.16",
+        # TF >= 2.21 no longer pulls in tensorboard; the TensorBoard callback needs it.
+        "tensorboard",
+        "numpy",
+        "opencv-python-headless",
+        "scikit-image",
+        "imageio",
+        "imageio-ffmpeg",
+        "matplotlib",
+        "tqdm",
+    ],
+    extras_require={"dev": ["pytest", "pytest-timeout", "ruff"]},
+    entry_points={"console_scripts": ["deep-rnn=deep_rnn_tf.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
