@@ -1,0 +1,244 @@
+"""LSTM baselines: the convolutional LSTM (Shi et al. 2015) and the dense LSTM, in Keras' weight layout.
+
+Both use Keras' layout — `kernel` (input -> 4 units), `recurrent_kernel` (h -> 4 units), `bias`, gates
+in the order i, f, c, o, `unit_forget_bias` — so weights copy one-to-one from `keras.layers.ConvLSTM2D` /
+`keras.layers.LSTM` and the outputs agree. Unlike Keras' ConvLSTM (eight convolutions per step) the input
+part is one convolution with 4F outputs, and `DeepRNN` runs it once for all time steps.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from deep_rnn_tf.cells.base import RecurrentCell, check_choice, check_positive_int, merge_time, split_time
+
+
+class _LSTMBase(RecurrentCell):
+    """Shared gate arithmetic of `ConvLSTMCell` and `LSTMCell`; subclasses supply the linear maps."""
+
+    num_states = 2
+
+    def __init__(
+        self,
+        filters: int,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+
+    def _kernel_shape(self, in_channels: int) -> tuple:
+        raise NotImplementedError
+
+    def _input_linear(self, x, kernel):
+        raise NotImplementedError
+
+    def _recurrent_linear(self, h, kernel):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        super().build(input_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=self._kernel_shape(input_shape[-1]),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel",
+            shape=self._kernel_shape(self.filters),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(4 * self.filters,),
+                initializer=self._bias_init,
+                regularizer=self.bias_regularizer,
+            )
+
+    def _bias_init(self, shape, dtype=None):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        units = self.filters
+        return tf.concat(
+            [
+                self.bias_initializer((units,), dtype=dtype),
+                tf.ones((units,), dtype=dtype),
+                self.bias_initializer((2 * units,), dtype=dtype),
+            ],
+            axis=0,
+        )
+
+    def input_projection(self, sequence, training=None):
+        z = self._input_linear(merge_time(sequence), self.kernel)
+        if self.bias is not None:
+            z = tf.nn.bias_add(z, self.bias)
+        return split_time(z, sequence)
+
+    def recurrent_step(self, projected, states, training=None):
+        h_prev, c_prev = states
+        z = projected + self._recurrent_linear(h_prev, self.recurrent_kernel)
+        z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
+        c = self.recurrent_activation(z_f) * c_prev + self.recurrent_activation(z_i) * self.activation(z_c)
+        h = self.recurrent_activation(z_o) * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        ser = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": ser(self.kernel_initializer),
+            "recurrent_initializer": ser(self.recurrent_initializer),
+            "bias_initializer": ser(self.bias_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+            "kernel_regularizer": ser(self.kernel_regularizer),
+            "recurrent_regularizer": ser(self.recurrent_regularizer),
+            "bias_regularizer": ser(self.bias_regularizer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class ConvLSTMCell(_LSTMBase):
+    """Convolutional LSTM cell: i, f, c, o gates from one convolution over x and one over h.
+
+    With the same weights it computes exactly what `keras.layers.ConvLSTM2D` computes (same layout:
+    `kernel` (k, k, C, 4F), `recurrent_kernel` (k, k, F, 4F), `bias` (4F), gate order i, f, c, o). The
+    original's ConvLSTM orders the gates i, f, o, g and has no forget-bias offset (`unit_forget_bias=False`).
+
+    Args:
+        filters: hidden channels (positive int).
+        kernel_size: square kernel size of both convolutions (default 3).
+        strides: stride of the input convolution (the recurrent one is stride 1, "same").
+        padding: "same" (default) or "valid" for the input convolution.
+        activation, recurrent_activation: tanh and sigmoid by default.
+        use_bias, unit_forget_bias: biases, with +1 on the forget gate at initialisation (Keras' default).
+        kernel_initializer, recurrent_initializer, bias_initializer, *_regularizer: as in Keras.
+
+    Example:
+        >>> layer = ConvRNN(ConvLSTMCell(8), return_sequences=True)
+        >>> y = layer(keras.random.normal((2, 4, 16, 16, 1)))   # (2, 4, 16, 16, 8)
+    """
+
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, padding: str = "same", **kwargs):
+        check_positive_int("filters", filters)
+        super().__init__(filters, **kwargs)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.strides = check_positive_int("strides", strides)
+        self.padding = check_choice("padding", padding, ("same", "valid"))
+
+    def _kernel_shape(self, in_channels):
+        return (self.kernel_size, self.kernel_size, in_channels, 4 * self.filters)
+
+    def _input_linear(self, x, kernel):
+        return tf.nn.conv2d(x, kernel, strides=self.strides, padding=self.padding.upper())
+
+    def _recurrent_linear(self, h, kernel):
+        return tf.nn.conv2d(h, kernel, strides=1, padding="SAME")
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{self.name}: ConvLSTMCell expects per-step inputs of rank 4 (batch, H, W, C); "
+                f"received input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape, states_shape=None):
+        batch, height, width = tuple(input_shape)[:3]
+
+        def out_size(size):
+            if size is None:
+                return None
+            if self.padding == "valid":
+                size = size - self.kernel_size + 1
+            return -(-size // self.strides)
+
+        shape = (batch, out_size(height), out_size(width), self.filters)
+        return shape, [shape, shape]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+        }
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class LSTMCell(_LSTMBase):
+    """Dense LSTM cell (the "1-layer LSTM" baseline), Keras' layout: equal to `keras.layers.LSTMCell`.
+
+    Args:
+        units: hidden size (positive int).
+        **kwargs: activation, recurrent_activation, use_bias, unit_forget_bias, initializers and
+            regularizers as `keras.layers.LSTMCell`.
+
+    Example:
+        >>> layer = keras.layers.RNN(LSTMCell(32))
+        >>> y = layer(keras.random.normal((4, 10, 8)))   # (4, 32)
+    """
+
+    def __init__(self, units: int, **kwargs):
+        check_positive_int("units", units)
+        super().__init__(units, **kwargs)
+        self.units = units
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def _kernel_shape(self, in_channels):
+        return (in_channels, 4 * self.units)
+
+    def _input_linear(self, x, kernel):
+        return tf.matmul(x, kernel)
+
+    _recurrent_linear = _input_linear
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name}: LSTMCell expects per-step inputs of rank 2 (batch, features); "
+                f"received input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape, states_shape=None):
+        shape = (tuple(input_shape)[0], self.units)
+        return shape, [shape, shape]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}

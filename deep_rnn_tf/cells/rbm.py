@@ -1,0 +1,336 @@
+"""The Representation Bridge Module (RBM, the paper's CBM) in convolutional and dense forms.
+
+For a layer input x_t and the recurrent state s_{t-1} (zero at t = 0):
+
+    r_t = phi( N_R( W_R * x_t + b_R ) )                      representation unit
+    s_t = sigmoid( N_T( W_T * [ TD(x_t) ; s_{t-1} ] + b_T ) )  temporal unit
+    h_t = r_t (.) s_t                                         merge: element-wise product
+
+`h_t` goes up to the next layer; the state passed to t + 1 is the gate `s_t` itself (original.md §1.1). W_T
+over the concatenation `[x; s]` is stored as two kernels, `temporal_kernel` (over x) and
+`recurrent_kernel` (over s); their sum is the same convolution. TD (temporal dropout) is the identity
+forward; in training, with probability `p_td`, it stops the gradient into x through the temporal branch
+only (the gradient still reaches W_T and flows back in time through s).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from deep_rnn_tf.cells.base import (
+    RecurrentCell,
+    check_choice,
+    check_positive_int,
+    check_probability,
+    merge_time,
+    split_time,
+    temporal_dropout,
+)
+
+NORMALIZATIONS = (None, "batch", "layer")
+TD_MODES = ("batch", "sample")
+
+
+class _RBMBase(RecurrentCell):
+    """Shared equations of `RBMCell` and `DenseRBMCell`; subclasses supply the linear maps."""
+
+    def __init__(
+        self,
+        filters: int,
+        activation="relu",
+        recurrent_activation="sigmoid",
+        normalization: str | None = None,
+        p_td: float = 0.0,
+        td_mode: str = "batch",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, **kwargs)
+        self.filters = filters
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
+        self.p_td = check_probability("p_td", p_td)
+        self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self._make_seed_generator()
+
+    # --- hooks for the conv / dense forms ----------------------------------------------------------------
+    def _kernel_shape(self, in_channels: int) -> tuple:
+        raise NotImplementedError
+
+    def _linear(self, x, kernel, strides: int = 1):
+        raise NotImplementedError
+
+    def _merge_gate(self, gate):
+        """Brings the state-resolution gate to the output resolution (strided conv cells pool it)."""
+        return gate
+
+    def _make_normalization(self, name: str) -> keras.layers.Layer:
+        raise NotImplementedError
+
+    # --- weights -----------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        super().build(input_shape)
+        in_channels = input_shape[-1]
+        if in_channels is None:
+            raise ValueError(
+                f"{self.name}: the channel axis of the input must be known. Received {input_shape}"
+            )
+        output_shape, state_shapes = self.compute_output_shape(input_shape)
+
+        def weight(name, shape, initializer, regularizer):
+            return self.add_weight(name=name, shape=shape, initializer=initializer, regularizer=regularizer)
+
+        self.representation_kernel = weight(
+            "representation_kernel",
+            self._kernel_shape(in_channels),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+        )
+        self.temporal_kernel = weight(
+            "temporal_kernel",
+            self._kernel_shape(in_channels),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+        )
+        self.recurrent_kernel = weight(
+            "recurrent_kernel",
+            self._kernel_shape(self.filters),
+            self.recurrent_initializer,
+            self.recurrent_regularizer,
+        )
+        if self.use_bias:
+            self.representation_bias = weight(
+                "representation_bias", (self.filters,), self.bias_initializer, self.bias_regularizer
+            )
+            self.temporal_bias = weight(
+                "temporal_bias", (self.filters,), self.bias_initializer, self.bias_regularizer
+            )
+        else:
+            self.representation_bias = self.temporal_bias = None
+        self.representation_norm = self.temporal_norm = None
+        if self.normalization is not None:
+            self.representation_norm = self._make_normalization("representation_norm")
+            self.representation_norm.build(output_shape)
+            self.temporal_norm = self._make_normalization("temporal_norm")
+            self.temporal_norm.build(state_shapes[0])
+
+    # --- the step ----------------------------------------------------------------------------------------
+    def _td_active(self, training) -> bool:
+        return bool(training) and self.p_td > 0.0
+
+    def input_projection(self, sequence, training=None):
+        """(batch, time, ...) -> (R pre-activation, T pre-activation over x) for every time step."""
+        x = merge_time(sequence)
+        strides = getattr(self, "strides", 1)
+        if not self._td_active(training) and strides == 1:
+            # One convolution with 2F output channels instead of two with F: same result, fewer passes.
+            kernel = tf.concat([self.representation_kernel, self.temporal_kernel], axis=-1)
+            both = self._add_bias(self._linear(x, kernel), self.representation_bias, self.temporal_bias)
+            pre_r, pre_t = tf.split(both, 2, axis=-1)
+        else:
+            pre_r = self._add_bias(
+                self._linear(x, self.representation_kernel, strides), self.representation_bias
+            )
+            x_t = x
+            if self._td_active(training):
+                keep = self._keep_gradient_mask(sequence, self.p_td, per_sample=self.td_mode == "sample")
+                x_t = temporal_dropout(x, merge_time(keep))
+            pre_t = self._add_bias(self._linear(x_t, self.temporal_kernel), self.temporal_bias)
+        return split_time(pre_r, sequence), split_time(pre_t, sequence)
+
+    def recurrent_step(self, projected, states, training=None):
+        pre_r, pre_t = projected
+        previous_gate = states[0]
+        temporal = pre_t + self._linear(previous_gate, self.recurrent_kernel)
+        representation = pre_r
+        if self.normalization is not None:
+            temporal = self.temporal_norm(temporal, training=training)
+            representation = self.representation_norm(representation, training=training)
+        gate = self.recurrent_activation(temporal)
+        output = self.activation(representation) * self._merge_gate(gate)
+        return output, [gate]
+
+    @staticmethod
+    def _add_bias(x, *biases):
+        present = [b for b in biases if b is not None]
+        if not present:
+            return x
+        return tf.nn.bias_add(x, tf.concat(present, axis=0) if len(present) > 1 else present[0])
+
+    def get_config(self) -> dict:
+        ser = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "normalization": self.normalization,
+            "p_td": self.p_td,
+            "td_mode": self.td_mode,
+            "use_bias": self.use_bias,
+            "kernel_initializer": ser(self.kernel_initializer),
+            "recurrent_initializer": ser(self.recurrent_initializer),
+            "bias_initializer": ser(self.bias_initializer),
+            "kernel_regularizer": ser(self.kernel_regularizer),
+            "recurrent_regularizer": ser(self.recurrent_regularizer),
+            "bias_regularizer": ser(self.bias_regularizer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class RBMCell(_RBMBase):
+    """Convolutional Representation Bridge Module cell (a `keras.layers.RNN`-compatible cell).
+
+    Input (batch, H, W, C) per step; output h_t (batch, ceil(H/strides), ceil(W/strides), filters);
+    state [s_t] with s_t of shape (batch, H, W, filters) in (0, 1).
+
+    Args:
+        filters: output channels of both units (positive int).
+        kernel_size: size of the square convolution kernels (positive int, default 3).
+        strides: stride of the representation convolution (1 or more). The temporal convolution always
+            runs at stride 1 at the input resolution (the original's strided cells); its gate is then
+            max-pooled 3x3 with the same stride before the merge.
+        activation: phi of the representation unit ("relu" as MCnet and the standalone model, "tanh" as
+            the backbone and polygon models).
+        recurrent_activation: activation of the temporal gate (sigmoid).
+        normalization: None, "batch" (BatchNormalization, momentum 0.9, eps 1e-5 as PyTorch's defaults)
+            or "layer" (per-sample normalisation over H, W, C) on both pre-activations.
+        p_td: temporal-dropout probability in [0, 1]; only used when `training` is true.
+        td_mode: "batch" (one coin per call and time step, shared by the batch, as the original) or
+            "sample" (one coin per sample).
+        use_bias: add biases b_R and b_T.
+        kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
+            kernels (W_R and the x part of W_T), of the s part of W_T, and of the biases.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: optional Keras regularizers.
+        seed: seed of the temporal-dropout coins.
+
+    Example:
+        >>> cell = RBMCell(16, kernel_size=3, p_td=0.5)
+        >>> layer = ConvRNN(cell, return_sequences=True)
+        >>> y = layer(keras.random.normal((2, 5, 8, 8, 3)))   # (2, 5, 8, 8, 16)
+    """
+
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, **kwargs):
+        check_positive_int("filters", filters)
+        super().__init__(filters, **kwargs)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.strides = check_positive_int("strides", strides)
+
+    def _kernel_shape(self, in_channels):
+        return (self.kernel_size, self.kernel_size, in_channels, self.filters)
+
+    def _linear(self, x, kernel, strides=1):
+        return tf.nn.conv2d(x, kernel, strides=strides, padding="SAME")
+
+    def _merge_gate(self, gate):
+        if self.strides == 1:
+            return gate
+        return tf.nn.max_pool2d(gate, ksize=3, strides=self.strides, padding="SAME")
+
+    def _make_normalization(self, name):
+        if self.normalization == "batch":
+            return keras.layers.BatchNormalization(
+                momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
+            )
+        return keras.layers.GroupNormalization(groups=1, epsilon=1e-5, name=name, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{self.name}: RBMCell expects per-step inputs of rank 4 (batch, H, W, C); "
+                f"received input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape, states_shape=None):
+        batch, height, width = tuple(input_shape)[:3]
+
+        def reduce(size):
+            return None if size is None else -(-size // self.strides)
+
+        output = (batch, reduce(height), reduce(width), self.filters)
+        return output, [(batch, height, width, self.filters)]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+        }
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class DenseRBMCell(_RBMBase):
+    """Fully connected Representation Bridge Module cell: the RBM equations with dense kernels.
+
+    Input (batch, features) per step; output and state (batch, units). Not in the original code (its
+    §1.2 inference): r = phi(W_R x + b_R), s_t = sigmoid(W_T [TD(x); s_{t-1}] + b_T), h = r * s_t.
+
+    Args:
+        units: output size (positive int).
+        **kwargs: as `RBMCell` (activation, recurrent_activation, normalization ("batch" or "layer" over
+            features), p_td, td_mode, use_bias, initializers, regularizers, seed).
+
+    Example:
+        >>> layer = keras.layers.RNN(DenseRBMCell(32), return_sequences=True)
+        >>> y = layer(keras.random.normal((4, 10, 8)))   # (4, 10, 32)
+    """
+
+    def __init__(self, units: int, **kwargs):
+        check_positive_int("units", units)
+        super().__init__(units, **kwargs)
+        self.units = units
+
+    @property
+    def state_size(self):
+        return self.units
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def _kernel_shape(self, in_channels):
+        return (in_channels, self.filters)
+
+    def _linear(self, x, kernel, strides=1):
+        return tf.matmul(x, kernel)
+
+    def _make_normalization(self, name):
+        if self.normalization == "batch":
+            return keras.layers.BatchNormalization(
+                momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
+            )
+        return keras.layers.LayerNormalization(epsilon=1e-5, name=name, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name}: DenseRBMCell expects per-step inputs of rank 2 (batch, features); "
+                f"received input_shape={tuple(input_shape)}"
+            )
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape, states_shape=None):
+        batch = tuple(input_shape)[0]
+        return (batch, self.units), [(batch, self.units)]
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "units": self.units}
