@@ -1,0 +1,273 @@
+"""A synthetic action data set whose classes are defined by *motion*, written in the real frame layout.
+
+Every video shows the same kind of object: a coloured disc with a "clock hand" (so its orientation is
+visible) on a textured background. Position and orientation are uniformly random in every frame of every
+class (the object wraps around the frame borders), so **no single frame tells the class**; only the motion
+does: direction, rotation sense, speed and periodic against one-way motion. Periodic classes start at a
+random phase, so their first frames look like a one-way motion: anticipation from two frames is genuinely
+harder than recognition from the whole video.
+
+Written layout (the one `deep_rnn_tf.data.frames` reads, and MMAction2 list files for the same frames)::
+
+    OUT/train/<class>/<video>/img_00001.jpg ...
+    OUT/test/<class>/<video>/img_00001.jpg ...
+    OUT/classes.txt                      # "1 move_right" ... (UCF-101 classInd.txt style)
+    OUT/train_list.txt, OUT/test_list.txt  # "<train/class/video> <total_frames> <label>"
+
+Command: `deep-rnn data synth-actions --out DIR [--videos-per-class 24] [--test-videos-per-class 8]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from deep_rnn_tf.data.video_io import write_image
+
+# name -> (kind, parameters). Speeds are in pixels per frame at a 64-pixel frame and scale with the size.
+MOTION_CLASSES: dict[str, dict[str, float | str]] = {
+    "move_right": {"kind": "translate", "dx": 1.0, "dy": 0.0, "speed": 2.0},
+    "move_left": {"kind": "translate", "dx": -1.0, "dy": 0.0, "speed": 2.0},
+    "move_up": {"kind": "translate", "dx": 0.0, "dy": -1.0, "speed": 2.0},
+    "move_down": {"kind": "translate", "dx": 0.0, "dy": 1.0, "speed": 2.0},
+    "move_right_fast": {"kind": "translate", "dx": 1.0, "dy": 0.0, "speed": 5.0},
+    "rotate_clockwise": {"kind": "rotate", "omega": 14.0},
+    "rotate_counterclockwise": {"kind": "rotate", "omega": -14.0},
+    "swing_horizontal": {"kind": "swing", "dx": 1.0, "dy": 0.0, "amplitude": 10.0, "period": 12.0},
+    "swing_vertical": {"kind": "swing", "dx": 0.0, "dy": 1.0, "amplitude": 10.0, "period": 12.0},
+    "pendulum": {"kind": "pendulum", "amplitude": 50.0, "period": 12.0},
+}
+CLASS_NAMES: list[str] = sorted(MOTION_CLASSES)
+
+
+@dataclass(frozen=True)
+class SynthActionsConfig:
+    """Sizes of the synthetic set.
+
+    Args:
+        size: frame height and width in pixels.
+        videos_per_class: training videos per class.
+        test_videos_per_class: test videos per class.
+        min_frames: shortest video.
+        max_frames: longest video.
+        seed: seed of every random choice (the same seed writes the same set).
+
+    Example:
+        >>> SynthActionsConfig(size=32, videos_per_class=4)
+    """
+
+    size: int = 64
+    videos_per_class: int = 24
+    test_videos_per_class: int = 8
+    min_frames: int = 24
+    max_frames: int = 40
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size < 16:
+            raise ValueError(f"size must be >= 16; received size={self.size}")
+        if self.videos_per_class < 1 or self.test_videos_per_class < 1:
+            raise ValueError(
+                "videos_per_class and test_videos_per_class must be >= 1; received "
+                f"videos_per_class={self.videos_per_class}, "
+                f"test_videos_per_class={self.test_videos_per_class}"
+            )
+        if not 2 <= self.min_frames <= self.max_frames:
+            raise ValueError(
+                "need 2 <= min_frames <= max_frames; received "
+                f"min_frames={self.min_frames}, max_frames={self.max_frames}"
+            )
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A smooth random colour texture (low-frequency noise), float32 (size, size, 3) in [0, 255]."""
+    grey = rng.uniform(70, 180)
+    # Half-saturated clutter: visible texture that does not drown the small object.
+    coarse = grey + 0.5 * (rng.uniform(40, 220, size=(4, 4, 3)) - grey)
+    smooth = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    return np.clip(smooth, 0, 255)
+
+
+def _object_trajectory(
+    spec: dict[str, float | str], num_frames: int, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame (x, y) centre offsets in pixels and hand angles in degrees for one video of a class."""
+    t = np.arange(num_frames, dtype=np.float64)
+    scale = size / 64.0
+    start = rng.uniform(0, size, size=2)
+    angle0 = rng.uniform(0, 360)
+    jitter = rng.uniform(0.8, 1.2)  # speed varies per video, so speed classes overlap only slightly
+    kind = spec["kind"]
+    positions = np.tile(start, (num_frames, 1))
+    angles = np.full(num_frames, angle0)
+    if kind == "translate":
+        step = float(spec["speed"]) * scale * jitter
+        positions = start + np.outer(t * step, [spec["dx"], spec["dy"]])
+    elif kind == "swing":
+        phase = rng.uniform(0, 2 * math.pi)
+        amplitude = float(spec["amplitude"]) * scale * jitter
+        offset = amplitude * np.sin(2 * math.pi * t / float(spec["period"]) + phase)
+        positions = start + np.outer(offset, [spec["dx"], spec["dy"]])
+    elif kind == "rotate":
+        angles = angle0 + t * float(spec["omega"]) * jitter
+    elif kind == "pendulum":
+        phase = rng.uniform(0, 2 * math.pi)
+        amplitude = float(spec["amplitude"]) * jitter
+        angles = angle0 + amplitude * np.sin(2 * math.pi * t / float(spec["period"]) + phase)
+    return np.mod(positions, size), angles
+
+
+def _draw_object(
+    canvas: np.ndarray, centre: np.ndarray, angle_deg: float, colour: np.ndarray, radius: int
+) -> None:
+    """Draws the disc and its hand, wrapping around the borders (drawn at the 9 periodic copies)."""
+    size = canvas.shape[0]
+    hand = radius * 2.2
+    rad = math.radians(angle_deg)
+    tip = np.array([math.cos(rad), -math.sin(rad)]) * hand
+    hand_colour = tuple(float(255 - c) for c in colour)
+    for shift_x in (-size, 0, size):
+        for shift_y in (-size, 0, size):
+            cx, cy = centre[0] + shift_x, centre[1] + shift_y
+            if -3 * radius < cx < size + 3 * radius and -3 * radius < cy < size + 3 * radius:
+                centre_px = (round(cx), round(cy))
+                cv2.circle(canvas, centre_px, radius, tuple(float(c) for c in colour), -1, cv2.LINE_AA)
+                tip_px = (round(cx + tip[0]), round(cy + tip[1]))
+                thickness = max(1, radius // 3)
+                cv2.line(canvas, centre_px, tip_px, hand_colour, thickness, cv2.LINE_AA)
+                cv2.circle(canvas, tip_px, max(1, radius // 2), hand_colour, -1, cv2.LINE_AA)
+
+
+def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Renders one video of a motion class.
+
+    Args:
+        class_name: one of `CLASS_NAMES`.
+        num_frames: number of frames.
+        size: frame height and width.
+        rng: numpy random generator (object, colours, start position, phase, noise).
+
+    Returns:
+        uint8 array (num_frames, size, size, 3), RGB.
+
+    Example:
+        >>> video = render_video("rotate_clockwise", 30, 64, np.random.default_rng(0))
+    """
+    if class_name not in MOTION_CLASSES:
+        raise ValueError(f"class_name must be one of {CLASS_NAMES}; received class_name={class_name!r}")
+    background = _background(rng, size)
+    colour = rng.uniform(0, 255, size=3)
+    radius = max(2, round(size * rng.uniform(0.07, 0.1)))
+    positions, angles = _object_trajectory(MOTION_CLASSES[class_name], num_frames, size, rng)
+    frames = np.empty((num_frames, size, size, 3), np.uint8)
+    for index in range(num_frames):
+        canvas = background.copy()
+        _draw_object(canvas, positions[index], angles[index], colour, radius)
+        canvas += rng.normal(0, 6, size=canvas.shape).astype(np.float32)  # sensor noise per frame
+        frames[index] = np.clip(canvas, 0, 255).astype(np.uint8)
+    return frames
+
+
+def _write_video_frames(frame_dir: str, frames: np.ndarray) -> None:
+    """Writes frames as img_00001.jpg ... (MMAction2 naming); a finished folder is left as it is."""
+    done_marker = os.path.join(frame_dir, f"img_{len(frames):05d}.jpg")
+    if os.path.isfile(done_marker):
+        return
+    os.makedirs(frame_dir, exist_ok=True)
+    for index, frame in enumerate(frames, start=1):
+        write_image(os.path.join(frame_dir, f"img_{index:05d}.jpg"), frame, quality=92)
+
+
+def _write_text_atomic(path: str, lines: list[str]) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progress: bool = True) -> dict:
+    """Writes the synthetic set (frames, class index and MMAction2 list files) under `out_dir`.
+
+    Args:
+        out_dir: output root; created if missing. Re-running with the same config skips finished videos.
+        config: sizes and seed.
+        show_progress: show a progress bar.
+
+    Returns:
+        {"train": number of train videos, "test": number of test videos, "classes": class names}.
+
+    Example:
+        >>> write_synthetic_actions("/tmp/synth", SynthActionsConfig(size=32, videos_per_class=4))
+    """
+    jobs = []
+    for split, count in (("train", config.videos_per_class), ("test", config.test_videos_per_class)):
+        for label, class_name in enumerate(CLASS_NAMES):
+            for video in range(count):
+                jobs.append((split, label, class_name, f"{class_name}_{split}_{video:04d}"))
+    lists: dict[str, list[str]] = {"train": [], "test": []}
+    for job_index, (split, label, class_name, video_name) in enumerate(
+        tqdm(jobs, desc="synth-actions", unit="video", disable=not show_progress)
+    ):
+        # One generator per video, seeded by (seed, index): a resumed run writes identical videos.
+        rng = np.random.default_rng([config.seed, job_index])
+        num_frames = int(rng.integers(config.min_frames, config.max_frames + 1))
+        frames = render_video(class_name, num_frames, config.size, rng)
+        relative = os.path.join(split, class_name, video_name)
+        _write_video_frames(os.path.join(out_dir, relative), frames)
+        lists[split].append(f"{relative} {num_frames} {label}")
+    _write_text_atomic(
+        os.path.join(out_dir, "classes.txt"), [f"{i + 1} {name}" for i, name in enumerate(CLASS_NAMES)]
+    )
+    for split, lines in lists.items():
+        _write_text_atomic(os.path.join(out_dir, f"{split}_list.txt"), lines)
+    return {"train": len(lists["train"]), "test": len(lists["test"]), "classes": list(CLASS_NAMES)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`deep-rnn data synth-actions`: writes the motion-defined synthetic action set.
+
+    Example:
+        >>> main(["--out", "/tmp/synth_actions", "--size", "32", "--videos-per-class", "4"])
+    """
+    parser = argparse.ArgumentParser(
+        prog="deep-rnn data synth-actions",
+        description="Write a synthetic action set whose classes are defined by motion (frame-folder layout).",
+    )
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--size", type=int, default=64, help="frame size in pixels (default 64)")
+    parser.add_argument("--videos-per-class", type=int, default=24, help="training videos per class")
+    parser.add_argument("--test-videos-per-class", type=int, default=8, help="test videos per class")
+    parser.add_argument("--min-frames", type=int, default=24)
+    parser.add_argument("--max-frames", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = SynthActionsConfig(
+            size=args.size,
+            videos_per_class=args.videos_per_class,
+            test_videos_per_class=args.test_videos_per_class,
+            min_frames=args.min_frames,
+            max_frames=args.max_frames,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
+    print(
+        f"wrote {summary['train']} train and {summary['test']} test videos of "
+        f"{len(summary['classes'])} motion classes to {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
