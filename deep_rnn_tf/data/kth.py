@@ -1,0 +1,421 @@
+"""Reader of the real KTH action layout for video prediction (MCnet protocol) and its tf.data pipelines.
+
+Layout: `<data_dir>/personXX_<action>_dN_uncomp.avi` (160x120) plus a segment list, either the MCnet format
+(`<video> <start> <end>` per line, e.g. `person01_boxing_d1 1 95`) or KTH's own `00sequences.txt`
+(`person01_boxing_d1  frames  1-95, 96-185, ...`).
+
+Frames are converted to grey, resized to `image_size` x `image_size` (aspect not kept, as the original) and
+mapped to [-1, 1]. As in the original, the 1-based list numbers are used as 0-based frame indices.
+
+- Training samples: K + T consecutive frames at a random start in [start, min(end, len) - K - T + 1), start 0
+  when that range is a single point (the original's behaviour, kept for comparability), random h-flip.
+- Test windows: starts in range(start, end - K - T - 1, stride), stride 3 for running and jogging and T
+  otherwise (MCnet's test_kth.py).
+- A segment too short for K + T frames is skipped with a warning naming it (the original crashed).
+- A missing or unreadable video raises `VideoReadError` naming the file (`strict=True`) or is reported and
+  skipped (`strict=False`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from deep_rnn_tf.data.video_io import VideoReadError, read_video
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
+# MCnet's test protocol starts a window every 3 frames for these (fast) actions and every T frames otherwise.
+DENSE_TEST_ACTIONS = ("running", "jogging")
+_VIDEO_NAME = re.compile(r"^person(\d+)_([a-z]+)_d(\d+)$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sub-sequence of a KTH video, as a line of the segment list.
+
+    Args:
+        video: video base name, e.g. `person01_boxing_d1` (file `person01_boxing_d1_uncomp.avi`).
+        start: first frame number as written in the list (used as a 0-based index, like the original).
+        end: last frame number as written in the list.
+
+    Example:
+        >>> Segment("person01_boxing_d1", 1, 95).action
+        'boxing'
+    """
+
+    video: str
+    start: int
+    end: int
+
+    @property
+    def action(self) -> str:
+        """The action parsed from the video name (`""` if the name does not follow the KTH pattern)."""
+        match = _VIDEO_NAME.match(self.video)
+        return match.group(2) if match else ""
+
+    @property
+    def person(self) -> int:
+        """The person number parsed from the video name (-1 if the name does not follow the KTH pattern)."""
+        match = _VIDEO_NAME.match(self.video)
+        return int(match.group(1)) if match else -1
+
+    def __str__(self) -> str:
+        return f"{self.video} {self.start} {self.end}"
+
+
+def video_path(data_dir: str, video: str) -> str:
+    """The file of a KTH video base name: `<data_dir>/<video>_uncomp.avi`.
+
+    Example:
+        >>> video_path("data/KTH", "person01_boxing_d1")
+        'data/KTH/person01_boxing_d1_uncomp.avi'
+    """
+    return os.path.join(data_dir, f"{video}_uncomp.avi")
+
+
+def parse_segment_list(path: str) -> list[Segment]:
+    """Reads a segment list: MCnet lines `<video> <start> <end>` or KTH's `00sequences.txt` lines.
+
+    Blank lines and KTH's header/comment lines without a frame range are ignored; a malformed line raises.
+
+    Args:
+        path: the list file.
+
+    Returns:
+        The segments in file order.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: a line cannot be parsed (the message names the file and the line number).
+
+    Example:
+        >>> segments = parse_segment_list("data/KTH/train_data_list_trimmed.txt")
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such segment list")
+    segments: list[Segment] = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                segments += _parse_line(line)
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: {error}; line: {line!r}") from None
+    return segments
+
+
+def _parse_line(line: str) -> list[Segment]:
+    if "frames" in line:  # KTH 00sequences.txt: "person01_boxing_d1\t\tframes\t1-95, 96-185, ..."
+        video, _, ranges = line.partition("frames")
+        video = video.strip()
+        segments = []
+        for item in ranges.split(","):
+            if item.strip():
+                start, sep, end = item.strip().partition("-")
+                if not sep:
+                    raise ValueError(f"frame range {item.strip()!r} is not 'start-end'")
+                segments.append(_segment(video, start, end))
+        return segments
+    fields = line.split()
+    looks_like_segment = len(fields) == 3 and all(f.lstrip("-").isdigit() for f in fields[1:])
+    if not _VIDEO_NAME.match(fields[0]) and not looks_like_segment:
+        return []  # a header or comment line of 00sequences.txt
+    if len(fields) == 3:
+        return [_segment(*fields)]
+    raise ValueError("expected '<video> <start> <end>' or a 00sequences.txt line")
+
+
+def _segment(video: str, start: str, end: str) -> Segment:
+    try:
+        start_i, end_i = int(start), int(end)
+    except ValueError:
+        raise ValueError(f"start/end must be integers, got {start!r} {end!r}") from None
+    if start_i < 0 or end_i < start_i:
+        raise ValueError(f"need 0 <= start <= end, got start={start_i} end={end_i}")
+    return Segment(video, start_i, end_i)
+
+
+def to_unit_range(frames: np.ndarray) -> np.ndarray:
+    """uint8 frames -> float32 in [-1, 1] (x / 127.5 - 1, the original's mapping).
+
+    Example:
+        >>> to_unit_range(np.array([0, 255], np.uint8))
+        array([-1.,  1.], dtype=float32)
+    """
+    return frames.astype(np.float32) / 127.5 - 1.0
+
+
+class KTHReader:
+    """Decodes KTH videos (grey, resized, uint8) with a thread-safe LRU cache of whole decoded videos.
+
+    KTH avis are short (a few hundred 160x120 frames), so decoding a whole file and keeping the resized
+    frames is cheaper than seeking per sample; the cache bounds memory (`cache_size` videos).
+
+    Args:
+        data_dir: directory holding the `*_uncomp.avi` files.
+        image_size: frames are resized to image_size x image_size.
+        cache_size: number of decoded videos to keep (0 disables the cache).
+
+    Example:
+        >>> reader = KTHReader("data/KTH", image_size=64)
+        >>> frames = reader.frames("person01_boxing_d1")  # uint8 (N, 64, 64)
+    """
+
+    def __init__(self, data_dir: str, image_size: int = 128, cache_size: int = 64):
+        if not isinstance(image_size, int) or image_size < 8:
+            raise ValueError(f"image_size must be an int >= 8; received image_size={image_size!r}")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0; received cache_size={cache_size!r}")
+        self.data_dir = data_dir
+        self.image_size = image_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def frames(self, video: str) -> np.ndarray:
+        """All frames of `video`, uint8 (N, image_size, image_size); VideoReadError names a bad file."""
+        with self._lock:
+            if video in self._cache:
+                self._cache.move_to_end(video)
+                return self._cache[video]
+        decoded = read_video(video_path(self.data_dir, video), grayscale=True)
+        size = (self.image_size, self.image_size)
+        resized = np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR) for frame in decoded])
+        if self.cache_size:
+            with self._lock:
+                self._cache[video] = resized
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return resized
+
+    def num_frames(self, video: str) -> int:
+        """Number of decodable frames of `video`."""
+        return len(self.frames(video))
+
+
+def train_start_range(segment: Segment, num_frames: int, length: int) -> tuple[int, int] | None:
+    """The original's random-start range [low, high) for a K+T sample, or None if the segment is too short.
+
+    `high == low` means the original's fallback to video frame 0 (returned as (0, 1)).
+
+    Example:
+        >>> train_start_range(Segment("person01_boxing_d1", 1, 95), 400, 20)
+        (1, 76)
+    """
+    low, high = segment.start, min(segment.end, num_frames) - length + 1
+    if high < low or num_frames < length:
+        return None
+    if high == low:
+        return (0, 1)
+    return (low, high)
+
+
+def test_window_starts(segment: Segment, num_frames: int, past: int, future: int) -> list[int]:
+    """MCnet test window starts: range(start, end - K - T - 1, stride), stride 3 for running/jogging, else T.
+
+    Windows that would run past the end of the video are dropped (the original would crash on them).
+
+    Example:
+        >>> test_window_starts(Segment("person17_boxing_d1", 1, 110), 400, 10, 20)
+        [1, 21, 41, 61]
+    """
+    stride = 3 if segment.action in DENSE_TEST_ACTIONS else future
+    starts = range(segment.start, segment.end - past - future - 1, stride)
+    return [j for j in starts if j + past + future <= num_frames]
+
+
+class KTHDataset:
+    """The KTH video-prediction data: segment list + videos -> training samples and MCnet test windows.
+
+    Args:
+        data_dir: directory of the `*_uncomp.avi` files.
+        list_file: segment list (MCnet format or `00sequences.txt`); a relative path is looked up in
+            `data_dir` first.
+        image_size: frame side after resizing.
+        past: K, the number of observed frames.
+        future: T, the number of frames to predict.
+        strict: raise on a missing/unreadable video (True) or report it and skip its segments (False).
+        cache_size: decoded videos kept in memory (see `KTHReader`).
+
+    Example:
+        >>> data = KTHDataset("data/KTH", "train_data_list_trimmed.txt", image_size=128, past=10, future=10)
+        >>> train = data.train_dataset(batch_size=8, seed=0)  # yields (past, future) in [-1, 1]
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        list_file: str,
+        image_size: int = 128,
+        past: int = 10,
+        future: int = 10,
+        strict: bool = True,
+        cache_size: int = 64,
+    ):
+        if past < 2:
+            raise ValueError(
+                f"past (K) must be >= 2 (motion needs a frame difference); received past={past!r}"
+            )
+        if future < 1:
+            raise ValueError(f"future (T) must be >= 1; received future={future!r}")
+        if not os.path.isdir(data_dir):
+            raise FileNotFoundError(f"{data_dir}: KTH data directory does not exist")
+        if not os.path.isabs(list_file) and os.path.isfile(os.path.join(data_dir, list_file)):
+            list_file = os.path.join(data_dir, list_file)
+        self.data_dir = data_dir
+        self.list_file = list_file
+        self.image_size = image_size
+        self.past = past
+        self.future = future
+        self.strict = strict
+        self.reader = KTHReader(data_dir, image_size, cache_size)
+        self.segments = parse_segment_list(list_file)
+        if not self.segments:
+            raise ValueError(f"{list_file}: the segment list is empty")
+        self.skipped: list[str] = []
+        self._windows: list[tuple[Segment, int]] | None = None
+
+    @property
+    def length(self) -> int:
+        """K + T, the frames of one sample."""
+        return self.past + self.future
+
+    def _num_frames(self, video: str) -> int | None:
+        try:
+            return self.reader.num_frames(video)
+        except VideoReadError as error:
+            if self.strict:
+                raise
+            logger.warning("skipping %s: %s", video, error)
+            self.skipped.append(f"{video}: {error}")
+            return None
+
+    def train_segments(self) -> list[tuple[Segment, int, int]]:
+        """(segment, low, high) for every usable training segment; short ones are warned about and skipped."""
+        usable, short = [], []
+        for segment in self.segments:
+            num_frames = self._num_frames(segment.video)
+            if num_frames is None:
+                continue
+            bounds = train_start_range(segment, num_frames, self.length)
+            if bounds is None:
+                short.append(f"{segment} (video has {num_frames} frames)")
+                continue
+            usable.append((segment, *bounds))
+        self._warn_short(short)
+        if not usable:
+            raise ValueError(f"{self.list_file}: no segment holds K+T={self.length} frames")
+        return usable
+
+    def test_windows(self) -> list[tuple[Segment, int]]:
+        """(segment, start) of every MCnet test window; segments without a window are warned about (once)."""
+        if self._windows is not None:
+            return self._windows
+        windows, short = [], []
+        for segment in self.segments:
+            num_frames = self._num_frames(segment.video)
+            if num_frames is None:
+                continue
+            starts = test_window_starts(segment, num_frames, self.past, self.future)
+            if not starts:
+                short.append(f"{segment} (video has {num_frames} frames)")
+            windows += [(segment, start) for start in starts]
+        self._warn_short(short)
+        self._windows = windows
+        return windows
+
+    def _warn_short(self, short: list[str]) -> None:
+        if short:
+            logger.warning(
+                "%s: %d segment(s) too short for K+T=%d frames, skipped: %s",
+                self.list_file,
+                len(short),
+                self.length,
+                "; ".join(short),
+            )
+            self.skipped += [f"{item}: too short" for item in short]
+
+    def window(self, video: str, start: int) -> np.ndarray:
+        """uint8 (K+T, S, S) frames of `video` from `start`."""
+        frames = self.reader.frames(video)
+        return frames[start : start + self.length]
+
+    def sample(self, rng: np.random.Generator, segments: Sequence[tuple[Segment, int, int]]) -> np.ndarray:
+        """One training sample: uint8 (K+T, S, S), random segment and start, flipped with p=0.5."""
+        segment, low, high = segments[int(rng.integers(len(segments)))]
+        clip = self.window(segment.video, int(rng.integers(low, high)))
+        return clip[:, :, ::-1] if rng.random() < 0.5 else clip
+
+    def train_dataset(
+        self,
+        batch_size: int,
+        seed: int = 0,
+        num_parallel_calls: int | None = None,
+        drop_remainder: bool = True,
+    ) -> tf.data.Dataset:
+        """Infinite (past, future) batches, float32 (B, K, S, S, 1) and (B, T, S, S, 1) in [-1, 1].
+
+        Samples are decoded in parallel (`num_parallel_calls`, default AUTOTUNE); each element's randomness
+        comes from a per-element seed, so the stream is a function of `seed`.
+        """
+        segments = self.train_segments()
+        shape = (self.length, self.image_size, self.image_size)
+
+        def load(element_seed: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(self.sample(np.random.default_rng(int(element_seed)), segments))
+
+        def load_tf(element_seed: tf.Tensor) -> tf.Tensor:
+            clip = tf.numpy_function(load, [element_seed], tf.uint8, stateful=False)
+            return tf.ensure_shape(clip, shape)
+
+        parallel = num_parallel_calls or tf.data.AUTOTUNE
+        dataset = tf.data.Dataset.random(seed=seed).map(
+            load_tf, num_parallel_calls=parallel, deterministic=True
+        )
+        return self._finish(dataset.batch(batch_size, drop_remainder=drop_remainder))
+
+    def test_dataset(self, batch_size: int, num_parallel_calls: int | None = None) -> tf.data.Dataset:
+        """Every MCnet test window once, in order, as (past, future) batches (last batch may be smaller)."""
+        windows = self.test_windows()
+        if not windows:
+            raise ValueError(f"{self.list_file}: no test window of K+T={self.length} frames")
+        videos = [segment.video for segment, _ in windows]
+        starts = [start for _, start in windows]
+        shape = (self.length, self.image_size, self.image_size)
+
+        def load(video: bytes, start: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(self.window(video.decode(), int(start)))
+
+        def load_tf(video: tf.Tensor, start: tf.Tensor) -> tf.Tensor:
+            return tf.ensure_shape(tf.numpy_function(load, [video, start], tf.uint8, stateful=False), shape)
+
+        parallel = num_parallel_calls or tf.data.AUTOTUNE
+        dataset = tf.data.Dataset.from_tensor_slices((videos, starts))
+        dataset = dataset.map(load_tf, num_parallel_calls=parallel, deterministic=True)
+        return self._finish(dataset.batch(batch_size))
+
+    def _finish(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        past = self.past
+
+        def split(clip: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            frames = tf.cast(clip, tf.float32)[..., None] / 127.5 - 1.0
+            return frames[:, :past], frames[:, past:]
+
+        return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def window_names(self) -> list[str]:
+        """`<video>.<start>-<start+T>` per test window, the original's output folder names."""
+        return [f"{segment.video}.{start}-{start + self.future}" for segment, start in self.test_windows()]
