@@ -1,0 +1,465 @@
+"""Training runs that survive faults: run directory, atomic checkpoints, resume, NaN guard.
+
+A run directory holds everything one training run produces::
+
+    <run_dir>/config.json                  the resolved config (preset + config file + flags)
+    <run_dir>/checkpoints/epoch-0003.weights.h5   model + optimizer state after epoch 3 (atomic)
+    <run_dir>/logs/                        TensorBoard event files
+    <run_dir>/metrics.csv                  one row per finished epoch
+    <run_dir>/results/                     what `Task.evaluate` writes
+
+Starting the same command again resumes from the newest checkpoint and trains only the epochs that
+are left; a run killed at any moment (even SIGKILL) leaves no half-written checkpoint, because every
+file is written under a temporary name and renamed (``os.replace`` is atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from deep_rnn_tf.training.multiworker import (
+    DistributedLoop,
+    broadcast_from_chief,
+    broadcast_int,
+    build_for_training,
+)
+from deep_rnn_tf.training.strategy import StrategyInfo, global_batch_size, select_strategy
+
+logger = logging.getLogger(__name__)
+
+_CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
+
+# Flags every task understands (the CLI adds them once); a preset may override the defaults.
+COMMON_DEFAULTS: dict[str, Any] = {
+    "epochs": 1,
+    "batch_size": 8,  # per replica
+    "lr": 1e-3,
+    "seed": None,
+    "mixed_precision": False,
+    "jit": False,
+    "devices": None,
+    "steps_per_epoch": None,
+    "keep_checkpoints": 3,
+}
+
+
+class TrainingDivergedError(RuntimeError):
+    """Raised when the loss became NaN or infinite; the message names the last good checkpoint."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yields a temporary path next to `path`; on success renames it to `path` (atomic), else deletes it.
+
+    Args:
+        path: final file path.
+        suffix: the temporary name's ending (some writers insist on one, e.g. ``.weights.h5``).
+
+    Example:
+        >>> with atomic_path("/tmp/out.json") as tmp:
+        ...     _ = tmp.write_text("{}")
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Writes `data` as indented JSON to `path` atomically.
+
+    Args:
+        path: destination file.
+        data: JSON-serialisable data (numpy scalars are converted).
+
+    Example:
+        >>> write_json_atomic("/tmp/metrics.json", {"accuracy": 0.9})
+        PosixPath('/tmp/metrics.json')
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+    return Path(path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+class RunDirectory:
+    """The files of one training run (see the module docstring for the layout).
+
+    Args:
+        path: the directory (created on first write).
+
+    Example:
+        >>> run = RunDirectory("runs/demo-small")
+        >>> run.latest_checkpoint()  # None before the first epoch ends
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        if not str(path):
+            raise ValueError("--run-dir must not be empty")
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.path / "results"
+
+    def write_config(self, config: dict[str, Any]) -> Path:
+        """Writes the resolved config (atomically)."""
+        return write_json_atomic(self.config_path, config)
+
+    def read_config(self) -> dict[str, Any]:
+        """Reads `config.json`; ValueError naming the file when it is missing or malformed."""
+        if not self.config_path.is_file():
+            raise ValueError(f"{self.config_path}: no config.json in the run directory (train first?)")
+        try:
+            return json.loads(self.config_path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{self.config_path}: malformed JSON ({error.msg}, line {error.lineno})"
+            ) from None
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        """Path of the checkpoint written after `epoch` epochs."""
+        return self.checkpoint_dir / f"epoch-{epoch:04d}.weights.h5"
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(epochs done, path) of every complete checkpoint, oldest first (temporary files are ignored)."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        found = []
+        for path in self.checkpoint_dir.iterdir():
+            match = _CHECKPOINT.match(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(epochs done, path) of the newest checkpoint, or None."""
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+
+def save_checkpoint(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Saves model and optimizer state to `path` (``*.weights.h5``) atomically.
+
+    Args:
+        model: a built model (its optimizer, if built, is saved too).
+        path: destination ending in ``.weights.h5``.
+
+    Example:
+        >>> save_checkpoint(model, "runs/x/checkpoints/epoch-0001.weights.h5")  # doctest: +SKIP
+    """
+    with atomic_path(path, suffix=".weights.h5") as tmp:
+        tmp.unlink()  # Keras' h5 writer wants to create the file itself
+        model.save_weights(tmp)
+    return Path(path)
+
+
+def load_checkpoint(model: keras.Model, path: str | os.PathLike) -> None:
+    """Restores model (and optimizer) state saved by :func:`save_checkpoint`.
+
+    The model and its optimizer must already be built (see
+    :func:`deep_rnn_tf.training.multiworker.build_for_training`).
+
+    Raises:
+        ValueError: the file cannot be read or does not fit the model (names the file).
+    """
+    try:
+        model.load_weights(path)
+    except Exception as error:  # h5py / Keras raise many types; the file is what the user must know
+        raise ValueError(f"{path}: cannot load checkpoint into the model ({error})") from error
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves model + optimizer after every epoch, atomically; keeps the newest `keep` files.
+
+    Skips the save when the epoch's logs hold a non-finite loss (the last good checkpoint stays).
+
+    Args:
+        run: the :class:`RunDirectory`.
+        keep: how many checkpoints to keep (>= 1).
+        is_chief: only the chief writes (multi-worker); others do nothing.
+
+    Example:
+        >>> callbacks = [AtomicCheckpoint(RunDirectory("runs/demo"))]
+    """
+
+    def __init__(self, run: RunDirectory, keep: int = 3, is_chief: bool = True):
+        super().__init__()
+        if not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"keep (keep_checkpoints) must be an integer >= 1; received: {keep!r}")
+        self.run, self.keep, self.is_chief = run, keep, is_chief
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.is_chief or not _finite(logs or {}):
+            return
+        path = save_checkpoint(self.model, self.run.checkpoint_path(epoch + 1))
+        logger.info("Saved checkpoint %s", path)
+        for _, old in self.run.checkpoints()[: -self.keep]:
+            old.unlink(missing_ok=True)
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN/inf loss and remembers where (for a clear message).
+
+    Example:
+        >>> guard = NaNGuard()
+        >>> # after fit: guard.diverged_at is None or (epoch, batch, logs)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged_at: tuple[int, int, dict] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.diverged_at is None and not _finite(logs or {}):
+            self.diverged_at = (self._epoch, batch, dict(logs or {}))
+            self.model.stop_training = True
+
+
+def _finite(logs: dict) -> bool:
+    loss = logs.get("loss")
+    return loss is None or math.isfinite(float(loss))
+
+
+def trim_metrics_csv(path: Path, epochs_done: int) -> None:
+    """Drops rows of epochs that a resumed run will train again (killed after logging, before saving)."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [row for row in body if row and row[0].isdigit() and int(row[0]) < epochs_done]
+    if len(kept) == len(body):
+        return
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *kept])
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns.
+
+    Args:
+        model: the trained model.
+        run: its run directory.
+        initial_epoch: epochs already done when this invocation started (resume point).
+        epochs_done: epochs done when it finished.
+        history: the Keras history dict of this invocation (per-epoch logs).
+    """
+
+    model: keras.Model
+    run: RunDirectory
+    initial_epoch: int
+    epochs_done: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def configure_determinism(seed: int | None) -> None:
+    """Seeds Python, NumPy and TF (``keras.utils.set_random_seed``) and enables op determinism.
+
+    Args:
+        seed: None leaves everything random.
+
+    Example:
+        >>> configure_determinism(0)
+    """
+    if seed is None:
+        return
+    keras.utils.set_random_seed(int(seed))
+    # Some GPU kernels are nondeterministic; CPU runs become repeatable with this on.
+    tf.config.experimental.enable_op_determinism()
+
+
+def configure_precision(mixed_precision: bool) -> None:
+    """Sets Keras' global dtype policy (mixed_float16 or float32)."""
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+
+
+def build_model(task: Any, config: dict[str, Any], info: StrategyInfo) -> keras.Model:
+    """Builds and compiles the task's model inside the strategy's scope (and applies ``jit``)."""
+    with info.strategy.scope():
+        model = task.build_model(config)
+        if not isinstance(model, keras.Model) or model.optimizer is None:
+            raise ValueError(f"task {task.name!r}: build_model must return a compiled keras.Model")
+        if config.get("jit"):
+            model.jit_compile = True
+    return model
+
+
+def restore_latest(model: keras.Model, run: RunDirectory, info: StrategyInfo, sample_batch: Any) -> int:
+    """Builds all state, loads the newest checkpoint (if any) and returns the epochs it had done.
+
+    Under several workers the chief's values and epoch count are broadcast, so workers that cannot see
+    the chief's run directory still start from the same state.
+    """
+    build_for_training(model, sample_batch, info.strategy)
+    latest = run.latest_checkpoint()
+    epochs_done = 0
+    if latest is not None:
+        epochs_done, path = latest
+        load_checkpoint(model, path)
+        logger.info("Resuming from %s (%d epochs done)", path, epochs_done)
+    if info.is_multi_worker:
+        epochs_done = broadcast_int(info.strategy, epochs_done)
+        variables = list(model.weights) + list(model.optimizer.variables)
+        broadcast_from_chief(info.strategy, variables)
+    return epochs_done
+
+
+def train(
+    task: Any,
+    config: dict[str, Any],
+    run_dir: str | os.PathLike,
+    *,
+    info: StrategyInfo | None = None,
+    verbose: int = 1,
+) -> RunResult:
+    """Trains `task` with `config` in `run_dir`, resuming from its newest checkpoint.
+
+    Args:
+        task: a :class:`deep_rnn_tf.training.task.Task`.
+        config: the resolved config (must hold the keys of ``COMMON_DEFAULTS``).
+        run_dir: the run directory.
+        info: the strategy (default: :func:`select_strategy` with ``config["devices"]``).
+        verbose: Keras verbosity (1 progress bar, 2 one line per epoch, 0 silent).
+
+    Returns:
+        A :class:`RunResult`.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN/inf (the message names the last good checkpoint).
+
+    Example:
+        >>> result = train(get_task("demo"), config, "runs/demo")  # doctest: +SKIP
+    """
+    config = {**COMMON_DEFAULTS, **config}
+    info = info or select_strategy(config.get("devices"))
+    configure_determinism(config["seed"])
+    configure_precision(bool(config["mixed_precision"]))
+    run = RunDirectory(run_dir)
+    batch = global_batch_size(int(config["batch_size"]), info)
+    resolved = {
+        **config,
+        "task": task.name,
+        "global_batch_size": batch,
+        "num_replicas": info.num_replicas,
+        "strategy": info.kind,
+    }
+    if info.is_chief:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.write_config(resolved)
+    model = build_model(task, resolved, info)
+    train_data, val_data = task.datasets(resolved, batch)
+    epochs_done = restore_latest(model, run, info, next(iter(train_data)))
+    epochs = int(config["epochs"])
+    if epochs_done >= epochs:
+        logger.info("Run %s already has %d of %d epochs; nothing to train", run.path, epochs_done, epochs)
+        return RunResult(model, run, epochs_done, epochs_done)
+    guard = NaNGuard()
+    callbacks: list[keras.callbacks.Callback] = [guard]
+    if info.is_chief:
+        trim_metrics_csv(run.metrics_path, epochs_done)
+        callbacks += [
+            keras.callbacks.CSVLogger(str(run.metrics_path), append=True),
+            keras.callbacks.TensorBoard(str(run.log_dir), write_graph=False),
+        ]
+    callbacks.append(AtomicCheckpoint(run, keep=int(config["keep_checkpoints"]), is_chief=info.is_chief))
+    fit_kwargs = dict(
+        epochs=epochs,
+        initial_epoch=epochs_done,
+        validation_data=val_data,
+        callbacks=callbacks,
+        verbose=verbose,
+        steps_per_epoch=config["steps_per_epoch"],
+    )
+    if info.is_multi_worker:
+        history = DistributedLoop(model, info.strategy).fit(train_data, **fit_kwargs)
+    else:
+        history = model.fit(train_data, **fit_kwargs)
+    if guard.diverged_at is not None:
+        raise TrainingDivergedError(_divergence_message(guard.diverged_at, run))
+    latest = run.latest_checkpoint()
+    done = latest[0] if latest else epochs_done
+    if info.is_multi_worker:
+        done = broadcast_int(info.strategy, done)
+    return RunResult(model, run, epochs_done, done, dict(history.history))
+
+
+def _divergence_message(where: tuple[int, int, dict], run: RunDirectory) -> str:
+    epoch, batch, logs = where
+    latest = run.latest_checkpoint()
+    kept = f"last good checkpoint: {latest[1]}" if latest else "no checkpoint was written before it"
+    return (
+        f"loss became {logs.get('loss')} at epoch {epoch + 1}, batch {batch + 1}; training stopped ({kept}). "
+        "Lower --lr or check the data."
+    )
+
+
+def load_trained(
+    task: Any, config: dict[str, Any], run_dir: str | os.PathLike, info: StrategyInfo
+) -> keras.Model:
+    """Builds the task's model and loads the newest checkpoint of `run_dir` (for test/export).
+
+    Raises:
+        ValueError: the run directory has no checkpoint (names it).
+    """
+    run = RunDirectory(run_dir)
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise ValueError(f"{run.checkpoint_dir}: no checkpoint found (train first, or check --run-dir)")
+    config = {**COMMON_DEFAULTS, **config}
+    model = build_model(task, config, info)
+    train_data, val_data = task.datasets(config, int(config.get("global_batch_size", config["batch_size"])))
+    build_for_training(model, next(iter(val_data if val_data is not None else train_data)), info.strategy)
+    load_checkpoint(model, latest[1])
+    return model
