@@ -1,0 +1,1 @@
+"""The polygon task: Polygon-RNN with a deep RBM (or ConvLSTM) decoder on Cityscapes instance crops."""

@@ -1,0 +1,479 @@
+"""Polygon-RNN with a deep recurrent decoder (original.md §5): VGG16-shaped encoder + deep RBM / ConvLSTM.
+
+- **Encoder.** The VGG16(-BN) layout (conv 3x3 + BN + ReLU; Keras' VGG16 layer names so its ImageNet
+  weights can be copied in) with skip heads to 28x28: maxpool(block2_pool), block3_pool, block4_conv3
+  and upsample x2 of block5_conv3 (after its head), each conv 3x3 -> `skip_channels` + ReLU + BN,
+  concatenated, then conv 3x3 -> `feature_channels` + ReLU + BN = F (28x28). `width` scales every VGG
+  width (1.0 = VGG16; the CPU preset uses 1/8). Pixels are preprocessed inside the model (caffe style,
+  as Keras' VGG16 expects), so the model takes uint8 crops.
+- **Decoder.** Per step the input is [F; first-vertex map; vertex(t-2) map; vertex(t-1) map] on the 28x28
+  grid -> `DeepRNN` of RBM (tanh, no normalisation, no jumps, p_TD 0.5: the original polygon cell) or
+  ConvLSTM cells -> head -> 785 logits (784 cells + end-of-polygon).
+- **Head.** "dense" (default): the flattened last hidden map -> Linear -> 785 logits, as the original's
+  final Linear (its FC LSTM 7846->1568 in between is left out: 59 M parameters the README's parameter
+  counts do not include). "conv": a 1x1 conv gives the 784 cell logits, a Linear on the pooled map the
+  end-of-polygon logit (translation-equivariant, far fewer parameters).
+- **Start tokens simplified.** The original's two start tokens (785, 786) are dropped: at step 0 all three
+  vertex maps are zero in training and in decoding alike (the original trained with zeros but decoded with
+  the start tokens, §10.7). The vocabulary is 785.
+- **Training (OCTS, §3c).** Teacher forcing: the T = max_vertices + 1 target steps (vertices, then
+  end-of-polygon; steps after it are masked) are cut into `num_windows` overlapping windows
+  (`window_bounds`), each run from a zero state as an independent sequence (no state carried, as the
+  original). Loss = masked mean cross-entropy + lambda * sum_k coherence_loss(window k-1, window k) /
+  (windows x window length), the original's scaling, with probabilities zeroed on masked steps. Unlike
+  the original, the first-vertex map is zero only at global step 0 (not at step 0 of every window), which
+  is what decoding sees.
+- **Decoding.** Greedy, inside the graph (`tf.while_loop`), so the exported SavedModel decodes without
+  Python: step 0 from zero maps, then the first/previous vertex maps are the argmax predictions; the
+  end-of-polygon token is masked until `min_vertices` vertices exist; the loop stops when every polygon
+  of the batch has ended or after T steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deep_rnn_tf import DeepRNN
+from deep_rnn_tf.data.polygons import CELL_SIZE, CROP_SIZE, EOS_TOKEN, GRID_SIZE, VOCAB_SIZE
+from deep_rnn_tf.training.octs import coherence_loss, window_bounds
+
+VGG16_WIDTHS = (64, 128, 256, 512, 512)
+VGG16_CONVS = (2, 2, 3, 3, 3)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+RNN_KINDS = ("rbm", "convlstm")
+HEADS = ("dense", "conv")
+# The original's decoder widths per depth (README / commented configs, §1.3 and §10.8).
+PAPER_FILTERS: dict[int, list[int]] = {
+    2: [64, 8],
+    5: [128, 128, 64, 32, 8],
+    10: [128] * 5 + [64] * 3 + [32, 8],
+    15: [256, 256] + [128] * 4 + [64] * 6 + [32, 32, 8],
+}
+
+
+def _conv_bn_relu(x, filters: int, name: str):
+    x = keras.layers.Conv2D(filters, 3, padding="same", name=name)(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_polygon_encoder(
+    width: float = 1.0, skip_channels: int = 128, feature_channels: int = 128, image_size: int = CROP_SIZE
+) -> keras.Model:
+    """The VGG16-shaped skip-feature CNN: preprocessed (H, W, 3) floats -> (H/8, W/8, feature_channels).
+
+    Args:
+        width: multiplier of the VGG16 widths (1.0 = VGG16: 64, 128, 256, 512, 512).
+        skip_channels: channels of each of the four skip heads (128 in the original).
+        feature_channels: channels of F (128 in the original).
+        image_size: side of the square input (224).
+
+    Example:
+        >>> build_polygon_encoder(width=0.125, skip_channels=16, feature_channels=16).output_shape
+        (None, 28, 28, 16)
+    """
+    if not 0 < width <= 1:
+        raise ValueError(f"width must be in (0, 1]; received width={width!r}")
+    inputs = keras.Input((image_size, image_size, 3), name="pixels")
+    widths = [max(4, int(round(w * width))) for w in VGG16_WIDTHS]
+    x, taps = inputs, {}
+    for block, (filters, convs) in enumerate(zip(widths, VGG16_CONVS, strict=True), start=1):
+        if block == 5:
+            x = keras.layers.MaxPooling2D(name="block4_pool")(x)
+        for index in range(1, convs + 1):
+            x = _conv_bn_relu(x, filters, f"block{block}_conv{index}")
+        taps[f"block{block}"] = x
+        if block <= 3:
+            x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
+            taps[f"block{block}_pool"] = x
+    skips = [
+        _conv_bn_relu(
+            keras.layers.MaxPooling2D(name="skip1_pool")(taps["block2_pool"]), skip_channels, "skip1"
+        ),
+        _conv_bn_relu(taps["block3_pool"], skip_channels, "skip2"),
+        _conv_bn_relu(taps["block4"], skip_channels, "skip3"),
+        keras.layers.UpSampling2D(2, interpolation="bilinear", name="skip4_up")(
+            _conv_bn_relu(taps["block5"], skip_channels, "skip4")
+        ),
+    ]
+    merged = keras.layers.Concatenate(name="skips")(skips)
+    features = _conv_bn_relu(merged, feature_channels, "features")
+    return keras.Model(inputs, features, name="polygon_encoder")
+
+
+def load_vgg16_weights(encoder: keras.Model, weights: str | None) -> int:
+    """Copies Keras VGG16 conv weights ("imagenet" or a local ``.h5``/``.weights.h5``) into the encoder.
+
+    Only a width-1.0 encoder matches; "none"/None does nothing.
+
+    Args:
+        encoder: from :func:`build_polygon_encoder`.
+        weights: "imagenet" (downloaded by Keras on a connected machine), a local file, or "none"/None.
+
+    Returns:
+        The number of conv layers copied.
+
+    Raises:
+        ValueError: the file cannot be loaded or the encoder is not VGG16-wide (names the file).
+
+    Example:
+        >>> load_vgg16_weights(encoder, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+        13
+    """
+    if weights in (None, "", "none"):
+        return 0
+    try:
+        vgg = keras.applications.VGG16(
+            include_top=False, weights=weights, input_shape=(CROP_SIZE, CROP_SIZE, 3)
+        )
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{weights}: cannot load VGG16 weights ({error})") from error
+    copied = 0
+    for layer in vgg.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            target = encoder.get_layer(layer.name)
+            if target.kernel.shape != layer.kernel.shape:
+                raise ValueError(
+                    f"{weights}: encoder layer {layer.name} has kernel {target.kernel.shape}, VGG16 has "
+                    f"{layer.kernel.shape}; ImageNet weights need encoder width 1.0"
+                )
+            target.set_weights(layer.get_weights())
+            copied += 1
+    return copied
+
+
+def decoder_filters(depth: int, base: Sequence[int] | None = None) -> list[int]:
+    """The decoder widths: `base` if given, else the original's list for depth 2, 5, 10 or 15.
+
+    Example:
+        >>> decoder_filters(5)
+        [128, 128, 64, 32, 8]
+    """
+    if base is not None:
+        base = [int(b) for b in base]
+        if len(base) != depth:
+            raise ValueError(f"filters must have one entry per layer ({depth}); received filters={base!r}")
+        return base
+    if depth not in PAPER_FILTERS:
+        raise ValueError(
+            f"depth must be one of {sorted(PAPER_FILTERS)} without explicit filters; received {depth}"
+        )
+    return list(PAPER_FILTERS[depth])
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class PolygonRNN(keras.Model):
+    """Polygon-RNN with a deep recurrent decoder; trains with OCTS teacher forcing, decodes greedily.
+
+    `model(images)` (uint8 or float (batch, 224, 224, 3)) decodes and returns a dict: `tokens` (batch, T)
+    int32 (grid cells, then `EOS_TOKEN`), `length` (batch,) int32 (vertices before end-of-polygon) and
+    `vertices` (batch, T, 2) float32 cell centres (x, y) in crop pixels, -1 after `length`.
+    `fit` takes batches `(images, sequences)`, sequences (batch, T) int32: cells, `EOS_TOKEN`, then -1.
+
+    Args:
+        rnn: "rbm" (deep conv RBM decoder) or "convlstm" (Polyg-LSTM).
+        filters: decoder widths, one per layer (see :func:`decoder_filters`).
+        encoder_width: VGG16 width multiplier.
+        skip_channels: channels of the encoder's skip heads.
+        feature_channels: channels of F.
+        max_vertices: longest vertex sequence; T = max_vertices + 1 steps.
+        num_windows: OCTS windows per sequence (1 = plain teacher forcing over T steps).
+        window_len: OCTS window length (None: int(1.5 T / num_windows), the original's).
+        coherence_weight: lambda of the coherence term (0.8, the original's).
+        head: "dense" or "conv" (module docstring).
+        p_td: temporal-dropout probability of the RBM cells (0.5, the original polygon code's).
+        min_vertices: end-of-polygon is not allowed before this many vertices when decoding.
+        seed: seed of the temporal-dropout coins.
+
+    Example:
+        >>> model = PolygonRNN(filters=[16, 8], encoder_width=0.125, skip_channels=16, feature_channels=16,
+        ...                    max_vertices=20, num_windows=3)
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-4))
+        >>> model.fit(dataset_of_images_and_sequences, epochs=1)
+        >>> model(images)["vertices"]
+    """
+
+    def __init__(
+        self,
+        rnn: str = "rbm",
+        filters: Sequence[int] = (256, 256, 128, 128, 128, 128, 64, 64, 64, 64, 64, 64, 32, 32, 8),
+        encoder_width: float = 1.0,
+        skip_channels: int = 128,
+        feature_channels: int = 128,
+        max_vertices: int = 57,
+        num_windows: int = 8,
+        window_len: int | None = None,
+        coherence_weight: float = 0.8,
+        head: str = "dense",
+        p_td: float = 0.5,
+        min_vertices: int = 3,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if rnn not in RNN_KINDS:
+            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}; received head={head!r}")
+        if not isinstance(max_vertices, int) or max_vertices < 3:
+            raise ValueError(f"max_vertices must be an int >= 3; received max_vertices={max_vertices!r}")
+        if coherence_weight < 0:
+            raise ValueError(f"coherence_weight must be >= 0; received coherence_weight={coherence_weight!r}")
+        if not 0 <= min_vertices <= max_vertices:
+            raise ValueError(
+                f"min_vertices must be in [0, max_vertices]; received min_vertices={min_vertices!r}"
+            )
+        self.rnn_kind = rnn
+        self.filters = [int(f) for f in filters]
+        self.encoder_width = float(encoder_width)
+        self.skip_channels = int(skip_channels)
+        self.feature_channels = int(feature_channels)
+        self.max_vertices = max_vertices
+        self.num_steps = max_vertices + 1
+        self.window_starts, self.window_len, self.window_overlaps = window_bounds(
+            self.num_steps, num_windows, window_len
+        )
+        self.num_windows = num_windows
+        self.window_len_arg = window_len
+        self.coherence_weight = float(coherence_weight)
+        self.head = head
+        self.p_td = float(p_td)
+        self.min_vertices = int(min_vertices)
+        self.seed = seed
+
+        self.encoder = build_polygon_encoder(self.encoder_width, self.skip_channels, self.feature_channels)
+        cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "seed": seed} if rnn == "rbm" else {}
+        # No jumps, no normalisation: the original polygon stack (§1.1).
+        self.rnn = DeepRNN(
+            rnn, depth=len(self.filters), filters=self.filters, jump=None, return_sequences=True,
+            name="decoder", **cell_kwargs,
+        )  # fmt: skip
+        if head == "dense":
+            self.logits_layer = keras.layers.Dense(VOCAB_SIZE, dtype="float32", name="logits")
+        else:
+            self.cell_logits_layer = keras.layers.Conv2D(1, 1, dtype="float32", name="cell_logits")
+            self.eos_logit_layer = keras.layers.Dense(1, dtype="float32", name="eos_logit")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.ce_tracker = keras.metrics.Mean(name="cross_entropy")
+        self.coherence_tracker = keras.metrics.Mean(name="coherence")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.build((None, CROP_SIZE, CROP_SIZE, 3))
+
+    # ------------------------------------------------------------------------------------------ building
+    @property
+    def step_channels(self) -> int:
+        """Channels of the decoder's per-step input: F + three vertex maps."""
+        return self.feature_channels + 3
+
+    def build(self, input_shape=None):
+        step_shape = (None, GRID_SIZE, GRID_SIZE, self.step_channels)
+        self.rnn.build((None, self.window_len, *step_shape[1:]))
+        hidden = (None, GRID_SIZE, GRID_SIZE, self.filters[-1])
+        if self.head == "dense":
+            self.logits_layer.build((None, GRID_SIZE * GRID_SIZE * self.filters[-1]))
+        else:
+            self.cell_logits_layer.build(hidden)
+            self.eos_logit_layer.build((None, 2 * self.filters[-1]))
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.ce_tracker, self.coherence_tracker, self.accuracy_tracker]
+
+    # ------------------------------------------------------------------------------------------- pieces
+    def encode(self, images, training=False):
+        """uint8/float RGB crops (batch, 224, 224, 3) -> F (batch, 28, 28, feature_channels)."""
+        pixels = tf.cast(images, self.compute_dtype)
+        pixels = pixels[..., ::-1] - tf.constant(CAFFE_MEAN_BGR, dtype=pixels.dtype)  # caffe preprocessing
+        return self.encoder(pixels, training=training)
+
+    def logits_from_hidden(self, hidden):
+        """Last decoder map (batch, 28, 28, c) -> float32 logits (batch, 785)."""
+        if self.head == "dense":
+            return self.logits_layer(tf.reshape(hidden, [-1, GRID_SIZE * GRID_SIZE * self.filters[-1]]))
+        cells = tf.reshape(self.cell_logits_layer(hidden), [-1, GRID_SIZE * GRID_SIZE])
+        pooled = tf.concat([tf.reduce_mean(hidden, axis=[1, 2]), tf.reduce_max(hidden, axis=[1, 2])], axis=-1)
+        return tf.concat([cells, self.eos_logit_layer(pooled)], axis=-1)
+
+    def _vertex_maps(self, tokens, dtype):
+        """Tokens (...,) -> (..., 28, 28) one-hot maps; end-of-polygon and -1 give zero maps."""
+        onehot = tf.one_hot(tokens, VOCAB_SIZE, dtype=dtype)[..., :EOS_TOKEN]
+        return tf.reshape(onehot, tf.concat([tf.shape(tokens), [GRID_SIZE, GRID_SIZE]], axis=0))
+
+    def teacher_forced_inputs(self, features, sequences):
+        """Per-step decoder inputs (batch, T, 28, 28, C + 3) from F and the target sequences."""
+        dtype = features.dtype
+        maps = self._vertex_maps(sequences, dtype)  # (B, T, 28, 28)
+        zeros = tf.zeros_like(maps[:, :1])
+        previous = tf.concat([zeros, maps[:, :-1]], axis=1)
+        before_previous = tf.concat([zeros, zeros, maps[:, :-2]], axis=1)
+        first = tf.concat([zeros, tf.repeat(maps[:, :1], self.num_steps - 1, axis=1)], axis=1)
+        vertex_maps = tf.stack([first, before_previous, previous], axis=-1)
+        tiled = tf.repeat(features[:, None], self.num_steps, axis=1)
+        return tf.concat([tiled, vertex_maps], axis=-1)
+
+    def _windows(self, steps):
+        """(B, T, ...) -> (B * N, L, ...) windows, window-major within each sample."""
+        windows = tf.stack([steps[:, s : s + self.window_len] for s in self.window_starts], axis=1)
+        shape = tf.shape(windows)
+        return tf.reshape(windows, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
+
+    def window_logits(self, images, sequences, training=False):
+        """Teacher-forced logits (B, N, L, 785) of every OCTS window."""
+        features = self.encode(images, training=training)
+        steps = self._windows(self.teacher_forced_inputs(features, sequences))
+        hidden = self.rnn(steps, training=training)  # (B * N, L, 28, 28, c)
+        flat = tf.reshape(hidden, [-1, GRID_SIZE, GRID_SIZE, self.filters[-1]])
+        logits = self.logits_from_hidden(flat)
+        return tf.reshape(logits, [-1, self.num_windows, self.window_len, VOCAB_SIZE])
+
+    def octs_losses(self, sequences, logits):
+        """(total loss, cross-entropy, coherence, accuracy) of teacher-forced window logits."""
+        targets = tf.stack([sequences[:, s : s + self.window_len] for s in self.window_starts], axis=1)
+        mask = tf.cast(targets >= 0, tf.float32)
+        per_step = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.maximum(targets, 0), logits)
+        valid = tf.maximum(tf.reduce_sum(mask), 1.0)
+        ce = tf.reduce_sum(per_step * mask) / valid
+        hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=targets.dtype), targets), tf.float32)
+        accuracy = tf.reduce_sum(hits * mask) / valid
+        probs = tf.nn.softmax(logits) * mask[..., None]
+        terms = [
+            coherence_loss(probs[:, k - 1], probs[:, k], overlap)
+            for k, overlap in enumerate(self.window_overlaps, start=1)
+        ]
+        coherence = tf.add_n(terms) / float(self.num_windows * self.window_len) if terms else tf.zeros(())
+        return ce + self.coherence_weight * coherence, ce, coherence, accuracy
+
+    # ---------------------------------------------------------------------------------------- training
+    def _unpack(self, data):
+        images, sequences = data[0], data[1]
+        sequences = tf.cast(sequences, tf.int32)
+        return images, sequences
+
+    def _record(self, loss, ce, coherence, accuracy):
+        for tracker, value in zip(self.metrics, (loss, ce, coherence, accuracy), strict=True):
+            tracker.update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        images, sequences = self._unpack(data)
+        with tf.GradientTape() as tape:
+            logits = self.window_logits(images, sequences, training=True)
+            loss, ce, coherence, accuracy = self.octs_losses(sequences, logits)
+            loss = loss + tf.cast(tf.add_n(self.losses), loss.dtype) if self.losses else loss
+            scaled = self.optimizer.scale_loss(loss)
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return self._record(loss, ce, coherence, accuracy)
+
+    def test_step(self, data):
+        images, sequences = self._unpack(data)
+        logits = self.window_logits(images, sequences, training=False)
+        return self._record(*self.octs_losses(sequences, logits))
+
+    # ---------------------------------------------------------------------------------------- decoding
+    def call(self, images, training=False):
+        return self.decode(images)
+
+    def decode(self, images):
+        """Greedy decoding in the graph; returns {"tokens", "length", "vertices"} (class docstring)."""
+        features = self.encode(images, training=False)
+        batch = tf.shape(features)[0]
+        cell = self.rnn.cell
+        states = [tf.cast(s, features.dtype) for s in cell.get_initial_state(batch)]
+        zero_map = tf.zeros([batch, GRID_SIZE, GRID_SIZE], features.dtype)
+        eos_mask = tf.one_hot(EOS_TOKEN, VOCAB_SIZE, on_value=-1e9, off_value=0.0)
+
+        def body(t, states, first, before_previous, previous, done, tokens):
+            step_input = tf.concat([features, tf.stack([first, before_previous, previous], axis=-1)], -1)
+            hidden, new_states = cell(step_input, states, training=False)
+            logits = self.logits_from_hidden(hidden)
+            logits = tf.cond(t < self.min_vertices, lambda: logits + eos_mask, lambda: logits)
+            token = tf.argmax(logits, axis=-1, output_type=tf.int32)
+            # Past max_vertices only end-of-polygon is left (T = max_vertices + 1 steps).
+            token = tf.where(done | (t >= self.max_vertices), EOS_TOKEN, token)
+            new_map = self._vertex_maps(token, features.dtype)
+            first = tf.cond(tf.equal(t, 0), lambda: new_map, lambda: first)
+            tokens = tokens.write(t, token)
+            return (
+                t + 1,
+                list(new_states),
+                first,
+                previous,
+                new_map,
+                done | tf.equal(token, EOS_TOKEN),
+                tokens,
+            )
+
+        def keep_going(t, states, first, before_previous, previous, done, tokens):
+            return tf.logical_and(t < self.num_steps, tf.logical_not(tf.reduce_all(done)))
+
+        loop_vars = (
+            tf.constant(0), states, zero_map, zero_map, zero_map, tf.zeros([batch], tf.bool),
+            tf.TensorArray(tf.int32, size=self.num_steps, element_shape=tf.TensorShape([None])),
+        )  # fmt: skip
+        steps, *_, tokens = tf.while_loop(keep_going, body, loop_vars, maximum_iterations=self.num_steps)
+        tokens = tf.transpose(tokens.stack())  # (B, steps)
+        tokens = tf.pad(tokens, [[0, 0], [0, self.num_steps - steps]], constant_values=EOS_TOKEN)
+        tokens = tf.ensure_shape(tokens, [None, self.num_steps])
+        return tokens_to_outputs(tokens)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            rnn=self.rnn_kind,
+            filters=list(self.filters),
+            encoder_width=self.encoder_width,
+            skip_channels=self.skip_channels,
+            feature_channels=self.feature_channels,
+            max_vertices=self.max_vertices,
+            num_windows=self.num_windows,
+            window_len=self.window_len_arg,
+            coherence_weight=self.coherence_weight,
+            head=self.head,
+            p_td=self.p_td,
+            min_vertices=self.min_vertices,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = {key: value for key, value in config.items() if key != "trainable"}
+        return cls(**config)
+
+
+def tokens_to_outputs(tokens: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Decoded tokens (batch, T) -> {"tokens", "length", "vertices" (cell centres in crop pixels, -1 pad)}.
+
+    Example:
+        >>> tokens_to_outputs(tf.constant([[0, 29, 784]]))["vertices"]  # [[3.5, 3.5], [11.5, 11.5], [-1, -1]]
+    """
+    is_vertex = tokens < EOS_TOKEN
+    valid = tf.cast(tf.math.cumprod(tf.cast(is_vertex, tf.int32), axis=1), tf.bool)
+    length = tf.reduce_sum(tf.cast(valid, tf.int32), axis=1)
+    centre = (CELL_SIZE - 1) / 2
+    cols = tf.cast(tokens % GRID_SIZE, tf.float32) * CELL_SIZE + centre
+    rows = tf.cast(tokens // GRID_SIZE, tf.float32) * CELL_SIZE + centre
+    vertices = tf.where(valid[..., None], tf.stack([cols, rows], axis=-1), -1.0)
+    return {"tokens": tf.where(valid, tokens, EOS_TOKEN), "length": length, "vertices": vertices}
+
+
+def sequences_from_tokens(tokens: np.ndarray, max_vertices: int) -> np.ndarray:
+    """A training target row (T,) int32: the (truncated) tokens, end-of-polygon, then -1.
+
+    Example:
+        >>> sequences_from_tokens(np.array([5, 9, 40]), 4)
+        array([  5,   9,  40, 784,  -1], dtype=int32)
+    """
+    tokens = np.asarray(tokens, dtype=np.int32)[:max_vertices]
+    row = np.full(max_vertices + 1, -1, np.int32)
+    row[: len(tokens)] = tokens
+    row[len(tokens)] = EOS_TOKEN
+    return row
