@@ -107,7 +107,9 @@ class RecurrentCell(keras.layers.Layer):
         batch = shape[0] if per_sample else 1
         coin_shape = tf.concat([[batch, shape[1]], tf.ones([rank - 2], tf.int32)], axis=0)
         uniform = keras.random.uniform(coin_shape, seed=self._seed_generator)
-        return tf.cast(uniform >= p_drop, sequence.dtype)
+        keep = tf.cast(uniform >= p_drop, sequence.dtype)
+        # Broadcast the batch-shared coins to every sample, so the mask merges with (batch * time).
+        return tf.broadcast_to(keep, tf.concat([shape[:2], tf.ones([rank - 2], tf.int32)], axis=0))
 
     def _make_seed_generator(self) -> None:
         self._seed_generator = keras.random.SeedGenerator(self.seed)

@@ -1,0 +1,191 @@
+"""RBM / ConvLSTM / LSTM cells against independent references; temporal dropout semantics."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deep_rnn_tf import ConvLSTMCell, ConvRNN, DeepRNN, DenseRBMCell, LSTMCell, RBMCell
+
+
+def conv_same(x, kernel, stride=1):
+    """Plain NumPy 'same' 2-D convolution (TF's padding convention), (B, H, W, C) x (k, k, C, F)."""
+    k = kernel.shape[0]
+    height, width = x.shape[1:3]
+    out_h, out_w = -(-height // stride), -(-width // stride)
+    pad_h = max((out_h - 1) * stride + k - height, 0)
+    pad_w = max((out_w - 1) * stride + k - width, 0)
+    xp = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    out = np.zeros((x.shape[0], out_h, out_w, kernel.shape[-1]))
+    for i in range(k):
+        for j in range(k):
+            patch = xp[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :]
+            out += np.einsum("bhwc,cf->bhwf", patch, kernel[i, j])
+    return out
+
+
+def max_pool_same(x, size, stride):
+    height, width = x.shape[1:3]
+    out_h, out_w = -(-height // stride), -(-width // stride)
+    pad_h = max((out_h - 1) * stride + size - height, 0)
+    pad_w = max((out_w - 1) * stride + size - width, 0)
+    xp = np.pad(
+        x,
+        ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)),
+        constant_values=-np.inf,
+    )
+    out = np.full((x.shape[0], out_h, out_w, x.shape[3]), -np.inf)
+    for i in range(size):
+        for j in range(size):
+            out = np.maximum(out, xp[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :])
+    return out
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def rbm_reference(x_seq, weights, stride=1, activation=np.tanh):
+    """The RBM equations of original.md §1.1, step by step, W_T applied to the concatenation [x; s]."""
+    w_r, b_r, w_tx, b_t, w_ts = weights
+    w_t = np.concatenate([w_tx, w_ts], axis=2)  # one kernel over [x; s], as the paper writes it
+    batch, steps, height, width, _ = x_seq.shape
+    s = np.zeros((batch, height, width, w_r.shape[-1]))
+    outputs = []
+    for t in range(steps):
+        x = x_seq[:, t]
+        r = activation(conv_same(x, w_r, stride) + b_r)
+        s = sigmoid(conv_same(np.concatenate([x, s], axis=-1), w_t) + b_t)
+        gate = s if stride == 1 else max_pool_same(s, 3, stride)
+        outputs.append(r * gate)
+    return np.stack(outputs, axis=1), s
+
+
+def rbm_weights_in_reference_order(cell):
+    return [
+        cell.representation_kernel.numpy(),
+        cell.representation_bias.numpy(),
+        cell.temporal_kernel.numpy(),
+        cell.temporal_bias.numpy(),
+        cell.recurrent_kernel.numpy(),
+    ]
+
+
+def randomize(layer, scale=0.5):
+    layer.set_weights(
+        [np.random.uniform(-scale, scale, w.shape).astype("float32") for w in layer.get_weights()]
+    )
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_rbm_cell_equals_numpy_reference(stride):
+    x = np.random.uniform(-1, 1, (2, 4, 6, 6, 3)).astype("float32")
+    layer = ConvRNN(
+        RBMCell(5, kernel_size=3, strides=stride, activation="tanh"), return_sequences=True, return_state=True
+    )
+    layer(x)
+    randomize(layer)
+    outputs, state = layer(x)
+    expected_outputs, expected_state = rbm_reference(x, rbm_weights_in_reference_order(layer.cell), stride)
+    np.testing.assert_allclose(outputs.numpy(), expected_outputs, atol=1e-5)
+    np.testing.assert_allclose(state.numpy(), expected_state, atol=1e-5)
+    assert state.shape == (2, 6, 6, 5)  # the state is the gate, at input resolution
+
+
+def test_dense_rbm_cell_equals_numpy_reference():
+    x = np.random.uniform(-1, 1, (3, 5, 4)).astype("float32")
+    layer = ConvRNN(DenseRBMCell(6), return_sequences=True)
+    layer(x)
+    randomize(layer)
+    cell = layer.cell
+    w_r, b_r, w_tx, b_t, w_ts = rbm_weights_in_reference_order(cell)
+    s = np.zeros((3, 6))
+    expected = []
+    for t in range(5):
+        r = np.maximum(x[:, t] @ w_r + b_r, 0)
+        s = sigmoid(np.concatenate([x[:, t], s], -1) @ np.concatenate([w_tx, w_ts], 0) + b_t)
+        expected.append(r * s)
+    np.testing.assert_allclose(layer(x).numpy(), np.stack(expected, 1), atol=1e-5)
+
+
+def gate_gradient_wrt_input(cell, x, training):
+    """d(sum of the new state)/dx: the state depends on x only through the temporal branch."""
+    state = [tf.zeros(x.shape[:-1] + (cell.filters,))]
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        _, (new_state,) = cell(x, state, training=training)
+        total = tf.reduce_sum(new_state)
+    return tape.gradient(total, x), tape.gradient(total, cell.temporal_kernel)
+
+
+def test_temporal_dropout_p1_cuts_gradient_into_x_but_not_into_w_t():
+    x = tf.random.uniform((2, 5, 5, 3))
+    cell = RBMCell(4, p_td=1.0)
+    cell.build(x.shape)
+    grad_x, grad_w = gate_gradient_wrt_input(cell, x, training=True)
+    assert float(tf.reduce_max(tf.abs(grad_x))) == 0.0
+    assert float(tf.reduce_max(tf.abs(grad_w))) > 0.0  # W_T still learns
+    grad_x_inference, _ = gate_gradient_wrt_input(cell, x, training=False)
+    assert float(tf.reduce_max(tf.abs(grad_x_inference))) > 0.0  # no effect at inference
+
+
+def test_temporal_dropout_p0_keeps_gradient():
+    x = tf.random.uniform((2, 5, 5, 3))
+    cell = RBMCell(4, p_td=0.0)
+    cell.build(x.shape)
+    grad_x, _ = gate_gradient_wrt_input(cell, x, training=True)
+    assert float(tf.reduce_max(tf.abs(grad_x))) > 0.0
+
+
+def test_temporal_dropout_does_not_change_forward_values():
+    x = tf.random.uniform((2, 3, 5, 5, 3))
+    layer = ConvRNN(RBMCell(4, p_td=0.7, seed=3), return_sequences=True)
+    reference = layer(x, training=False)
+    np.testing.assert_allclose(layer(x, training=True).numpy(), reference.numpy(), atol=1e-6)
+
+
+def test_temporal_dropout_draws_anew_in_every_traced_call():
+    x = tf.random.uniform((4, 5, 5, 3))
+    cell = RBMCell(4, p_td=0.5, seed=7)
+    cell.build(x.shape)
+
+    @tf.function
+    def grad_norm():
+        grad_x, _ = gate_gradient_wrt_input(cell, x, training=True)
+        return tf.reduce_max(tf.abs(grad_x))
+
+    norms = [float(grad_norm()) for _ in range(30)]
+    assert any(n == 0.0 for n in norms) and any(n > 0.0 for n in norms), norms
+
+
+def test_temporal_dropout_sample_mode_draws_per_sample():
+    x = tf.random.uniform((32, 5, 5, 3))
+    cell = RBMCell(4, p_td=0.5, td_mode="sample", seed=11)
+    cell.build(x.shape)
+    grad_x, _ = gate_gradient_wrt_input(cell, x, training=True)
+    per_sample = tf.reduce_max(tf.abs(grad_x), axis=[1, 2, 3]).numpy()
+    assert (per_sample == 0).any() and (per_sample > 0).any(), per_sample
+
+
+def test_conv_lstm_cell_equals_keras_conv_lstm2d():
+    x = np.random.uniform(-1, 1, (2, 5, 7, 7, 3)).astype("float32")
+    reference = keras.layers.ConvLSTM2D(6, 3, padding="same", return_sequences=True)
+    expected = reference(x)
+    ours = ConvRNN(ConvLSTMCell(6, kernel_size=3), return_sequences=True)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ours(x).numpy(), expected.numpy(), atol=1e-5)
+    fast = DeepRNN("convlstm", depth=1, filters=6, jump=None, return_sequences=True)
+    fast(x)
+    fast.set_weights(reference.get_weights())
+    np.testing.assert_allclose(fast(x).numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_lstm_cell_equals_keras_lstm():
+    x = np.random.uniform(-1, 1, (3, 6, 4)).astype("float32")
+    reference = keras.layers.LSTM(5, return_sequences=True)
+    expected = reference(x)
+    ours = keras.layers.RNN(LSTMCell(5), return_sequences=True)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    np.testing.assert_allclose(ours(x).numpy(), expected.numpy(), atol=1e-5)
