@@ -176,6 +176,13 @@ class RunDirectory:
                 found.append((int(match.group(1)), path))
         return sorted(found)
 
+    def remove_stale_temporaries(self) -> None:
+        """Deletes half-written files a killed run left behind (they never carry a final name)."""
+        for folder in (self.path, self.checkpoint_dir):
+            if folder.is_dir():
+                for stale in folder.glob(".tmp-*"):
+                    stale.unlink(missing_ok=True)
+
     def latest_checkpoint(self) -> tuple[int, Path] | None:
         """(epochs done, path) of the newest checkpoint, or None."""
         found = self.checkpoints()
@@ -397,6 +404,7 @@ def train(
     }
     if info.is_chief:
         run.path.mkdir(parents=True, exist_ok=True)
+        run.remove_stale_temporaries()
         run.write_config(resolved)
     model = build_model(task, resolved, info)
     train_data, val_data = task.datasets(resolved, batch)
@@ -424,8 +432,8 @@ def train(
     )
     if info.is_multi_worker:
         history = DistributedLoop(model, info.strategy).fit(train_data, **fit_kwargs)
-    else:
-        history = model.fit(train_data, **fit_kwargs)
+    else:  # the task's dataset is already shuffled (with its seed)
+        history = model.fit(train_data, shuffle=False, **fit_kwargs)
     if guard.diverged_at is not None:
         raise TrainingDivergedError(_divergence_message(guard.diverged_at, run))
     latest = run.latest_checkpoint()

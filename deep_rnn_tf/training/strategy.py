@@ -171,6 +171,7 @@ def select_strategy(
         named = parse_devices(devices)
         gpus = [f"/gpu:{i}" for i, _ in enumerate(tf.config.list_logical_devices("GPU"))]
         if named is not None:
+            _split_cpu_if_needed(named)
             info = _mirrored_or_one(named, "devices named by --devices")
         elif len(gpus) >= 2:
             info = _mirrored_or_one(gpus, f"{len(gpus)} GPUs are visible")
@@ -186,6 +187,21 @@ def _mirrored_or_one(devices: list[str], why: str) -> StrategyInfo:
         strategy = tf.distribute.OneDeviceStrategy(devices[0])
         return StrategyInfo(strategy, "default", f"one device {devices[0]} ({why})")
     return StrategyInfo(tf.distribute.MirroredStrategy(devices), "mirrored", f"MirroredStrategy over {why}")
+
+
+def _split_cpu_if_needed(devices: list[str]) -> None:
+    """Naming more CPUs than exist (``--devices CPU:0,CPU:1``) splits the CPU into logical devices.
+
+    That is how MirroredStrategy is tried out (and tested) on a machine without GPUs.
+    """
+    wanted = 1 + max((int(d.split(":")[1]) for d in devices if d.startswith("/cpu:")), default=-1)
+    physical = tf.config.list_physical_devices("CPU")  # unlike list_logical_devices, does not initialise TF
+    configured = tf.config.get_logical_device_configuration(physical[0])
+    if wanted > (len(configured) if configured else len(physical)):
+        try:
+            split_cpu(wanted)
+        except RuntimeError as error:  # TF is already initialised
+            raise ValueError(f"--devices: cannot create {wanted} logical CPUs now ({error})") from None
 
 
 def global_batch_size(per_replica_batch: int, info: StrategyInfo | tf.distribute.Strategy) -> int:

@@ -1,0 +1,482 @@
+"""The `deep-rnn` command: train, test and export any task; run an export; dataset tools; info.
+
+    deep-rnn train TASK [--preset NAME] [--config FILE] [--run-dir DIR] [--epochs N] [--batch-size N] ...
+    deep-rnn test TASK --run-dir DIR
+    deep-rnn export TASK --run-dir DIR [--export-dir saved_models] [--name NAME] [--version N]
+    deep-rnn predict --model saved_models/NAME[/VERSION] --input [NAME=]FILE.npy [--output FILE.npz]
+    deep-rnn data TOOL [ARGS...]       (see `deep-rnn data --help`)
+    deep-rnn info
+
+A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
+methods (deep_rnn_tf/training/task.py). Errors print one line naming the file or flag at fault and
+exit with status 1 (2 for usage errors); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from deep_rnn_tf._version import __version__
+
+PROG = "deep-rnn"
+
+# `deep-rnn data <tool>` -> "module:function"; each function is `main(argv: list[str] | None) -> int`.
+DATA_TOOLS: dict[str, str] = {
+    "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
+    "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
+    "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
+    "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
+    "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+}
+
+
+# Flags that steer the command rather than the run; everything else (common and task flags) is config.
+_NOT_CONFIG = frozenset(
+    {
+        "task",
+        "config",
+        "preset",
+        "run_dir",
+        "quiet",
+        "debug",
+        "export",
+        "export_dir",
+        "name",
+        "version",
+        "overwrite",
+    }
+)
+
+
+class UsageError(ValueError):
+    """A bad command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so errors get our one-line format."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("--config", metavar="FILE", help="JSON file of config overrides")
+    group.add_argument(
+        "--preset", metavar="NAME", help="named configuration of the task (default: its default)"
+    )
+    group.add_argument("--run-dir", metavar="DIR", help="run directory (default: runs/<task>-<preset>)")
+    group.add_argument("--epochs", type=int, help="total epochs (a resumed run finishes the same total)")
+    group.add_argument("--batch-size", type=int, help="batch size PER REPLICA (global = this x replicas)")
+    group.add_argument("--lr", type=float, help="learning rate")
+    group.add_argument("--seed", type=int, help="seed everything (CPU runs become repeatable)")
+    group.add_argument("--steps-per-epoch", type=int, help="limit the steps of each epoch")
+    group.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 policy")
+    group.add_argument("--jit", action="store_true", default=None, help="XLA-compile the train step")
+    group.add_argument(
+        "--devices", metavar="LIST", help="devices to mirror over, e.g. GPU:0,GPU:1 or CPU:0,CPU:1"
+    )
+    group.add_argument("--quiet", action="store_true", help="one log line per epoch instead of progress bars")
+    group.add_argument("--debug", action="store_true", help="show tracebacks and TensorFlow's logs")
+    return common
+
+
+def _task_command_parser(command: str, task: Any | None) -> argparse.ArgumentParser:
+    descriptions = {
+        "train": "Train TASK in a run directory; the same command resumes an interrupted run.",
+        "test": "Run TASK's test protocol on the newest checkpoint of --run-dir.",
+        "export": "Export the newest checkpoint of --run-dir as a SavedModel for TF Serving.",
+    }
+    parser = _Parser(prog=f"{PROG} {command}", description=descriptions[command], parents=[_common_parser()])
+    parser.add_argument("task", help="task name (demo, prediction, action, polygon)")
+    if command in ("train", "export"):
+        group = parser.add_argument_group("export options")
+        if command == "train":
+            group.add_argument("--export", action="store_true", help="export after training (chief only)")
+        group.add_argument(
+            "--export-dir", default="saved_models", help="TF Serving base path (default saved_models)"
+        )
+        group.add_argument("--name", help="model name in the export dir (default: the task name)")
+        group.add_argument("--version", type=int, help="export version (default: the next free integer)")
+        group.add_argument("--overwrite", action="store_true", help="replace an existing --version")
+    if task is not None:
+        task.add_arguments(parser.add_argument_group(f"{task.name} options"))
+    return parser
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Deep RNN Framework (Pang et al., CVPR 2019) on TensorFlow 2 / Keras 3.",
+        epilog="Run `deep-rnn COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command, text in (
+        ("train", "train a task (resumes an interrupted run)"),
+        ("test", "run a task's test protocol on a trained run"),
+        ("export", "export a trained run for TF Serving"),
+    ):
+        sub.add_parser(command, help=text, add_help=False).add_argument("argv", nargs=argparse.REMAINDER)
+    predict = sub.add_parser("predict", help="run an exported SavedModel on input files (plain TensorFlow)")
+    predict.add_argument(
+        "--model", required=True, metavar="DIR", help="saved_models/NAME or saved_models/NAME/VERSION"
+    )
+    predict.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="[NAME=]FILE",
+        help=".npy (one named input; NAME may be omitted for single-input models), .npz (arrays by name) "
+        'or .json (TF Serving body {"instances": ...} or {"inputs": ...}); repeatable',
+    )
+    predict.add_argument("--output", metavar="FILE.npz", help="write all outputs here")
+    predict.add_argument("--debug", action="store_true", help="show tracebacks")
+    data = sub.add_parser("data", help="dataset tools: " + ", ".join(DATA_TOOLS), add_help=False)
+    data.add_argument("argv", nargs=argparse.REMAINDER)
+    info = sub.add_parser("info", help="versions and visible devices")
+    info.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _setup_logging(quiet: bool, debug: bool) -> None:
+    if not debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("deep_rnn_tf").setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+# ----------------------------------------------------------------------------------------- config
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--config {path}: file not found")
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config {path}: malformed JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {path}: expected a JSON object of config keys; got {type(data).__name__}")
+    return data
+
+
+def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Preset (or `base`, e.g. a run's saved config) < --config file < command-line flags.
+
+    Raises:
+        ValueError: unknown preset, or a config-file key the task does not know (names the file and key).
+    """
+    from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+
+    if base is None:
+        preset = args.preset or task.default_preset
+        if preset not in task.presets:
+            raise ValueError(f"--preset {preset!r}: task {task.name!r} has presets {sorted(task.presets)}")
+        base = {**COMMON_DEFAULTS, **task.presets[preset], "preset": preset}
+    config = dict(base)
+    if args.config:
+        overrides = _read_config_file(args.config)
+        unknown = sorted(set(overrides) - set(config))
+        if unknown:
+            raise ValueError(f"--config {args.config}: unknown key(s) {unknown}; known: {sorted(config)}")
+        config.update(overrides)
+    for key, value in vars(args).items():
+        if value is not None and key not in _NOT_CONFIG:
+            config[key] = value
+    return config
+
+
+def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Namespace]:
+    from deep_rnn_tf.tasks import TASKS, get_task
+
+    without_help = [a for a in argv if a not in ("-h", "--help")]
+    if not without_help and argv:
+        _task_command_parser(command, None).print_help()
+        raise SystemExit(0)
+    probe, _ = _task_command_parser(command, None).parse_known_args(without_help)
+    if probe.task not in TASKS:
+        raise UsageError(f"{PROG} {command}: unknown task {probe.task!r}; expected one of {sorted(TASKS)}")
+    try:
+        task = get_task(probe.task)
+    except ModuleNotFoundError as error:
+        raise ValueError(f"task {probe.task!r} is not available in this installation ({error})") from None
+    return task, _task_command_parser(command, task).parse_args(argv)
+
+
+def _default_run_dir(task: Any, args: argparse.Namespace) -> str:
+    return str(Path("runs") / f"{task.name}-{args.preset or task.default_preset}")
+
+
+# ---------------------------------------------------------------------------------------- commands
+
+
+def cmd_train(argv: list[str]) -> int:
+    task, args = _parse_task_command("train", argv)
+    _setup_logging(args.quiet, args.debug)
+    from deep_rnn_tf.training.runs import train
+    from deep_rnn_tf.training.strategy import select_strategy
+
+    config = resolve_config(task, args)
+    info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
+    run_dir = args.run_dir or _default_run_dir(task, args)
+    result = train(task, config, run_dir, info=info, verbose=2 if args.quiet else 1)
+    run = result.run
+    if info.is_chief:
+        print(f"Run directory: {run.path} (config.json, checkpoints/, logs/, metrics.csv)")
+        latest = run.latest_checkpoint()
+        print(f"Epochs done: {result.epochs_done} (this invocation started at {result.initial_epoch})")
+        if latest:
+            print(f"Newest checkpoint: {latest[1]}")
+    if args.export:
+        _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
+    return 0
+
+
+def _trained_model(command: str, argv: list[str]):
+    task, args = _parse_task_command(command, argv)
+    _setup_logging(args.quiet, args.debug)
+    from deep_rnn_tf.training.runs import RunDirectory, configure_precision, load_trained
+    from deep_rnn_tf.training.strategy import select_strategy
+
+    run_dir = args.run_dir or _default_run_dir(task, args)
+    # test/export run in one process: ignore TF_CONFIG (a cluster would wait for its peers).
+    info = select_strategy(args.devices, environ={})
+    config = resolve_config(task, args, base=RunDirectory(run_dir).read_config())
+    configure_precision(bool(config.get("mixed_precision")))
+    return task, args, config, run_dir, load_trained(task, config, run_dir, info)
+
+
+def cmd_test(argv: list[str]) -> int:
+    task, _args, config, run_dir, model = _trained_model("test", argv)
+    metrics = task.evaluate(config, model, run_dir)
+    print(json.dumps(metrics, indent=2, sort_keys=True, default=str))
+    print(f"Results written under {Path(run_dir) / 'results'}")
+    return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    task, args, config, _run_dir, model = _trained_model("export", argv)
+    _export(task, config, model, args, is_chief=True)
+    return 0
+
+
+def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namespace, is_chief: bool) -> None:
+    if not is_chief:
+        return  # only the chief writes files
+    from deep_rnn_tf.export.serving import export_for_serving
+
+    serving = task.serving_model(config, model)
+    example = _example_inputs(task, config)
+    result = export_for_serving(
+        serving,
+        args.export_dir,
+        args.name or task.name,
+        version=args.version,
+        example_inputs=example,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"Exported {result.path} (version {result.version}); inputs {result.inputs}; outputs {result.outputs}"
+    )
+    print(f"Reloaded export vs Keras model on the example: max |diff| = {result.max_abs_diff:.3g}")
+    print(f"See {result.path / 'README.txt'} for the input spec and serving commands.")
+
+
+def _example_inputs(task: Any, config: dict[str, Any]) -> Any:
+    """One example from the task's validation (else training) data, batch 1; None if unusable."""
+    train_data, val_data = task.datasets(config, 1)
+    batch = next(iter(val_data if val_data is not None else train_data))
+    x = batch[0] if isinstance(batch, (tuple, list)) else batch
+    if isinstance(x, dict):
+        return {k: v.numpy() for k, v in x.items()}
+    return x.numpy() if hasattr(x, "numpy") else None
+
+
+def _load_input_file(path: str) -> dict[str, Any] | Any:
+    import numpy as np
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--input {path}: file not found")
+    try:
+        if file.suffix == ".npy":
+            return np.load(file, allow_pickle=False)
+        if file.suffix == ".npz":
+            with np.load(file, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        if file.suffix == ".json":
+            body = json.loads(file.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--input {path}: cannot read ({error})") from None
+    if file.suffix != ".json":
+        raise ValueError(f"--input {path}: unsupported file type {file.suffix!r} (use .npy, .npz or .json)")
+    return _serving_request(body, path)
+
+
+def _serving_request(body: Any, path: str) -> dict[str, Any]:
+    import numpy as np
+
+    if isinstance(body, dict) and "inputs" in body and isinstance(body["inputs"], dict):
+        return {k: np.asarray(v) for k, v in body["inputs"].items()}
+    if isinstance(body, dict) and isinstance(body.get("instances"), list) and body["instances"]:
+        rows = body["instances"]
+        if all(isinstance(r, dict) for r in rows):
+            return {k: np.asarray([r[k] for r in rows]) for k in rows[0]}
+        return np.asarray(rows)
+    raise ValueError(
+        f'--input {path}: expected a TF Serving body {{"instances": [...]}} or {{"inputs": {{...}}}}'
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    _setup_logging(False, args.debug)
+    import numpy as np
+
+    from deep_rnn_tf.export.serving import coerce_inputs, load_signature, resolve_export, signature_spec
+    from deep_rnn_tf.training.runs import atomic_path
+
+    path = resolve_export(args.model)
+    loaded, serve = load_signature(path)
+    spec, _ = signature_spec(serve)
+    inputs: dict[str, Any] = {}
+    for item in args.input:
+        name, sep, file = item.partition("=")
+        if not sep:
+            name, file = "", item
+        value = _load_input_file(file)
+        if isinstance(value, dict):
+            inputs.update(value)
+        elif name:
+            inputs[name] = value
+        elif len(spec) == 1:
+            inputs[next(iter(spec))] = value
+        else:
+            raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
+    inputs = coerce_inputs(inputs, spec, where="--input: ")
+    outputs = {k: v.numpy() for k, v in serve(**inputs).items()}
+    del loaded
+    summary = {
+        k: v.tolist() if v.size <= 64 else {"shape": list(v.shape), "dtype": str(v.dtype)}
+        for k, v in outputs.items()
+    }
+    print(json.dumps({"model": str(path), "outputs": summary}, indent=1))
+    if args.output:
+        with atomic_path(args.output, suffix=".npz") as tmp:
+            np.savez(tmp, **outputs)
+        print(f"Wrote {args.output}")
+    return 0
+
+
+def cmd_data(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: {PROG} data TOOL [ARGS...]\n\ntools:")
+        for name, target in DATA_TOOLS.items():
+            print(f"  {name:18s} {target}")
+        return 0
+    tool, rest = argv[0], argv[1:]
+    if tool not in DATA_TOOLS:
+        raise UsageError(f"{PROG} data: unknown tool {tool!r}; expected one of {sorted(DATA_TOOLS)}")
+    module_name, function_name = DATA_TOOLS[tool].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise ValueError(
+                f"{PROG} data {tool}: {module_name} is not available in this installation"
+            ) from None
+        raise
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise ValueError(f"{PROG} data {tool}: {module_name} has no function {function_name}()")
+    return int(function(rest) or 0)
+
+
+def cmd_info() -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import platform
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    print(f"deep_rnn_tf {__version__}")
+    print(f"python {platform.python_version()} ({platform.platform()})")
+    print(f"tensorflow {tf.__version__}")
+    print(f"keras {keras.__version__} (backend {keras.backend.backend()})")
+    print(f"numpy {np.__version__}")
+    print("devices:")
+    for device in tf.config.list_physical_devices():
+        print(f"  {device.device_type}: {device.name}")
+    print(f"TF_CONFIG: {'set' if os.environ.get('TF_CONFIG') else 'not set'}")
+    return 0
+
+
+def _dispatch(argv: list[str]) -> int:
+    args = _main_parser().parse_args(argv)
+    if args.command is None:
+        _main_parser().print_help()
+        return 2
+    if args.command == "train":
+        return cmd_train(args.argv)
+    if args.command == "test":
+        return cmd_test(args.argv)
+    if args.command == "export":
+        return cmd_export(args.argv)
+    if args.command == "predict":
+        return cmd_predict(args)
+    if args.command == "data":
+        return cmd_data(args.argv)
+    return cmd_info()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `deep-rnn` console command.
+
+    Args:
+        argv: arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0 ok, 1 error, 2 usage error).
+
+    Example:
+        >>> main(["--version"])  # doctest: +SKIP
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if not debug:  # before TensorFlow is imported: keep its C++ start-up chatter out of the output
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return _dispatch(argv)
+    except SystemExit as exit_:  # --help / --version
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug or isinstance(error, (ValueError, OSError)) else " (--debug shows the traceback)"
+        print(f"{PROG}: error: {_one_line(error)}{hint}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return first if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {first}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
