@@ -169,7 +169,8 @@ def select_strategy(
         )
     else:
         named = parse_devices(devices)
-        gpus = [f"/gpu:{i}" for i, _ in enumerate(tf.config.list_logical_devices("GPU"))]
+        # physical, not logical: listing logical devices would initialise TF before a CPU split
+        gpus = [f"/gpu:{i}" for i, _ in enumerate(tf.config.list_physical_devices("GPU"))]
         if named is not None:
             _split_cpu_if_needed(named)
             info = _mirrored_or_one(named, "devices named by --devices")
