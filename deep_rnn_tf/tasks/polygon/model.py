@@ -250,7 +250,7 @@ class PolygonRNN(keras.Model):
         cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "seed": seed} if rnn == "rbm" else {}
         # No jumps, no normalisation: the original polygon stack (§1.1).
         self.rnn = DeepRNN(
-            rnn, depth=len(self.filters), filters=self.filters, jump=None, return_sequences=True,
+            rnn, depth=len(self.filters), filters=self.filters, jump=None, return_sequences=True, unroll=True,
             name="decoder", **cell_kwargs,
         )  # fmt: skip
         if head == "dense":
@@ -352,8 +352,12 @@ class PolygonRNN(keras.Model):
     # ---------------------------------------------------------------------------------------- training
     def _unpack(self, data):
         images, sequences = data[0], data[1]
-        sequences = tf.cast(sequences, tf.int32)
-        return images, sequences
+        if sequences.shape.rank != 2 or sequences.shape[1] not in (None, self.num_steps):
+            raise ValueError(
+                f"target sequences must be (batch, max_vertices + 1 = {self.num_steps}); received shape "
+                f"{tuple(sequences.shape)} (are the crops' max_vertices and the model's the same?)"
+            )
+        return images, tf.cast(sequences, tf.int32)
 
     def _record(self, loss, ce, coherence, accuracy):
         for tracker, value in zip(self.metrics, (loss, ce, coherence, accuracy), strict=True):
@@ -416,7 +420,7 @@ class PolygonRNN(keras.Model):
 
         loop_vars = (
             tf.constant(0), states, zero_map, zero_map, zero_map, tf.zeros([batch], tf.bool),
-            tf.TensorArray(tf.int32, size=self.num_steps, element_shape=tf.TensorShape([None])),
+            tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None])),
         )  # fmt: skip
         steps, *_, tokens = tf.while_loop(keep_going, body, loop_vars, maximum_iterations=self.num_steps)
         tokens = tf.transpose(tokens.stack())  # (B, steps)
