@@ -233,16 +233,39 @@ def export_for_serving(
     if version is not None and (not isinstance(version, int) or version < 1):
         raise ValueError(f"version must be a positive integer; received: {version!r}")
     model_dir = Path(base_dir) / name
+    if version is not None and (model_dir / str(version)).exists() and not overwrite:
+        raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=model_dir))
     try:
-        model.export(str(tmp / "model"), format="tf_saved_model", verbose=False)
         staged = tmp / "model"
+        _write_saved_model(model, staged)
         result = _verify_and_describe(model, staged, example_inputs, atol)
         final = _publish(staged, model_dir, version, overwrite)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ExportResult(final, int(final.name), *result)
+
+
+def _write_saved_model(model: keras.Model, path: Path) -> None:
+    """Writes the SavedModel with endpoints ``serving_default`` and ``serve`` (same function).
+
+    Unlike ``model.export``, the served function starts with ``tf.ensure_shape`` on every input, so a
+    wrong rank or size fails at once with "Shape of tensor frames [...] is not compatible with expected
+    shape [?,8,16,16,1]" instead of an error deep inside the network (the signature wrapper of a loaded
+    SavedModel does not check shapes itself; dtypes it does check).
+    """
+    specs = {t.name: tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.inputs}
+
+    def serve(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        checked = {k: tf.ensure_shape(v, specs[k].shape, name=f"check_{k}") for k, v in inputs.items()}
+        return model(checked if len(checked) > 1 else next(iter(checked.values())), training=False)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for endpoint in (SIGNATURE, "serve"):
+        archive.add_endpoint(endpoint, serve, input_signature=[specs])
+    archive.write_out(str(path), verbose=False)
 
 
 def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, atol: float) -> tuple:
@@ -315,7 +338,8 @@ Inputs:
 {inputs}
 Outputs (a dict of named tensors):
 {outputs}
-Wrong rank, size or dtype is rejected by TensorFlow's signature check with an error, not a crash.
+Wrong rank or size is rejected by a shape check at the start of the graph ("Shape of tensor
+<input> [...] is not compatible with expected shape [...]"), a wrong dtype by the signature itself.
 
 Files: example_request.json (TF Serving REST body), example_<input>.npy (the same input, for
 saved_model_cli), example_outputs.npz (what this export returned for it), signature.json (the spec).
