@@ -1,7 +1,7 @@
 """Training-step speed of our cells against Keras' ConvLSTM2D and a feed-forward limit, in one process.
 
-Prints ms per training step (median of `--repeats` timed steps after warm-up) and speed ratios against
-peers measured in the same run:
+Prints ms per training step (median of `--repeats` timed steps after warm-up, the models timed in
+turns) and speed ratios against peers measured in the same run:
 - ConvLSTMCell step-wise (ConvRNN) and fast path (DeepRNN), RBMCell step-wise and fast path, each
   against `keras.layers.ConvLSTM2D` with the same filters, kernel and shapes (ratio = ConvLSTM2D time /
   our time; >= 1.0 means at least as fast);
@@ -28,16 +28,22 @@ import tensorflow as tf  # noqa: E402
 from deep_rnn_tf import ConvLSTMCell, ConvRNN, DeepRNN, RBMCell  # noqa: E402
 
 
-def step_time_ms(model: keras.Model, x: np.ndarray, y: np.ndarray, repeats: int, jit: bool) -> float:
+def compiled(model: keras.Model, x: np.ndarray, y: np.ndarray, jit: bool) -> keras.Model:
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse", jit_compile=jit)
     for _ in range(2):  # trace and warm up
         model.train_on_batch(x, y)
-    times = []
+    return model
+
+
+def round_robin_ms(entries: dict[str, tuple], repeats: int) -> dict[str, float]:
+    """Median ms per training step of each (model, x, y), timed in turns so load drifts hit all alike."""
+    times: dict[str, list[float]] = {name: [] for name in entries}
     for _ in range(repeats):
-        start = time.perf_counter()
-        model.train_on_batch(x, y)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for name, (model, x, y) in entries.items():
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def sequence_model(layer: keras.layers.Layer, shape: tuple) -> keras.Model:
@@ -66,7 +72,7 @@ def main() -> None:
     parser.add_argument("--filters", type=int, default=16)
     parser.add_argument("--kernel", type=int, default=3)
     parser.add_argument("--depth", type=int, default=15)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--jit", action="store_true", help="compile the training steps with XLA")
     args = parser.parse_args()
 
@@ -78,16 +84,9 @@ def main() -> None:
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices())
     print(f"batch {b}, time {t}, {s}x{s}x{c}, {f} filters, kernel {k}, jit={args.jit}, devices: {devices}")
 
-    rows = []
-    reference = step_time_ms(
-        sequence_model(keras.layers.ConvLSTM2D(f, k, padding="same"), shape),
-        x,
-        y_last,
-        args.repeats,
-        args.jit,
-    )
-    rows.append(("keras ConvLSTM2D (reference)", reference, 1.0))
+    reference_name = "keras ConvLSTM2D (reference)"
     single = {
+        reference_name: keras.layers.ConvLSTM2D(f, k, padding="same"),
         "ConvLSTMCell, step-wise (ConvRNN)": ConvRNN(ConvLSTMCell(f, k)),
         "ConvLSTMCell, fast path (DeepRNN)": DeepRNN(
             "convlstm", depth=1, filters=f, kernel_size=k, jump=None
@@ -95,19 +94,26 @@ def main() -> None:
         "RBMCell, step-wise (ConvRNN)": ConvRNN(RBMCell(f, k)),
         "RBMCell, fast path (DeepRNN)": DeepRNN("rbm", depth=1, filters=f, kernel_size=k, jump=None),
     }
-    for name, layer in single.items():
-        ms = step_time_ms(sequence_model(layer, shape), x, y_last, args.repeats, args.jit)
-        rows.append((name, ms, reference / ms))
+    entries = {
+        name: (compiled(sequence_model(layer, shape), x, y_last, args.jit), x, y_last)
+        for name, layer in single.items()
+    }
 
     # Deep stack vs its no-recurrence limit; the input is lifted to F channels so every layer is F -> F.
     xf = np.random.rand(b, t, s, s, f).astype("float32")
     deep_shape = (t, s, s, f)
     y_seq = np.random.rand(b, t, s, s, f).astype("float32")
-    ff = step_time_ms(feed_forward_stack(deep_shape, f, k, 3 * args.depth), xf, y_seq, args.repeats, args.jit)
+    ff_name = f"feed-forward TimeDistributed(Conv2D) x{3 * args.depth} (limit)"
+    deep_name = f"{args.depth}-layer RBM stack, fast path, jump 5"
+    feed_forward = feed_forward_stack(deep_shape, f, k, 3 * args.depth)
     deep = DeepRNN("rbm", depth=args.depth, filters=f, kernel_size=k, jump=5, return_sequences=True)
-    deep_ms = step_time_ms(sequence_model(deep, deep_shape), xf, y_seq, args.repeats, args.jit)
-    rows.append((f"feed-forward TimeDistributed(Conv2D) x{3 * args.depth} (limit)", ff, 1.0))
-    rows.append((f"{args.depth}-layer RBM stack, fast path, jump 5", deep_ms, ff / deep_ms))
+    entries[ff_name] = (compiled(feed_forward, xf, y_seq, args.jit), xf, y_seq)
+    entries[deep_name] = (compiled(sequence_model(deep, deep_shape), xf, y_seq, args.jit), xf, y_seq)
+
+    ms = round_robin_ms(entries, args.repeats)
+    rows = [(name, ms[name], ms[reference_name] / ms[name]) for name in single]
+    rows.append((ff_name, ms[ff_name], 1.0))
+    rows.append((deep_name, ms[deep_name], ms[ff_name] / ms[deep_name]))
 
     print(f"\n| {'model':<58} | ms/step | speed ratio vs peer |")
     print(f"|{'-' * 60}|---------|---------------------|")
