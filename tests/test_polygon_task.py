@@ -1,0 +1,86 @@
+"""PolygonTask on a tiny synthetic Cityscapes: datasets, evaluation outputs, and the CLI end to end (slow)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deep_rnn_tf.data.polygons import EOS_TOKEN, crops_main, iter_crop_records
+from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
+from deep_rnn_tf.evaluation.polygon import box_polygon, polygon_iou
+from deep_rnn_tf.tasks.polygon.task import PolygonTask
+from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("synth"))
+    out = str(tmp_path_factory.mktemp("crops"))
+    assert (
+        synth_main(
+            ["--out", root, "--train", "2", "--val", "2", "--width", "256", "--height", "128", "--quiet"]
+        )
+        == 0
+    )
+    assert crops_main(["--root", root, "--out", out, "--max-vertices", "12", "--quiet"]) == 0
+    return out
+
+
+def test_datasets_and_evaluation_outputs(crops, tmp_path):
+    task = PolygonTask()
+    config = {**COMMON_DEFAULTS, **task.presets["tiny"], "crops": crops, "seed": 0}
+    model = task.build_model(config)
+    train, val = task.datasets(config, 2)
+    images, sequences = next(iter(train))
+    assert images.shape == (2, 224, 224, 3) and images.dtype.name == "uint8"
+    assert sequences.shape == (2, 13) and sequences.dtype.name == "int32"
+    for row in sequences.numpy():
+        length = int(np.argmax(row == EOS_TOKEN))
+        assert length >= 3 and np.all(row[:length] < EOS_TOKEN) and np.all(row[length + 1 :] == -1)
+    assert val is not None
+
+    metrics = task.evaluate(config, model, str(tmp_path))
+    records = list(iter_crop_records(crops, "val"))
+    assert metrics["instances"] == len(records) > 0
+    box = [
+        polygon_iou(box_polygon(m.polygon), m.polygon, (m.image_height, m.image_width)) for _, _, m in records
+    ]
+    assert metrics["box_baseline"]["instance_mean"] == pytest.approx(np.mean(box))
+    assert 0.9 < metrics["grid_oracle"]["instance_mean"] <= 1.0
+    assert 0.0 <= metrics["instance_mean_iou"] <= 1.0
+    results = tmp_path / "results"
+    table = (results / "polygon_iou.md").read_text()
+    assert "| bounding box |" in table and "2-layer RBM (ours)" in table
+    with open(results / "polygon_instances.csv") as handle:
+        assert len(list(csv.reader(handle))) == len(records) + 1
+    assert len(os.listdir(results / "polygon_overlays")) == min(2, len(records))
+    assert json.loads((results / "polygon_metrics.json").read_text())["split"] == "val"
+
+
+@pytest.mark.slow
+def test_cli_train_test_export(crops, tmp_path):
+    """`deep-rnn train|test|export polygon` end to end with the tiny preset."""
+    run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
+
+    def deep_rnn(*args):
+        command = [sys.executable, "-m", "deep_rnn_tf.cli", *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        return result.stdout
+
+    deep_rnn("train", "polygon", "--preset", "tiny", "--crops", crops, "--run-dir", run_dir, "--epochs", "1",
+             "--steps-per-epoch", "2", "--seed", "0", "--quiet")  # fmt: skip
+    out = deep_rnn("test", "polygon", "--run-dir", run_dir)
+    assert "| bounding box |" in out
+    assert os.path.isfile(os.path.join(run_dir, "results", "polygon_iou.md"))
+    out = deep_rnn("export", "polygon", "--run-dir", run_dir, "--export-dir", export_dir)
+    assert os.path.isfile(os.path.join(export_dir, "polygon", "1", "saved_model.pb"))
+    with open(os.path.join(export_dir, "polygon", "1", "signature.json")) as handle:
+        signature = json.load(handle)
+    assert set(signature["outputs"]) == {"vertices", "length"}
