@@ -57,13 +57,49 @@ class RecurrentCell(keras.layers.Layer):
     tensor or tuple of tensors with the same two leading axes), `recurrent_step(projected, states,
     training)` -> (output, new_states), `compute_output_shape(input_shape)` -> (output_shape,
     [state_shapes]) and `num_states`. `call(x, states)` runs one time step as the Keras RNN contract asks.
+
+    Args (shared by every cell):
+        activation: activation of the cell's output branch (tanh for LSTMs, phi for the RBM).
+        recurrent_activation: activation of the gates (sigmoid).
+        use_bias: add biases.
+        kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
+            kernels, the state kernels and the biases.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: optional Keras regularizers.
+        seed: seed of the cell's random draws (temporal dropout).
+
+    Example:
+        >>> class MyCell(RecurrentCell): ...   # implement the four methods above
     """
 
     #: number of state tensors the cell carries (RNN state_size needs it before `build`)
     num_states: int = 1
+    #: rank of one time step's input: 4 (batch, H, W, C) for conv cells, 2 (batch, features) for dense ones
+    step_rank: int = 4
 
-    def __init__(self, seed: int | None = None, **kwargs):
+    def __init__(
+        self,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        seed: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.seed = seed
         self._input_shape: tuple | None = None
 
@@ -86,7 +122,18 @@ class RecurrentCell(keras.layers.Layer):
         return [tf.zeros(shape, dtype=self.compute_dtype) for shape in state_shapes]
 
     def build(self, input_shape):
-        self._input_shape = tuple(input_shape)
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.step_rank:
+            layout = "(batch, H, W, C)" if self.step_rank == 4 else "(batch, features)"
+            raise ValueError(
+                f"{self.name}: {type(self).__name__} expects per-step inputs of rank {self.step_rank} "
+                f"{layout}; received input_shape={input_shape}"
+            )
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"{self.name}: the channel axis of the input must be known; received {input_shape}"
+            )
+        self._input_shape = input_shape
 
     # --- to implement ------------------------------------------------------------------------------------
     def input_projection(self, sequence, training=None):
@@ -115,7 +162,20 @@ class RecurrentCell(keras.layers.Layer):
         self._seed_generator = keras.random.SeedGenerator(self.seed)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "seed": self.seed}
+        ser = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": ser(self.kernel_initializer),
+            "recurrent_initializer": ser(self.recurrent_initializer),
+            "bias_initializer": ser(self.bias_initializer),
+            "kernel_regularizer": ser(self.kernel_regularizer),
+            "recurrent_regularizer": ser(self.recurrent_regularizer),
+            "bias_regularizer": ser(self.bias_regularizer),
+            "seed": self.seed,
+        }
 
 
 def merge_time(sequence: tf.Tensor) -> tf.Tensor:

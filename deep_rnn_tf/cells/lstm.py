@@ -22,30 +22,13 @@ class _LSTMBase(RecurrentCell):
     def __init__(
         self,
         filters: int,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
         unit_forget_bias: bool = True,
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(recurrent_initializer=recurrent_initializer, **kwargs)
         self.filters = filters
-        self.activation = keras.activations.get(activation)
-        self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
     def _kernel_shape(self, in_channels: int) -> tuple:
         raise NotImplementedError
@@ -108,20 +91,7 @@ class _LSTMBase(RecurrentCell):
         return h, [h, c]
 
     def get_config(self) -> dict:
-        ser = keras.saving.serialize_keras_object
-        return {
-            **super().get_config(),
-            "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": ser(self.kernel_initializer),
-            "recurrent_initializer": ser(self.recurrent_initializer),
-            "bias_initializer": ser(self.bias_initializer),
-            "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": ser(self.kernel_regularizer),
-            "recurrent_regularizer": ser(self.recurrent_regularizer),
-            "bias_regularizer": ser(self.bias_regularizer),
-        }
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
@@ -162,14 +132,6 @@ class ConvLSTMCell(_LSTMBase):
     def _recurrent_linear(self, h, kernel):
         return tf.nn.conv2d(h, kernel, strides=1, padding="SAME")
 
-    def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name}: ConvLSTMCell expects per-step inputs of rank 4 (batch, H, W, C); "
-                f"received input_shape={tuple(input_shape)}"
-            )
-        super().build(input_shape)
-
     def compute_output_shape(self, input_shape, states_shape=None):
         batch, height, width = tuple(input_shape)[:3]
 
@@ -207,6 +169,8 @@ class LSTMCell(_LSTMBase):
         >>> y = layer(keras.random.normal((4, 10, 8)))   # (4, 32)
     """
 
+    step_rank = 2
+
     def __init__(self, units: int, **kwargs):
         check_positive_int("units", units)
         super().__init__(units, **kwargs)
@@ -227,14 +191,6 @@ class LSTMCell(_LSTMBase):
         return tf.matmul(x, kernel)
 
     _recurrent_linear = _input_linear
-
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{self.name}: LSTMCell expects per-step inputs of rank 2 (batch, features); "
-                f"received input_shape={tuple(input_shape)}"
-            )
-        super().build(input_shape)
 
     def compute_output_shape(self, input_shape, states_shape=None):
         shape = (tuple(input_shape)[0], self.units)

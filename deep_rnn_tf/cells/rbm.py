@@ -39,34 +39,16 @@ class _RBMBase(RecurrentCell):
         self,
         filters: int,
         activation="relu",
-        recurrent_activation="sigmoid",
         normalization: str | None = None,
         p_td: float = 0.0,
         td_mode: str = "batch",
-        use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(activation=activation, **kwargs)
         self.filters = filters
-        self.activation = keras.activations.get(activation)
-        self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.p_td = check_probability("p_td", p_td)
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self._make_seed_generator()
 
     # --- hooks for the conv / dense forms ----------------------------------------------------------------
@@ -175,21 +157,11 @@ class _RBMBase(RecurrentCell):
         return tf.nn.bias_add(x, tf.concat(present, axis=0) if len(present) > 1 else present[0])
 
     def get_config(self) -> dict:
-        ser = keras.saving.serialize_keras_object
         return {
             **super().get_config(),
-            "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "normalization": self.normalization,
             "p_td": self.p_td,
             "td_mode": self.td_mode,
-            "use_bias": self.use_bias,
-            "kernel_initializer": ser(self.kernel_initializer),
-            "recurrent_initializer": ser(self.recurrent_initializer),
-            "bias_initializer": ser(self.bias_initializer),
-            "kernel_regularizer": ser(self.kernel_regularizer),
-            "recurrent_regularizer": ser(self.recurrent_regularizer),
-            "bias_regularizer": ser(self.bias_regularizer),
         }
 
 
@@ -250,14 +222,6 @@ class RBMCell(_RBMBase):
             )
         return keras.layers.GroupNormalization(groups=1, epsilon=1e-5, name=name, dtype=self.dtype_policy)
 
-    def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name}: RBMCell expects per-step inputs of rank 4 (batch, H, W, C); "
-                f"received input_shape={tuple(input_shape)}"
-            )
-        super().build(input_shape)
-
     def compute_output_shape(self, input_shape, states_shape=None):
         batch, height, width = tuple(input_shape)[:3]
 
@@ -293,6 +257,8 @@ class DenseRBMCell(_RBMBase):
         >>> y = layer(keras.random.normal((4, 10, 8)))   # (4, 10, 32)
     """
 
+    step_rank = 2
+
     def __init__(self, units: int, **kwargs):
         check_positive_int("units", units)
         super().__init__(units, **kwargs)
@@ -318,14 +284,6 @@ class DenseRBMCell(_RBMBase):
                 momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
             )
         return keras.layers.LayerNormalization(epsilon=1e-5, name=name, dtype=self.dtype_policy)
-
-    def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{self.name}: DenseRBMCell expects per-step inputs of rank 2 (batch, features); "
-                f"received input_shape={tuple(input_shape)}"
-            )
-        super().build(input_shape)
 
     def compute_output_shape(self, input_shape, states_shape=None):
         batch = tuple(input_shape)[0]

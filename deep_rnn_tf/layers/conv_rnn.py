@@ -11,7 +11,7 @@ from deep_rnn_tf.cells.deep import DeepCell
 def step_rank(cell) -> int:
     """Rank of one time step's input for `cell` (4 for conv cells, 2 for dense cells)."""
     first = cell.cells[0] if isinstance(cell, DeepCell) else cell
-    return 4 if hasattr(first, "kernel_size") else 2
+    return first.step_rank
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
