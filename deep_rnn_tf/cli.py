@@ -472,8 +472,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(error, UsageError) else 1
 
 
+_TF_FRAME_LINES = ("Detected at node", "File ", "<stack traces", "[[{{node")
+
+
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    text = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    # tf.function errors read "in user code: <frames> <the actual error>": the last line is the cause;
+    # graph errors read "Graph execution error: Detected at node ... <frames> <the actual error>".
+    if text and text[0].startswith("in user code"):
+        text = text[-1:]
+    elif text and text[0].startswith("Graph execution error"):
+        text = [line for line in text[1:] if not line.startswith(_TF_FRAME_LINES)] or text
     first = text[0] if text else ""
     return first if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {first}"
 

@@ -96,7 +96,14 @@ def _sum_first_replica(strategy: tf.distribute.Strategy, values: list[np.ndarray
             # Global replica 0 lives on the chief (worker 0, or the "chief" task, which TF ranks first).
             keep = tf.equal(ctx.replica_id_in_sync_group, 0)
             mine = [tf.where(keep, tf.constant(v), tf.zeros(v.shape, v.dtype)) for v in values]
-            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine)
+            # One all-reduce per dtype: TF packs a batch of tensors into one, which needs a single dtype.
+            reduced = list(mine)
+            for dtype in sorted({v.dtype.name for v in values}):  # same order on every worker
+                indices = [i for i, v in enumerate(values) if v.dtype.name == dtype]
+                summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [mine[i] for i in indices])
+                for i, value in zip(indices, summed, strict=True):
+                    reduced[i] = value
+            return reduced
 
         return strategy.run(step)
 
