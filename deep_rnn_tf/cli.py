@@ -424,6 +424,10 @@ def cmd_info() -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
+    # These parse their own arguments (argparse's REMAINDER drops a leading "--help").
+    passthrough = {"train": cmd_train, "test": cmd_test, "export": cmd_export, "data": cmd_data}
+    if argv and argv[0] in passthrough:
+        return passthrough[argv[0]](argv[1:])
     args = _main_parser().parse_args(argv)
     if args.command is None:
         _main_parser().print_help()

@@ -1,0 +1,161 @@
+"""The `deep-rnn` command: every subcommand, the demo pipeline end to end, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deep_rnn_tf import __version__, cli
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_version_and_info(capsys):
+    status, out, _ = _run(capsys, "--version")
+    assert status == 0 and out.strip() == f"deep-rnn {__version__}"
+    status, out, _ = _run(capsys, "info")
+    assert status == 0
+    for word in ("deep_rnn_tf", "tensorflow", "keras", "numpy", "devices:", "CPU"):
+        assert word in out, word
+
+
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        (["train", "nope"], 2, "unknown task 'nope'"),
+        (["train"], 2, "the following arguments are required: task"),
+        (["train", "demo", "--epochs", "x"], 2, "argument --epochs: invalid int value: 'x'"),
+        (["train", "demo", "--preset", "huge"], 1, "--preset 'huge': task 'demo' has presets"),
+        (["train", "demo", "--config", "/no/such.json"], 1, "--config /no/such.json: file not found"),
+        (
+            ["train", "demo", "--devices", "TPU:0"],
+            1,
+            "--devices: expected names like GPU:0 or CPU:1; received: 'TPU:0'",
+        ),
+        (["test", "demo", "--run-dir", "/no/such/run"], 1, "/no/such/run/config.json: no config.json"),
+        (["data", "nope"], 2, "unknown tool 'nope'"),
+        (["predict", "--model", "/no/such/model", "--input", "x.npy"], 1, "/no/such/model: not a SavedModel"),
+    ],
+)
+def test_errors_are_one_line_naming_the_culprit(capsys, argv, status, message):
+    got, out, err = _run(capsys, *argv)
+    assert got == status, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deep-rnn: error: "), err
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+def test_config_file_errors_name_file_and_key(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"epochs": 2,}')
+    status, _, err = _run(capsys, "train", "demo", "--config", str(bad))
+    assert status == 1 and f"--config {bad}: malformed JSON" in err
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text('{"epochz": 2}')
+    status, _, err = _run(capsys, "train", "demo", "--config", str(unknown))
+    assert status == 1 and "unknown key(s) ['epochz']" in err
+
+
+def test_batch_size_flag_is_validated(tmp_path, capsys):
+    status, _, err = _run(
+        capsys, "train", "demo", "--preset", "tiny", "--batch-size", "0", "--run-dir", str(tmp_path)
+    )
+    assert status == 1 and "--batch-size (per replica) must be a positive integer; received: 0" in err
+
+
+def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
+    assert cli.DATA_TOOLS == {
+        "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
+        "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
+        "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
+        "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
+        "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+    }
+    (tmp_path / "fake_tool.py").write_text(
+        "calls = []\ndef main(argv=None):\n    calls.append(argv)\n    return 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.DATA_TOOLS, "fake", "fake_tool:main")
+    monkeypatch.setitem(cli.DATA_TOOLS, "missing", "deep_rnn_tf.data.not_written_yet:main")
+    assert cli.main(["data", "fake", "--out", "x", "--n", "2"]) == 3
+    import fake_tool
+
+    assert fake_tool.calls == [["--out", "x", "--n", "2"]]
+    status, _, err = _run(capsys, "data", "missing")
+    assert status == 1 and "deep_rnn_tf.data.not_written_yet is not available" in err
+    status, out, _ = _run(capsys, "data", "--help")
+    assert status == 0 and "synth-kth" in out and "polygon-crops" in out
+
+
+def test_demo_train_test_export_predict(tmp_path, capsys):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "saved_models"
+    common = ["--preset", "tiny", "--run-dir", str(run_dir), "--quiet"]
+    status, out, err = _run(capsys, "train", "demo", *common, "--epochs", "1", "--seed", "0", "--lr", "0.02")
+    assert status == 0, err
+    assert "Epochs done: 1" in out and (run_dir / "checkpoints" / "epoch-0001.weights.h5").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["lr"], config["epochs"], config["seed"], config["preset"]) == (0.02, 1, 0, "tiny")
+    assert (config["batch_size"], config["global_batch_size"], config["num_replicas"]) == (16, 16, 1)
+
+    status, out, err = _run(capsys, "test", "demo", *common)
+    assert status == 0, err
+    metrics = json.loads((run_dir / "results" / "demo_metrics.json").read_text())
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["test_clips"] == 32
+    assert f'"accuracy": {metrics["accuracy"]}' in out
+
+    status, out, err = _run(capsys, "export", "demo", *common, "--export-dir", str(export_dir))
+    assert status == 0, err
+    version = export_dir / "demo" / "1"
+    assert f"Exported {version} (version 1)" in out
+
+    for given in (f"frames={version / 'example_frames.npy'}", str(version / "example_request.json")):
+        output = tmp_path / "predictions.npz"
+        status, out, err = _run(
+            capsys, "predict", "--model", str(export_dir / "demo"), "--input", given, "--output", str(output)
+        )
+        assert status == 0, err
+        with np.load(output) as got, np.load(version / "example_outputs.npz") as want:
+            np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=1e-6)
+            np.testing.assert_array_equal(got["label"], want["label"])
+        assert json.loads(out[: out.rindex("}") + 1])["outputs"]["label"] == want_labels(version)
+
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((1, 8, 12, 16, 1), np.float32))
+    status, _, err = _run(capsys, "predict", "--model", str(version), "--input", str(wrong))
+    assert (
+        status == 1
+        and "input 'frames' has shape [1, 8, 12, 16, 1]; the export expects [None, 8, 16, 16, 1]" in err
+    )
+
+
+def want_labels(version: Path) -> list[int]:
+    with np.load(version / "example_outputs.npz") as outputs:
+        return outputs["label"].tolist()
+
+
+def test_console_script_errors_without_traceback_unless_debug(tmp_path):
+    script = Path(sys.executable).with_name("deep-rnn")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "deep_rnn_tf.cli"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = ["train", "demo", "--config", str(tmp_path / "missing.json")]
+    done = subprocess.run(command + args, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("deep-rnn")]
+    assert errors == [f"deep-rnn: error: --config {tmp_path / 'missing.json'}: file not found"], done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    status, _, err = _run(capsys, "train", "demo", "--config", str(tmp_path / "missing.json"), "--debug")
+    assert status == 1 and "Traceback (most recent call last)" in err and "file not found" in err
