@@ -279,7 +279,7 @@ def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, 
     expected = {k: keras.ops.convert_to_numpy(v) for k, v in expected.items()}
     if sorted(served) != sorted(expected):
         raise ValueError(f"export outputs {sorted(served)} differ from the model's {sorted(expected)}")
-    diff = max(float(np.max(np.abs(served[k].astype(np.float64) - expected[k]), initial=0.0)) for k in served)
+    diff = max(_max_abs_diff(served[k], expected[k]) for k in served)
     if not diff <= atol:
         raise ValueError(f"the reloaded export differs from the Keras model by {diff:.3g} (> atol {atol})")
     del loaded
@@ -292,6 +292,13 @@ def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, 
         json.dumps({"inputs": inputs, "outputs": outputs}, indent=2) + "\n"
     )
     return inputs, outputs, diff
+
+
+def _max_abs_diff(served: np.ndarray, expected: np.ndarray) -> float:
+    """Largest numeric difference; string outputs (e.g. class names) must match exactly (else inf)."""
+    if served.dtype.kind in "OSU":
+        return 0.0 if np.array_equal(served, np.asarray(expected)) else float("inf")
+    return float(np.max(np.abs(served.astype(np.float64) - expected), initial=0.0))
 
 
 def _batch(example: dict[str, np.ndarray]) -> int:
