@@ -113,7 +113,9 @@ class DeepRNN(ConvRNN):
                 list(per_layer[index]),
                 mask=mask,
                 unroll=self.unroll,
-                input_length=sequences.shape[1],
+                # Keras reads `inputs.shape[1]` when this is None, which fails on the tuple `projected`
+                # (dynamic time, e.g. an exported model); the loop still stops at the dynamic length.
+                input_length=sequences.shape[1] or 2**31 - 1,
                 return_all_outputs=True,
             )
             final_states.extend(states)
