@@ -13,7 +13,7 @@ line) or from the sorted class folder names of the train split.
 The tf.data pipeline decodes frames in parallel, samples clips (the OCTS arithmetic of
 `deep_rnn_tf.training.octs.clip_frame_indices` for training; the paper's 30 uniformly sampled frames for
 testing), applies augmentation drawn once per video (so every frame of every clip gets the same flip, crop
-and colour jitter) and yields float32 frames in [0, 255]. The per-backbone preprocessing
+and colour jitter) and yields uint8 frames (RGB). The per-backbone preprocessing
 (`preprocess_frames`) is applied inside the models, so that an exported model takes raw uint8 frames.
 """
 
@@ -27,13 +27,16 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 from deep_rnn_tf.data.video_io import VideoReadError, read_video, write_image
+
+if TYPE_CHECKING:  # TensorFlow is imported lazily: extract-frames workers must not pay for it
+    import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
@@ -449,6 +452,8 @@ def frame_paths(split: ActionSplit, sampler: Callable[[int], np.ndarray]) -> np.
 
 def _augmentation_params(seed: tf.Tensor, augmentation: ClipAugmentation | None) -> dict[str, tf.Tensor]:
     """Draws one video's augmentation (crop box, flip, colour factors) from a stateless seed."""
+    import tensorflow as tf
+
     if augmentation is None:
         return {"box": tf.constant([0.0, 0.0, 1.0, 1.0]), "flip": tf.constant(False)}
     draws = tf.random.stateless_uniform([9], seed=tf.stack([seed, tf.constant(7, tf.int64)]))
@@ -470,6 +475,7 @@ def _augmentation_params(seed: tf.Tensor, augmentation: ClipAugmentation | None)
 
 def _decode_frames(paths: tf.Tensor, box: tf.Tensor, image_size: tuple[int, int], parallel: int) -> tf.Tensor:
     """Reads, decodes, crops (the same box for all) and resizes a flat vector of frame files."""
+    import tensorflow as tf
 
     def decode(path: tf.Tensor) -> tf.Tensor:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
@@ -486,6 +492,8 @@ def _decode_frames(paths: tf.Tensor, box: tf.Tensor, image_size: tuple[int, int]
 
 def _apply_colour_and_flip(frames: tf.Tensor, params: dict[str, tf.Tensor]) -> tf.Tensor:
     """Applies one video's flip and colour jitter to frames (n, H, W, 3) in [0, 255]."""
+    import tensorflow as tf
+
     frames = tf.cond(params["flip"], lambda: tf.reverse(frames, axis=[2]), lambda: frames)
     if "brightness" not in params:
         return frames
@@ -501,7 +509,7 @@ def _apply_colour_and_flip(frames: tf.Tensor, params: dict[str, tf.Tensor]) -> t
 def make_dataset(
     split: ActionSplit, sampler: Callable[[int], np.ndarray], config: PipelineConfig
 ) -> tf.data.Dataset:
-    """Batches of (frames float32 (batch, *sampler shape, H, W, 3) in [0, 255], labels int32 (batch,)).
+    """Batches of (frames uint8 (batch, *sampler shape, H, W, 3), labels int32 (batch,)).
 
     Args:
         split: the videos.
@@ -514,6 +522,8 @@ def make_dataset(
         >>> ds = make_dataset(train, octs_frame_indices(4, 6, 0.25),
         ...                   PipelineConfig((64, 64), 8, ClipAugmentation(), shuffle=True))
     """
+    import tensorflow as tf
+
     paths = frame_paths(split, sampler)
     sample_shape = paths.shape[1:]
     dataset = tf.data.Dataset.from_tensor_slices((paths, split.labels))
@@ -530,7 +540,8 @@ def make_dataset(
         frames = _decode_frames(flat, params["box"], config.image_size, config.decode_parallelism)
         frames = _apply_colour_and_flip(frames, params)
         frames = tf.reshape(frames, [*sample_shape, *config.image_size, 3])
-        return frames, label
+        # uint8 like the served model's input; the models cast and preprocess.
+        return tf.cast(tf.round(tf.clip_by_value(frames, 0.0, 255.0)), tf.uint8), label
 
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not config.shuffle)
     drop = config.drop_remainder and len(paths) >= config.batch_size

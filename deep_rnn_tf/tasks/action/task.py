@@ -1,0 +1,427 @@
+"""The action task: `deep-rnn train|test|export action` (recognition and anticipation, original.md §4).
+
+Data: frame folders ``<root>/{train,test}/<class>/<video>/<frames>`` (also Kinetics' train_frames /
+val_frames) or MMAction2 list files (`data` / `test_data` = list files, `data_root` their frame root), see
+`deep_rnn_tf.data.frames`. Training uses OCTS clips (`num_clips` x `clip_len`, `overlap_rate`; coherence
+weight `coherence`, default 0 as the original) and, with `anticipation`, the monotonicity hinge.
+
+Test protocol (`evaluate`): the paper's one sequence of `test_frames` (30) uniformly sampled frames per
+video, prediction = mean of per-frame logits (or `test_clips` > 1 segments, softmax averaged); top-1,
+top-5, mean class accuracy, confusion PNG, per-class CSV. Anticipation: the first `observe` (2) raw frames
+of each video, and the accuracy-vs-observed-fraction curve (10%..100% of the test sequence; the stack is
+causal, so the prediction from the first k frames is the mean of the first k per-frame logits).
+
+Example:
+    $ deep-rnn data synth-actions --out data/synth_actions
+    $ deep-rnn train action --preset small --run-dir runs/action_small
+    $ deep-rnn test action --run-dir runs/action_small
+    $ deep-rnn export action --run-dir runs/action_small
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from deep_rnn_tf.data.frames import (
+    ActionSplit,
+    ClipAugmentation,
+    FrameDataError,
+    PipelineConfig,
+    first_frame_indices,
+    load_split,
+    make_dataset,
+    octs_frame_indices,
+    segment_frame_indices,
+    uniform_frame_indices,
+)
+from deep_rnn_tf.evaluation.classification import (
+    classification_report,
+    plot_confusion_matrix,
+    plot_curve,
+    top_k_accuracy,
+    write_json,
+    write_per_class_csv,
+)
+from deep_rnn_tf.tasks.action.models import (
+    MODELS,
+    RNNS,
+    ActionOCTSModel,
+    build_clip_model,
+    build_standalone_clip_model,
+)
+from deep_rnn_tf.training.octs import clip_frame_indices
+from deep_rnn_tf.training.task import Task
+
+CURVE_FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+_PAPER = {
+    "data": "data/ucf101_frames",
+    "test_data": None,
+    "class_index": None,
+    "data_root": None,
+    "model": "backbone",
+    "backbone": "vgg19",
+    "backbone_weights": "imagenet",
+    "freeze_backbone": False,
+    "rnn": "rbm15",
+    "depth": None,
+    "jump": 5,
+    "width": 512,
+    "hidden": 512,
+    "p_td": 1.0,  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
+    "dropout": 0.2,
+    "head_dropout": 0.5,
+    "image_size": [224, 224],
+    "num_clips": 7,
+    "clip_len": 10,
+    "overlap_rate": 0.25,
+    "coherence": 0.0,
+    "anticipation": False,
+    "anticipation_weight": 1.0,
+    "observe": 2,
+    "test_frames": 30,
+    "test_clips": 1,
+    "augment": True,
+    "optimizer": "adam",
+    "weight_decay": 1e-4,
+    "clipvalue": 5.0,
+    "validate": True,
+    "class_names": None,
+    "epochs": 30,
+    "batch_size": 16,
+    "lr": 1e-4,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": _PAPER,
+    # §4.2: the 17-cell ResNet-18-shaped RBM on Kinetics frames, state carried across OCTS clips.
+    "paper_standalone": {
+        **_PAPER,
+        "data": "data/kinetics400_frames",
+        "model": "standalone",
+        "backbone": "none",
+        "backbone_weights": "none",
+        "width": 64,
+        "hidden": 3584,
+        "p_td": 0.0,
+        "num_clips": 6,
+        "clip_len": 5,
+        "test_frames": 60,
+        "optimizer": "sgd",
+        "batch_size": 40,
+    },
+    # CPU: the synthetic motion set at 32x32, a tiny CNN stem and a narrow 15-layer RBM.
+    "small": {
+        **_PAPER,
+        "data": "data/synth_actions",
+        "backbone": "tiny",
+        "backbone_weights": "none",
+        "width": 16,
+        "hidden": 32,
+        "image_size": [32, 32],
+        "num_clips": 3,
+        "clip_len": 8,
+        "test_frames": 16,
+        "epochs": 12,
+        "batch_size": 8,
+        "lr": 3e-3,
+    },
+}
+
+
+class ActionTask(Task):
+    """Action recognition / anticipation (backbone + deep RBM, baselines, standalone deep RBM).
+
+    Example:
+        >>> task = ActionTask()
+        >>> config = {**task.presets["small"], "seed": 0}
+        >>> model = task.build_model(config)
+    """
+
+    name = "action"
+    presets = PRESETS
+    default_preset = "small"
+
+    def __init__(self) -> None:
+        self._split_cache: dict[tuple, ActionSplit] = {}
+
+    # ------------------------------------------------------------------------------------ options
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add = parser.add_argument
+        add(
+            "--data", help="frame root with train/ and test/ (or train_frames/, val_frames/), or a train list"
+        )
+        add("--test-data", help="test list file or frame root (default: the test split of --data)")
+        add("--class-index", help="class-index file (classInd.txt: '<index> <name>' or one name per line)")
+        add("--data-root", help="root of the relative frame folders of list files")
+        add("--model", choices=MODELS, help="backbone (CNN + recurrent stack) or standalone (17-cell RBM)")
+        add("--backbone", choices=("vgg19", "resnet50", "tiny", "none"), help="per-frame CNN")
+        add("--backbone-weights", help="imagenet (needs network), none, or a local weights file")
+        add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
+        add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
+        add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
+        add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
+        add("--hidden", type=int, help="hidden units of the per-frame classifier")
+        add("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
+        add("--image-size", type=int, nargs=2, metavar=("H", "W"), help="frame size fed to the model")
+        add("--num-clips", type=int, help="OCTS clips per training video (N)")
+        add("--clip-len", type=int, help="frames per OCTS clip (L)")
+        add("--overlap-rate", type=float, help="OCTS overlap rate")
+        add("--coherence", type=float, help="OCTS coherence weight lambda (0 as the original)")
+        add("--anticipation", action="store_true", default=None, help="train with the monotonicity hinge")
+        add("--observe", type=int, help="frames observed by the anticipation test (default 2)")
+        add("--test-frames", type=int, help="frames of the test sequence (30 as the paper)")
+        add("--test-clips", type=int, help="test clips per video (1 = the paper's protocol)")
+
+    # ------------------------------------------------------------------------------------ data
+    def _split(self, config: dict[str, Any], split: str) -> ActionSplit:
+        source = config["data"]
+        if split == "test" and config.get("test_data"):
+            source = config["test_data"]
+        elif split == "test" and os.path.isfile(source):
+            raise FrameDataError(f"{source}: a train list file needs --test-data (the test list file)")
+        key = (source, split, config.get("class_index"), config.get("data_root"))
+        if key not in self._split_cache:
+            self._split_cache[key] = load_split(
+                source, split, config.get("class_index"), config.get("data_root")
+            )
+        return self._split_cache[key]
+
+    def class_names(self, config: dict[str, Any]) -> list[str]:
+        """The class list: config["class_names"] if set, else from the training data."""
+        if config.get("class_names"):
+            return list(config["class_names"])
+        return self._split(config, "train").class_names
+
+    def _test_split(self, config: dict[str, Any]) -> ActionSplit | None:
+        try:
+            split = self._split(config, "test")
+        except FrameDataError:
+            if config.get("test_data"):
+                raise
+            return None
+        names = self.class_names(config)
+        if split.class_names != names and len(split.class_names) > len(names):
+            raise FrameDataError(f"{split.source}: its classes differ from the training classes")
+        return split
+
+    def datasets(self, config: dict[str, Any], global_batch_size: int):
+        train = self._split(config, "train")
+        image_size = tuple(config["image_size"])
+        augmentation = ClipAugmentation() if config.get("augment", True) else None
+        seed = int(config.get("seed") or 0)
+        train_ds = make_dataset(
+            train,
+            octs_frame_indices(
+                int(config["num_clips"]), int(config["clip_len"]), float(config["overlap_rate"])
+            ),
+            PipelineConfig(
+                image_size, global_batch_size, augmentation, shuffle=True, drop_remainder=True, seed=seed
+            ),
+        )
+        test = self._test_split(config) if config.get("validate", True) else None
+        if test is None:
+            return train_ds, None
+        frames = int(config["test_frames"])
+        val_ds = make_dataset(
+            test, lambda n: uniform_frame_indices(n, frames), PipelineConfig(image_size, global_batch_size)
+        )
+        return train_ds, val_ds
+
+    # ------------------------------------------------------------------------------------ model
+    def build_model(self, config: dict[str, Any]) -> keras.Model:
+        names = self.class_names(config)
+        clip_model = build_clip_model(config, len(names))
+        _, overlap = clip_frame_indices(
+            10_000, int(config["num_clips"]), int(config["clip_len"]), float(config["overlap_rate"])
+        )
+        model = ActionOCTSModel(
+            clip_model,
+            overlap=int(overlap),
+            coherence_weight=float(config.get("coherence", 0.0)),
+            carry_state=config.get("model", "backbone") == "standalone",
+            anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
+        )
+        model.compile(
+            optimizer=_optimizer(config),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
+        return model
+
+    # ------------------------------------------------------------------------------------ evaluation
+    def evaluate(self, config: dict[str, Any], model: keras.Model, run_dir: str) -> dict[str, Any]:
+        """The paper's test protocol plus anticipation; writes results under ``run_dir/results``."""
+        test = self._test_split(config)
+        if test is None:
+            raise FrameDataError(f"{config['data']}: no test split to evaluate (set --test-data)")
+        names = self.class_names(config)
+        out_dir = os.path.join(run_dir, "results")
+        os.makedirs(out_dir, exist_ok=True)
+        batch = int(config.get("batch_size", 8))
+        image_size = tuple(config["image_size"])
+        frames, clips = int(config["test_frames"]), int(config.get("test_clips", 1))
+        if clips > 1:
+            sampler = lambda n: segment_frame_indices(n, clips, frames)  # noqa: E731
+        else:
+            sampler = lambda n: uniform_frame_indices(n, frames)  # noqa: E731
+        frame_logits, labels = _predict_frame_logits(model, test, sampler, image_size, batch, "test")
+        video_logits = _video_scores(frame_logits)
+        recognition = classification_report(video_logits, labels, names)
+        curve = _anticipation_curve(frame_logits, labels)
+        observe = int(config.get("observe", 2))
+        observed_logits, _ = _predict_frame_logits(
+            model,
+            test,
+            lambda n: first_frame_indices(n, observe),
+            image_size,
+            batch,
+            f"first {observe} frames",
+        )
+        anticipation = classification_report(_video_scores(observed_logits), labels, names)
+        protocol = (
+            f"{clips} x {frames} frames" if clips > 1 else f"one {frames}-frame uniformly sampled sequence"
+        )
+        write_per_class_csv(os.path.join(out_dir, "per_class.csv"), recognition)
+        plot_confusion_matrix(
+            os.path.join(out_dir, "confusion.png"),
+            np.array(recognition["confusion_matrix"]),
+            names,
+            f"recognition ({protocol}): top-1 {recognition['top1']:.3f}",
+        )
+        plot_confusion_matrix(
+            os.path.join(out_dir, "confusion_anticipation.png"),
+            np.array(anticipation["confusion_matrix"]),
+            names,
+            f"anticipation (first {observe} frames): top-1 {anticipation['top1']:.3f}",
+        )
+        plot_curve(
+            os.path.join(out_dir, "anticipation_curve.png"),
+            [100 * f for f in CURVE_FRACTIONS],
+            [curve[f"{f:.1f}"] for f in CURVE_FRACTIONS],
+            "observed part of the test sequence (%)",
+            "top-1 accuracy",
+            f"{config.get('model', 'backbone')} / {config.get('rnn', '')}: accuracy vs observed fraction",
+        )
+        metrics = {
+            "num_videos": len(labels),
+            "protocol": protocol,
+            "top1": recognition["top1"],
+            "top5": recognition["top5"],
+            "mean_class_accuracy": recognition["mean_class_accuracy"],
+            "anticipation_observe": observe,
+            "anticipation_top1": anticipation["top1"],
+            "anticipation_curve": curve,
+        }
+        write_json(
+            os.path.join(out_dir, "action_results.json"),
+            {**metrics, "recognition": recognition, "anticipation": anticipation, "classes": names},
+        )
+        return metrics
+
+    # ------------------------------------------------------------------------------------ serving
+    def serving_model(self, config: dict[str, Any], model: keras.Model) -> keras.Model:
+        """`frames` (batch, time, H, W, 3) uint8 -> probabilities, class_id, class_name (names inside)."""
+        names = self.class_names(config)
+        frames = keras.Input((None, *config["image_size"], 3), dtype="uint8", name="frames")
+        clip_model = model.clip_model
+        if model.carry_state:  # serve from a zero state: the same weights without state inputs
+            clip_model = build_standalone_clip_model(config, len(names), with_states=False)
+            clip_model.set_weights(model.clip_model.get_weights())
+        logits = clip_model(keras.ops.cast(frames, "float32"))
+        probabilities = keras.layers.Softmax(name="probabilities")(keras.ops.mean(logits, axis=1))
+        class_id = keras.ops.cast(keras.ops.argmax(probabilities, axis=-1), "int32")
+        class_name = ClassNameLookup(names, name="class_name")(class_id)
+        outputs = {"probabilities": probabilities, "class_id": class_id, "class_name": class_name}
+        return keras.Model(frames, outputs, name="action_serving")
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class ClassNameLookup(keras.layers.Layer):
+    """Maps class ids to their names (a string tensor), so the names travel inside the SavedModel.
+
+    Args:
+        class_names: name of each class id.
+
+    Example:
+        >>> ClassNameLookup(["walk", "run"])(keras.ops.convert_to_tensor([1, 0]))
+    """
+
+    def __init__(self, class_names: list[str], **kwargs):
+        super().__init__(**kwargs)
+        if not class_names:
+            raise ValueError("class_names must be a non-empty list of strings; received []")
+        self.class_names = [str(name) for name in class_names]
+
+    def call(self, class_ids):
+        return tf.gather(tf.constant(self.class_names), class_ids)
+
+    def compute_output_spec(self, class_ids):
+        return keras.KerasTensor(class_ids.shape, dtype="string")
+
+    def get_config(self):
+        return {**super().get_config(), "class_names": self.class_names}
+
+
+def _optimizer(config: dict[str, Any]) -> keras.optimizers.Optimizer:
+    """Adam (backbone model) or SGD momentum 0.9 (standalone), weight decay, gradient clamp +-5 (§4)."""
+    kind = config.get("optimizer", "adam")
+    common = {
+        "learning_rate": float(config["lr"]),
+        "weight_decay": float(config.get("weight_decay") or 0.0) or None,
+        "clipvalue": float(config["clipvalue"]) if config.get("clipvalue") else None,
+    }
+    if kind == "adam":
+        return keras.optimizers.Adam(**common)
+    if kind == "sgd":
+        return keras.optimizers.SGD(momentum=0.9, **common)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd'; received optimizer={kind!r}")
+
+
+def _predict_frame_logits(
+    model: ActionOCTSModel, split: ActionSplit, sampler, image_size, batch_size: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame logits (videos, [clips,] time, classes) of every video of `split`, and the labels."""
+    dataset = make_dataset(split, sampler, PipelineConfig(tuple(image_size), batch_size))
+
+    @tf.function(reduce_retracing=True)
+    def run(frames):
+        shape = tf.shape(frames)
+        merged = tf.reshape(frames, tf.concat([[-1], shape[-4:]], axis=0))  # clips folded into the batch
+        logits = model.frame_logits(merged, training=False)
+        return tf.reshape(logits, tf.concat([shape[:-3], tf.shape(logits)[-1:]], axis=0))
+
+    outputs, labels = [], []
+    steps = -(-len(split.items) // batch_size)
+    for frames, label in tqdm(dataset, total=steps, desc=f"evaluate ({what})", unit="batch", leave=False):
+        outputs.append(run(frames).numpy())
+        labels.append(label.numpy())
+    return np.concatenate(outputs), np.concatenate(labels)
+
+
+def _video_scores(frame_logits: np.ndarray) -> np.ndarray:
+    """Mean per-frame logits (one clip) or mean softmax over clips (multi-clip): (videos, classes)."""
+    if frame_logits.ndim == 3:
+        return frame_logits.mean(axis=1)
+    clip_logits = frame_logits.mean(axis=2)
+    exp = np.exp(clip_logits - clip_logits.max(axis=-1, keepdims=True))
+    return (exp / exp.sum(axis=-1, keepdims=True)).mean(axis=1)
+
+
+def _anticipation_curve(frame_logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Top-1 accuracy from the first ceil(f * T) frames of the test sequence, f = 10%..100%."""
+    if frame_logits.ndim == 4:  # multi-clip: the first clip covers the start of the video
+        frame_logits = frame_logits[:, 0]
+    steps = frame_logits.shape[1]
+    curve = {}
+    for fraction in CURVE_FRACTIONS:
+        seen = max(1, int(np.ceil(fraction * steps - 1e-9)))
+        curve[f"{fraction:.1f}"] = top_k_accuracy(frame_logits[:, :seen].mean(axis=1), labels, 1)
+    return curve
