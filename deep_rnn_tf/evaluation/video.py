@@ -9,8 +9,7 @@ Two conventions (see the spec's "Metrics conventions"):
   original used it, with its Python 3 half-pixel kernel shift fixed).
 - **OpenSTL**: frames in [0, 1] as floats (no quantisation), PSNR per frame = -10 log10(mse); SSIM per
   frame with skimage's default 7x7 uniform window and `data_range=2.0` (what skimage inferred for float
-  images when
-  OpenSTL published its numbers).
+  images when OpenSTL published its numbers).
 
 Identical frames give PSNR = inf (as skimage); averages over steps and windows use `finite_mean`, which caps
 inf at `PSNR_CAP` dB so that a table stays readable (the npz files keep the raw values).

@@ -1,0 +1,514 @@
+"""MCnet (Villegas et al., ICLR 2017) with a replaceable recurrent core, as the Deep RNN paper used it (§7).
+
+The motion encoder reads frame differences, the content encoder the last frame; the recurrent core (a deep
+RBM stack or MCnet's own 1-layer ConvLSTM, both the foundation's `DeepCell`) runs on the motion encoding;
+combination layers, multi-scale residuals and a decoder with zero-filled unpooling produce the next frame.
+Prediction is autoregressive: each predicted frame is fed back (its difference to the previous frame goes
+through the motion encoder, the frame itself through the content encoder), so there are K-1 + T-1 core steps.
+
+Losses: L_p (MSE on [-1, 1]) + GDL (on [0, 1]), weighted by `alpha`, plus an optional GAN loss weighted by
+`beta` with the original's discriminator and margin balancing; `beta=0` builds no discriminator. Training
+runs through `model.fit` (custom `train_step`).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from deep_rnn_tf import build_deep_cell
+
+RNN_KINDS = ("rbm", "convlstm")
+
+
+def gray01(frames: tf.Tensor) -> tf.Tensor:
+    """[-1, 1] grey frames -> [0, 1] (the original's `inverse_transform` before differencing)."""
+    return (frames + 1.0) / 2.0
+
+
+def unpool_zero_filled(x: tf.Tensor) -> tf.Tensor:
+    """2x2 unpooling that puts each value at the top-left of its block and zeros elsewhere (MCnet's
+    `UnPooling2x2ZeroFilled`); depth_to_space keeps it a plain, exportable op."""
+    zeros = tf.zeros_like(x)
+    return tf.nn.depth_to_space(tf.concat([x, zeros, zeros, zeros], axis=-1), 2)
+
+
+def gradient_difference_loss(prediction: tf.Tensor, target: tf.Tensor, alpha: float = 1.0) -> tf.Tensor:
+    """MCnet's GDL: mean of | |dx gt| - |dx pred| |^alpha + | |dy gt| - |dy pred| |^alpha.
+
+    Two-tap differences with TF's SAME padding for an even kernel (one zero row/column after the last), as
+    the original's `ops.gdl`; any leading axes are flattened into the batch.
+
+    Args:
+        prediction: (..., H, W, C) frames (the original uses [0, 1]).
+        target: same shape.
+        alpha: exponent.
+
+    Example:
+        >>> gradient_difference_loss(tf.zeros((2, 8, 8, 1)), tf.zeros((2, 8, 8, 1)))  # 0.0
+    """
+
+    def grads(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        rank = len(x.shape)
+        pad_x = [[0, 0]] * (rank - 2) + [[0, 1], [0, 0]]
+        pad_y = [[0, 0]] * (rank - 3) + [[0, 1], [0, 0], [0, 0]]
+        px, py = tf.pad(x, pad_x), tf.pad(x, pad_y)
+        return tf.abs(px[..., 1:, :] - px[..., :-1, :]), tf.abs(py[..., 1:, :, :] - py[..., :-1, :, :])
+
+    pdx, pdy = grads(prediction)
+    tdx, tdy = grads(target)
+    return tf.reduce_mean(tf.abs(tdx - pdx) ** alpha + tf.abs(tdy - pdy) ** alpha)
+
+
+def _conv(filters: int, kernel: int, name: str, activation: str | None = "relu", strides: int = 1):
+    return keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding="same", activation=activation, name=name
+    )
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class MotionEncoder(keras.layers.Layer):
+    """MCnet's motion encoder on a difference image: conv5x5 gf, conv5x5 2gf, conv7x7 4gf, each ReLU + pool.
+
+    Returns the 1/8-resolution code and the three pre-pool maps (the multi-scale residual inputs).
+
+    Args:
+        gf_dim: base width (64 in the original).
+
+    Example:
+        >>> code, residuals = MotionEncoder(8)(tf.zeros((1, 32, 32, 1)))  # code (1, 4, 4, 32)
+    """
+
+    def __init__(self, gf_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive("gf_dim", gf_dim)
+        self.gf_dim = gf_dim
+        self.convs = [
+            _conv(gf_dim, 5, "dyn_conv1"),
+            _conv(gf_dim * 2, 5, "dyn_conv2"),
+            _conv(gf_dim * 4, 7, "dyn_conv3"),
+        ]
+
+    def call(self, diff):
+        residuals, x = [], diff
+        for conv in self.convs:
+            x = conv(x)
+            residuals.append(x)
+            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        return x, residuals
+
+    def get_config(self):
+        return {**super().get_config(), "gf_dim": self.gf_dim}
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class ContentEncoder(keras.layers.Layer):
+    """MCnet's content encoder on the last frame: conv3x3 (gf) x2, (2gf) x2, (4gf) x3, pool after each.
+
+    Args:
+        gf_dim: base width (64 in the original).
+
+    Example:
+        >>> code, residuals = ContentEncoder(8)(tf.zeros((1, 32, 32, 1)))  # code (1, 4, 4, 32)
+    """
+
+    def __init__(self, gf_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive("gf_dim", gf_dim)
+        self.gf_dim = gf_dim
+        self.groups = [
+            [_conv(gf_dim * width, 3, f"cont_conv{g + 1}_{i + 1}") for i in range(repeats)]
+            for g, (width, repeats) in enumerate(((1, 2), (2, 2), (4, 3)))
+        ]
+
+    def call(self, frame):
+        residuals, x = [], frame
+        for group in self.groups:
+            for conv in group:
+                x = conv(x)
+            residuals.append(x)
+            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        return x, residuals
+
+    def get_config(self):
+        return {**super().get_config(), "gf_dim": self.gf_dim}
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class MCNetDecoder(keras.layers.Layer):
+    """Combination layers, multi-scale residuals and MCnet's decoder (`dec_cnn`), ending in tanh.
+
+    Args:
+        gf_dim: base width (64 in the original).
+        channels: output channels (1: grey).
+
+    Example:
+        >>> decoder = MCNetDecoder(8)
+    """
+
+    def __init__(self, gf_dim: int = 64, channels: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive("gf_dim", gf_dim)
+        _check_positive("channels", channels)
+        self.gf_dim, self.channels = gf_dim, channels
+        g = gf_dim
+        self.combination = [
+            _conv(4 * g, 3, "h_comb1"),
+            _conv(2 * g, 3, "h_comb2"),
+            _conv(4 * g, 3, "h_comb3"),
+        ]
+        # One (ReLU conv, linear conv) pair per scale, output width = the content encoder's at that scale.
+        self.residual = [
+            [_conv(w, 3, f"res{level}_1"), _conv(w, 3, f"res{level}_2", activation=None)]
+            for level, w in enumerate((g, 2 * g, 4 * g))
+        ]
+        # MCnet's stride-1 "deconvolutions" are convolutions with the same receptive field.
+        self.stages = [
+            [_conv(4 * g, 3, "dec3_3"), _conv(4 * g, 3, "dec3_2"), _conv(2 * g, 3, "dec3_1")],
+            [_conv(2 * g, 3, "dec2_2"), _conv(g, 3, "dec2_1")],
+            [_conv(g, 3, "dec1_2"), _conv(channels, 3, "dec1_1", activation="tanh")],
+        ]
+
+    def call(self, h_dyn, h_cont, res_motion, res_content):
+        x = tf.concat([h_dyn, h_cont], axis=-1)
+        for conv in self.combination:
+            x = conv(x)
+        skips = []
+        for (first, second), motion, content in zip(self.residual, res_motion, res_content, strict=True):
+            skips.append(second(first(tf.concat([motion, content], axis=-1))))
+        for stage, skip in zip(self.stages, reversed(skips), strict=True):
+            x = tf.nn.relu(unpool_zero_filled(x) + skip)
+            for conv in stage:
+                x = conv(x)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "gf_dim": self.gf_dim, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class MCNetDiscriminator(keras.layers.Layer):
+    """The original's discriminator on the K observed + T real-or-generated frames stacked as channels.
+
+    conv5x5/2 df (lrelu 0.2), 2df, 4df, 8df (BatchNorm always in training mode, as the original) and a
+    linear logit (N(0, 0.02) init).
+
+    Args:
+        df_dim: base width (64 in the original).
+
+    Example:
+        >>> logits = MCNetDiscriminator(8)(tf.zeros((2, 32, 32, 15)))  # (2, 1)
+    """
+
+    def __init__(self, df_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive("df_dim", df_dim)
+        self.df_dim = df_dim
+        self.convs = [_conv(df_dim * m, 5, f"dis_conv{i}", None, 2) for i, m in enumerate((1, 2, 4, 8))]
+        self.norms = [keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5) for _ in range(3)]
+        self.flatten = keras.layers.Flatten()
+        self.logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+    def call(self, stacked):
+        x = tf.nn.leaky_relu(self.convs[0](stacked), 0.2)
+        for conv, norm in zip(self.convs[1:], self.norms, strict=True):
+            x = tf.nn.leaky_relu(norm(conv(x), training=True), 0.2)
+        return self.logit(self.flatten(x))
+
+    def get_config(self):
+        return {**super().get_config(), "df_dim": self.df_dim}
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class MCNet(keras.Model):
+    """MCnet video predictor with a replaceable recurrent core, trainable with `model.fit`.
+
+    Input: `frames` (batch, K, H, W, 1) in [-1, 1]. Output: (batch, T, H, W, 1) in [-1, 1]
+    (`num_future` at call time overrides T, e.g. T=20 at test after training with T=10).
+    `fit` data: (past (B, K, H, W, 1), future (B, T, H, W, 1)) pairs.
+
+    Args:
+        past: K, observed frames (>= 2).
+        future: T, predicted frames during training (>= 1).
+        image_size: frame side H = W (a multiple of 8; needed for the discriminator's dense layer).
+        gf_dim: generator base width (64 in the original).
+        rnn: "rbm" (deep RBM stack, the paper) or "convlstm" (MCnet's 1-layer ConvLSTM).
+        rnn_depth: layers of the RBM stack (15 in the paper; forced to 1 for "convlstm").
+        rnn_filters: channels of every core layer (256 in the paper = 4 gf_dim).
+        rnn_kernel: core kernel size.
+        jump: residual jump every `jump` core layers (5 in the paper), None for none.
+        p_td: temporal-dropout probability of the RBM cells (0.5 for MCnet in the original).
+        alpha: weight of L_img = L_p + GDL.
+        beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
+        df_dim: discriminator base width.
+        margin: the original's margin balancing of the D and G updates (0.3).
+        seed: seed of the temporal-dropout coins.
+
+    Example:
+        >>> model = MCNet(past=5, future=5, image_size=32, gf_dim=8, rnn="rbm", rnn_depth=2, rnn_filters=16)
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        >>> future = model(tf.zeros((2, 5, 32, 32, 1)))  # (2, 5, 32, 32, 1)
+    """
+
+    def __init__(
+        self,
+        past: int = 10,
+        future: int = 10,
+        image_size: int = 128,
+        gf_dim: int = 64,
+        rnn: str = "rbm",
+        rnn_depth: int = 15,
+        rnn_filters: int = 256,
+        rnn_kernel: int = 3,
+        jump: int | None = 5,
+        p_td: float = 0.5,
+        alpha: float = 1.0,
+        beta: float = 0.02,
+        df_dim: int = 64,
+        margin: float = 0.3,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(past, int) or past < 2:
+            raise ValueError(
+                f"past (K) must be an int >= 2 (motion needs a difference); received past={past!r}"
+            )
+        _check_positive("future", future)
+        if not isinstance(image_size, int) or image_size < 8 or image_size % 8:
+            raise ValueError(
+                f"image_size must be a positive multiple of 8; received image_size={image_size!r}"
+            )
+        if rnn not in RNN_KINDS:
+            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
+        _check_positive("rnn_depth", rnn_depth)
+        if alpha < 0 or beta < 0:
+            raise ValueError(f"alpha and beta must be >= 0; received alpha={alpha!r}, beta={beta!r}")
+        if not 0.0 < margin < 0.5:
+            raise ValueError(f"margin must be in (0, 0.5); received margin={margin!r}")
+        self.past, self.future, self.image_size = past, future, image_size
+        self.gf_dim, self.df_dim = gf_dim, df_dim
+        self.rnn, self.rnn_depth, self.rnn_filters, self.rnn_kernel = rnn, rnn_depth, rnn_filters, rnn_kernel
+        self.jump, self.p_td, self.seed = jump, p_td, seed
+        self.alpha, self.beta, self.margin = float(alpha), float(beta), float(margin)
+
+        self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
+        self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
+        if rnn == "rbm":
+            self.core = build_deep_cell(
+                "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
+                seed=seed, name="deep_rbm",
+            )  # fmt: skip
+        else:  # MCnet's own core: one ConvLSTM layer.
+            self.core = build_deep_cell(
+                "convlstm", depth=1, filters=rnn_filters, kernel_size=rnn_kernel, jump=None, name="convlstm"
+            )
+        self.decoder = MCNetDecoder(gf_dim, channels=1, name="decoder")
+        self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
+        self.d_optimizer: keras.optimizers.Optimizer | None = None
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self._metric_names()}
+        if self.discriminator is not None:
+            # The original's margin balancing state (1.0 = update); saved with the weights so resume keeps it.
+            self.update_d = self.add_weight(
+                shape=(),
+                initializer="ones",
+                trainable=False,
+                name="update_d",
+                aggregation="only_first_replica",
+            )
+            self.update_g = self.add_weight(
+                shape=(),
+                initializer="ones",
+                trainable=False,
+                name="update_g",
+                aggregation="only_first_replica",
+            )
+        self.core.build((None, image_size // 8, image_size // 8, 4 * gf_dim))
+        # One traced copy of each per-step piece (see `call`); weights exist before (see `build`).
+        self._core_step = tf.function(self._core_step_eager, autograph=False, reduce_retracing=True)
+        self._decode = tf.function(self._decode_eager, autograph=False, reduce_retracing=True)
+
+    def _metric_names(self) -> list[str]:
+        names = ["loss", "l_p", "gdl"]
+        return names + (["d_real", "d_fake", "g_gan"] if self.beta > 0 else [])
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    # --- forward ------------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Creates every generator weight by running one step of each piece on zeros (eagerly safe)."""
+        size = self.image_size
+        zeros = tf.zeros((1, size, size, 1))
+        states = self.core.get_initial_state(1)
+        h_dyn, res_motion, _ = self._core_step_eager(zeros, states, False)
+        self._decode_eager(h_dyn, res_motion, zeros)
+        super().build(input_shape)
+
+    def call(self, frames, training=None, num_future=None):
+        """Predicts `num_future` (default: T) frames from (batch, K, H, W, 1) observed frames in [-1, 1].
+
+        The time loop is unrolled in Python, but each step's encoder/core and decoder run as nested
+        `tf.function`s, so the graph (and its gradient) holds one copy of each piece instead of K+T copies:
+        with everything inlined, tracing the training step took minutes on CPU.
+        """
+        steps = self.future if num_future is None else int(num_future)
+        if steps < 1:
+            raise ValueError(f"num_future must be >= 1; received num_future={num_future!r}")
+        training = bool(training)
+        states = self.core.get_initial_state(tf.shape(frames)[0])
+        # Encoder: K-1 core steps on the observed differences.
+        for t in range(1, frames.shape[1]):
+            diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+            h_dyn, res_motion, states = self._core_step(diff, states, training)
+        last = frames[:, -1]
+        predictions = []
+        for t in range(steps):
+            if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
+                diff = gray01(predictions[-1]) - gray01(last)
+                h_dyn, res_motion, states = self._core_step(diff, states, training)
+                last = predictions[-1]
+            predictions.append(self._decode(h_dyn, res_motion, last))
+        return tf.stack(predictions, axis=1)
+
+    def _core_step_eager(self, diff, states, training):
+        code, res_motion = self.motion_encoder(diff)
+        h_dyn, states = self.core(code, states, training=training)
+        return h_dyn, res_motion, list(states)
+
+    def _decode_eager(self, h_dyn, res_motion, last):
+        h_cont, res_content = self.content_encoder(last)
+        return self.decoder(h_dyn, h_cont, res_motion, res_content)
+
+    # --- losses -------------------------------------------------------------------------------------------
+    def image_losses(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(L_p on [-1, 1], GDL on [0, 1]) as the original's `build_model`."""
+        prediction = tf.cast(prediction, tf.float32)
+        l_p = tf.reduce_mean(tf.square(prediction - future))
+        return l_p, gradient_difference_loss(gray01(prediction), gray01(future))
+
+    def _stacked(self, past: tf.Tensor, future: tf.Tensor) -> tf.Tensor:
+        """(B, K, H, W, 1) + (B, T, H, W, 1) -> (B, H, W, K + T), the discriminator's input."""
+        frames = tf.concat([past, tf.cast(future, past.dtype)], axis=1)[..., 0]
+        return tf.transpose(frames, [0, 2, 3, 1])
+
+    def compile(self, optimizer="adam", d_optimizer=None, **kwargs):
+        """Compiles the generator's optimizer and, when beta > 0, the discriminator's (default: a copy)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        if self.discriminator is not None:
+            if d_optimizer is None:
+                d_optimizer = self.optimizer.__class__.from_config(self.optimizer.get_config())
+            self.d_optimizer = keras.optimizers.get(d_optimizer)
+            channels = self.past + self.future
+            # Calling it once builds every sub-layer (Layer.build would not).
+            self.discriminator(tf.zeros((1, self.image_size, self.image_size, channels)))
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _generator_variables(self) -> list:
+        excluded = {id(v) for v in self.discriminator.trainable_variables} if self.discriminator else set()
+        return [v for v in self.trainable_variables if id(v) not in excluded]
+
+    @staticmethod
+    def _unpack(data):
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError(
+                "MCNet.fit expects (past, future) pairs: past (B, K, H, W, 1), future (B, T, H, W, 1)"
+            )
+        return data[0], tf.cast(data[1], tf.float32)
+
+    def train_step(self, data):
+        past, future = self._unpack(data)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        use_gan = self.discriminator is not None
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            prediction = self(past, training=True, num_future=future.shape[1])
+            l_p, gdl = self.image_losses(future, prediction)
+            loss = self.alpha * (l_p + gdl)
+            if use_gan:
+                bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum_over_batch_size")
+                real = self.discriminator(self._stacked(past, future), training=True)
+                fake = self.discriminator(self._stacked(past, prediction), training=True)
+                d_real, d_fake = bce(tf.ones_like(real), real), bce(tf.zeros_like(fake), fake)
+                g_gan = bce(tf.ones_like(fake), fake)
+                loss = loss + self.beta * g_gan
+                # The discriminator sees the prediction as a constant (its own tape, its own loss).
+                d_loss = (d_real + d_fake) / replicas
+            # Mean of the per-replica means (the original's tower averaging): scale before the sum-reduce.
+            scaled = self.optimizer.scale_loss(loss / replicas)
+        g_vars = self._generator_variables()
+        g_grads = g_tape.gradient(scaled, g_vars)
+        if use_gan:
+            d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
+            self._balanced_updates(g_grads, g_vars, d_grads, d_real, d_fake)
+        else:
+            self.optimizer.apply(g_grads, g_vars)
+        values = {"loss": loss, "l_p": l_p, "gdl": gdl}
+        if use_gan:
+            values.update(d_real=d_real, d_fake=d_fake, g_gan=g_gan)
+        return self._update_trackers(values)
+
+    def _balanced_updates(self, g_grads, g_vars, d_grads, d_real, d_fake) -> None:
+        """Applies D and G updates gated by the flags of the previous step, then sets the flags as the
+        original: no D update if either D loss < margin, no G update if either > 1 - margin, both if
+        neither."""
+        d_vars = self.discriminator.trainable_variables
+        tf.cond(self.update_d > 0.5, lambda: self._apply(self.d_optimizer, d_grads, d_vars), tf.no_op)
+        tf.cond(self.update_g > 0.5, lambda: self._apply(self.optimizer, g_grads, g_vars), tf.no_op)
+        update_d = tf.logical_not(tf.logical_or(d_fake < self.margin, d_real < self.margin))
+        update_g = tf.logical_not(tf.logical_or(d_fake > 1 - self.margin, d_real > 1 - self.margin))
+        neither = tf.logical_not(tf.logical_or(update_d, update_g))
+        self.update_d.assign(tf.cast(tf.logical_or(update_d, neither), self.update_d.dtype))
+        self.update_g.assign(tf.cast(tf.logical_or(update_g, neither), self.update_g.dtype))
+
+    @staticmethod
+    def _apply(optimizer, grads, variables):
+        optimizer.apply(grads, variables)
+        return tf.no_op()
+
+    def test_step(self, data):
+        past, future = self._unpack(data)
+        prediction = self(past, training=False, num_future=future.shape[1])
+        l_p, gdl = self.image_losses(future, prediction)
+        values = {"loss": self.alpha * (l_p + gdl), "l_p": l_p, "gdl": gdl}
+        return self._update_trackers(values)
+
+    def _update_trackers(self, values: dict) -> dict:
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        return {name: self._trackers[name].result() for name in values}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "past": self.past,
+            "future": self.future,
+            "image_size": self.image_size,
+            "gf_dim": self.gf_dim,
+            "rnn": self.rnn,
+            "rnn_depth": self.rnn_depth,
+            "rnn_filters": self.rnn_filters,
+            "rnn_kernel": self.rnn_kernel,
+            "jump": self.jump,
+            "p_td": self.p_td,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "df_dim": self.df_dim,
+            "margin": self.margin,
+            "seed": self.seed,
+        }
+
+
+def copy_last_frame(past: tf.Tensor, num_future: int) -> tf.Tensor:
+    """The copy-last-frame baseline: repeats the last observed frame `num_future` times.
+
+    Example:
+        >>> copy_last_frame(tf.zeros((2, 5, 8, 8, 1)), 3).shape
+        TensorShape([2, 3, 8, 8, 1])
+    """
+    return tf.repeat(past[:, -1:], num_future, axis=1)
+
+
+def _check_positive(name: str, value) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int; received {name}={value!r}")
