@@ -709,6 +709,10 @@ def extract_frames_main(argv: list[str] | None = None) -> int:
     return 0 if extracted + done > 0 else 1
 
 
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # one process per core already; OpenCV's own pool must not be used after fork
+
+
 def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tuple[str, str]]:
     failures = []
     progress = tqdm(total=len(jobs), desc="extract-frames", unit="video", disable=quiet)
@@ -716,8 +720,10 @@ def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tupl
         results = map(_extract_job, jobs)
         pool = None
     else:
-        # spawn, not fork: the parent may already hold TensorFlow/OpenCV threads.
-        pool = multiprocessing.get_context("spawn").Pool(min(workers, len(jobs)))
+        # fork where available: a spawned worker would re-import the package (and TensorFlow, seconds
+        # each); the workers only use OpenCV and numpy, single-threaded (`_init_worker`).
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(min(workers, len(jobs)), initializer=_init_worker)
         results = pool.imap_unordered(_extract_job, jobs)
     try:
         for video, count, error in results:

@@ -1,0 +1,253 @@
+"""Action data: synthetic motion set, frame-folder and list-file layouts, sampling, tf.data, extract-frames,
+classification metrics. No model here (fast)."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from deep_rnn_tf.data import frames as F
+from deep_rnn_tf.data.synthetic import actions
+from deep_rnn_tf.data.video_io import write_image, write_video
+from deep_rnn_tf.evaluation import classification as C
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    assert actions.main(["--out", str(out), "--size", "32", "--videos-per-class", "2",
+                         "--test-videos-per-class", "1", "--min-frames", "6", "--max-frames", "9",
+                         "--quiet"]) == 0  # fmt: skip
+    return str(out)
+
+
+def _shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Global translation from frame a to frame b (phase correlation on grey frames)."""
+    grey = [cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(np.float32) for x in (a, b)]
+    (dx, dy), _ = cv2.phaseCorrelate(grey[0] - grey[0].mean(), grey[1] - grey[1].mean())
+    return dx, dy
+
+
+# ------------------------------------------------------------------------------------------- synthetic
+
+
+def test_synthetic_classes_differ_by_motion_not_by_appearance():
+    rng = np.random.default_rng(3)
+    right = actions.render_video("move_right", 6, 64, rng)
+    left = actions.render_video("move_left", 6, 64, np.random.default_rng(3))
+    # Same seed: the same object, background and start; only the motion differs.
+    assert np.abs(right[0].astype(int) - left[0].astype(int)).mean() < 8  # only sensor noise differs
+    object_only = [v - np.median(v, axis=0) for v in (right.astype(np.float32), left.astype(np.float32))]
+    assert np.abs(object_only[0][3] - object_only[1][3]).max() > 50  # later frames differ a lot
+    cw = actions.render_video("rotate_clockwise", 4, 64, np.random.default_rng(5))
+    ccw = actions.render_video("rotate_counterclockwise", 4, 64, np.random.default_rng(5))
+    assert np.abs(cw[0].astype(int) - ccw[0].astype(int)).mean() < 8
+    assert np.abs(cw[3].astype(int) - ccw[3].astype(int)).max() > 100
+
+
+def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
+    split = F.load_split(synth, "train")
+    assert split.class_names == actions.CLASS_NAMES and len(split.items) == 20
+    assert F.read_class_index(os.path.join(synth, "classes.txt")) == actions.CLASS_NAMES
+    again = tmp_path / "again"
+    actions.main(["--out", str(again), "--size", "32", "--videos-per-class", "2", "--test-videos-per-class",
+                  "1", "--min-frames", "6", "--max-frames", "9", "--quiet"])  # fmt: skip
+    first = split.items[5].frames[2]
+    other = str(again / os.path.relpath(first, synth))
+    with open(first, "rb") as a, open(other, "rb") as b:
+        assert a.read() == b.read()
+
+
+def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
+    assert actions.main(["--out", str(tmp_path), "--size", "8"]) == 2
+    assert "size" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- layouts
+
+
+def test_frame_folders_and_list_file_give_the_same_videos(synth):
+    folders = F.load_split(synth, "test")
+    listed = F.load_split(os.path.join(synth, "test_list.txt"))
+    assert folders.class_names == listed.class_names
+    assert sorted((i.frame_dir, i.label, i.num_frames) for i in folders.items) == sorted(
+        (os.path.normpath(i.frame_dir), i.label, i.num_frames) for i in listed.items
+    )
+
+
+def _video(folder, count=3, size=8, name="img_{:05d}.jpg"):
+    os.makedirs(folder, exist_ok=True)
+    for index in range(1, count + 1):
+        write_image(os.path.join(folder, name.format(index)), np.full((size, size, 3), index * 20, np.uint8))
+
+
+def test_kinetics_split_names_and_natural_frame_order(tmp_path):
+    _video(tmp_path / "train_frames" / "b" / "v1")
+    _video(tmp_path / "train_frames" / "a" / "v2", count=12, name="{}.jpg")  # unpadded: 2 before 10
+    _video(tmp_path / "val_frames" / "b" / "v3")
+    train = F.load_split(str(tmp_path), "train")
+    test = F.load_split(str(tmp_path), "test")
+    assert train.class_names == ["a", "b"] and test.class_names == ["a", "b"]
+    assert [i.label for i in test.items] == [1]
+    frames = next(i for i in train.items if i.label == 0).frames
+    assert [os.path.basename(f) for f in frames[:3]] == ["1.jpg", "2.jpg", "3.jpg"]
+
+
+def test_class_index_file_formats(tmp_path):
+    ucf = tmp_path / "classInd.txt"
+    ucf.write_text("2 Biking\n1 ApplyEyeMakeup\n")
+    assert F.read_class_index(str(ucf)) == ["ApplyEyeMakeup", "Biking"]
+    plain = tmp_path / "names.txt"
+    plain.write_text("walk\nrun\n\n")
+    assert F.read_class_index(str(plain)) == ["walk", "run"]
+    gap = tmp_path / "gap.txt"
+    gap.write_text("1 a\n3 b\n")
+    with pytest.raises(F.FrameDataError, match="gap.txt"):
+        F.read_class_index(str(gap))
+
+
+def test_bad_inputs_name_the_path(tmp_path):
+    _video(tmp_path / "train" / "walk" / "ok")
+    os.makedirs(tmp_path / "train" / "walk" / "empty")
+    (tmp_path / "train" / "walk" / "empty" / "notes.txt").write_text("no frames here")
+    with pytest.raises(F.FrameDataError, match=r"empty: frame folder has no readable frame"):
+        F.load_split(str(tmp_path), "train")
+    # A class folder that is not in the class list.
+    with pytest.raises(F.FrameDataError, match="walk"):
+        F.ActionSplit.from_folders(str(tmp_path), "train", ["run"])
+    # An empty split and a missing split folder.
+    os.makedirs(tmp_path / "other" / "test")
+    with pytest.raises(F.FrameDataError, match="empty split"):
+        F.load_split(str(tmp_path / "other"), "test")
+    with pytest.raises(F.FrameDataError, match="no train split folder"):
+        F.load_split(str(tmp_path / "other"), "train")
+
+
+def test_list_file_errors_name_file_and_line(tmp_path):
+    _video(tmp_path / "frames" / "v1")
+    (tmp_path / "classes.txt").write_text("a\nb\n")
+    bad_label = tmp_path / "bad_label.txt"
+    bad_label.write_text("frames/v1 3 0\nframes/v1 3 7\n")
+    with pytest.raises(F.FrameDataError, match=r"bad_label.txt:2: label 7 .*outside the class list"):
+        F.load_split(str(bad_label))
+    malformed = tmp_path / "malformed.txt"
+    malformed.write_text("frames/v1 three 0\n")
+    with pytest.raises(F.FrameDataError, match=r"malformed.txt:1"):
+        F.load_split(str(malformed))
+    missing = tmp_path / "missing.txt"
+    missing.write_text("frames/nope 3 0\n")
+    with pytest.raises(F.FrameDataError, match=r"nope: frame folder does not exist"):
+        F.load_split(str(missing))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    with pytest.raises(F.FrameDataError, match="empty split"):
+        F.load_split(str(empty))
+
+
+# ------------------------------------------------------------------------------------------- sampling
+
+
+def test_uniform_test_sequence_follows_the_original():
+    assert F.uniform_frame_indices(90, 30).tolist() == list(range(2, 90, 3))
+    # 45 frames: step round(1.5) = 2 -> 22 frames 1, 3, ..., 43, padded by the last one.
+    short = F.uniform_frame_indices(45, 30).tolist()
+    assert short[:3] == [1, 3, 5] and short[21:] == [43] * 9
+    assert F.uniform_frame_indices(4, 6).tolist() == [0, 1, 2, 3, 3, 3]
+    assert F.first_frame_indices(1, 2).tolist() == [0, 0]
+    clips = F.segment_frame_indices(100, 2, 5)
+    assert clips.shape == (2, 5) and clips[0].max() < 50 <= clips[1].min()
+
+
+# ------------------------------------------------------------------------------------------- tf.data
+
+
+def test_pipeline_shapes_octs_and_clip_consistent_augmentation(tmp_path):
+    # Every frame of the video is the same image, so a clip-consistent augmentation keeps them equal.
+    image = np.random.default_rng(0).integers(0, 255, (20, 24, 3), dtype=np.uint8)
+    folder = tmp_path / "train" / "a" / "v"
+    os.makedirs(folder)
+    for index in range(1, 31):
+        write_image(str(folder / f"img_{index:05d}.png"), image)
+    split = F.load_split(str(tmp_path), "train")
+    augmentation = F.ClipAugmentation(crop_prob=1.0, hue=0.2)
+    config = F.PipelineConfig((16, 16), 1, augmentation, shuffle=True, seed=3)
+    dataset = F.make_dataset(split, F.octs_frame_indices(3, 4, 0.25), config)
+    seen = []
+    for _ in range(2):  # two epochs: new augmentation draws
+        frames, label = next(iter(dataset))
+        assert frames.shape == (1, 3, 4, 16, 16, 3) and frames.dtype.name == "uint8" and label.numpy() == [0]
+        flat = frames.numpy().reshape(12, 16, 16, 3)
+        assert np.all(flat == flat[:1])
+        seen.append(flat[0])
+    plain = F.make_dataset(split, lambda n: F.uniform_frame_indices(n, 5), F.PipelineConfig((20, 24), 1))
+    frames, _ = next(iter(plain))
+    assert frames.shape == (1, 5, 20, 24, 3)
+    assert np.abs(frames.numpy()[0, 0].astype(int) - image).max() <= 1  # no augmentation: the image
+    assert not np.array_equal(seen[0], seen[1])  # a new draw each epoch
+
+
+def test_preprocessing_modes():
+    x = np.full((1, 2, 2, 3), 255.0, np.float32)
+    caffe = np.asarray(F.preprocess_frames(x, "vgg19"))
+    assert np.allclose(caffe[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68])
+    torch = np.asarray(F.preprocess_frames(x, "torch"))
+    assert np.allclose(torch[0, 0, 0], [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225])
+    with pytest.raises(ValueError, match="mode"):
+        F.preprocess_frames(x, "bgr")
+
+
+# ------------------------------------------------------------------------------------------- extract-frames
+
+
+def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, capsys):
+    videos = tmp_path / "videos"
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 255, (12, 48, 64, 3), dtype=np.uint8)
+    os.makedirs(videos / "walk")
+    os.makedirs(videos / "run")
+    write_video(str(videos / "walk" / "v1.avi"), clip)
+    write_video(str(videos / "run" / "v2.mp4"), clip[:7])
+    (videos / "run" / "broken.avi").write_bytes(b"this is not a video" * 50)
+    out = tmp_path / "frames"
+    assert (
+        F.extract_frames_main([str(videos), str(out), "--short-side", "24", "--workers", "2", "--quiet"]) == 0
+    )
+    printed = capsys.readouterr()
+    assert "2 extracted, 0 already complete, 1 failed" in printed.out
+    assert "broken.avi" in printed.err and "broken.avi" in (out / "extract_failures.txt").read_text()
+    walk = F.list_frames(str(out / "walk" / "v1"))
+    assert len(walk) == 12 and len(F.list_frames(str(out / "run" / "v2"))) == 7
+    first = cv2.imread(walk[0])
+    assert first.shape == (24, 32, 3)  # short side 24, aspect kept
+    assert not (out / "run" / "broken").exists() and not list(out.rglob("*.partial"))
+    stamp = os.path.getmtime(walk[0])
+    assert F.extract_frames_main([str(videos), str(out), "--workers", "1", "--quiet"]) == 0
+    assert "0 extracted, 2 already complete, 1 failed" in capsys.readouterr().out
+    assert os.path.getmtime(walk[0]) == stamp
+    assert F.extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
+
+
+# ------------------------------------------------------------------------------------------- metrics
+
+
+def test_classification_metrics_by_hand(tmp_path):
+    scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7]])
+    labels = np.array([0, 2, 1, 2])
+    assert C.top_k_accuracy(scores, labels, 1) == 0.5
+    assert C.top_k_accuracy(scores, labels, 2) == 1.0
+    assert C.top_k_accuracy(scores, labels, 5) == 1.0  # clipped to the number of classes
+    # Per class: class 0 1/1, class 1 0/1, class 2 1/2 -> mean 0.5
+    assert C.mean_class_accuracy(scores, labels) == pytest.approx(0.5)
+    report = C.classification_report(scores, labels, ["a", "b", "c"])
+    assert report["confusion_matrix"] == [[1, 0, 0], [1, 0, 0], [0, 1, 1]]
+    C.write_per_class_csv(str(tmp_path / "per_class.csv"), report)
+    lines = (tmp_path / "per_class.csv").read_text().splitlines()
+    assert lines[0] == "class_id,class_name,support,correct,accuracy,predicted"
+    assert lines[3] == "2,c,2,1,0.5000,1"
+    C.plot_confusion_matrix(str(tmp_path / "c.png"), np.array(report["confusion_matrix"]), ["a", "b", "c"])
+    assert cv2.imread(str(tmp_path / "c.png")) is not None
+    with pytest.raises(ValueError, match="labels"):
+        C.top_k_accuracy(scores, np.array([0, 1, 2, 3]))
