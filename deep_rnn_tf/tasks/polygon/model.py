@@ -188,6 +188,8 @@ class PolygonRNN(keras.Model):
         head: "dense" or "conv" (module docstring).
         p_td: temporal-dropout probability of the RBM cells (0.5, the original polygon code's).
         min_vertices: end-of-polygon is not allowed before this many vertices when decoding.
+        target_sigma: 0 for hard cross-entropy targets (the original); > 0 smooths each vertex target
+            into a Gaussian of this many cells (Polygon-RNN++), so near misses cost less.
         seed: seed of the temporal-dropout coins.
 
     Example:
@@ -212,6 +214,7 @@ class PolygonRNN(keras.Model):
         head: str = "dense",
         p_td: float = 0.5,
         min_vertices: int = 3,
+        target_sigma: float = 0.0,
         seed: int | None = None,
         **kwargs,
     ):
@@ -244,6 +247,9 @@ class PolygonRNN(keras.Model):
         self.head = head
         self.p_td = float(p_td)
         self.min_vertices = int(min_vertices)
+        if target_sigma < 0:
+            raise ValueError(f"target_sigma must be >= 0; received target_sigma={target_sigma!r}")
+        self.target_sigma = float(target_sigma)
         self.seed = seed
 
         self.encoder = build_polygon_encoder(self.encoder_width, self.skip_channels, self.feature_channels)
@@ -332,11 +338,28 @@ class PolygonRNN(keras.Model):
         logits = self.logits_from_hidden(flat)
         return tf.reshape(logits, [-1, self.num_windows, self.window_len, VOCAB_SIZE])
 
+    def soft_targets(self, targets):
+        """Targets (...,) -> distributions (..., 785): a Gaussian of `target_sigma` cells around a vertex
+        (Polygon-RNN++'s smoothed targets), one-hot for end-of-polygon (and for masked steps)."""
+        coords = tf.constant(
+            np.stack(np.divmod(np.arange(GRID_SIZE * GRID_SIZE), GRID_SIZE), axis=-1), tf.float32
+        )  # (784, 2) = (row, col)
+        cell = tf.clip_by_value(targets, 0, EOS_TOKEN - 1)
+        centre = tf.cast(tf.stack([cell // GRID_SIZE, cell % GRID_SIZE], axis=-1), tf.float32)[..., None, :]
+        weights = tf.exp(-tf.reduce_sum(tf.square(coords - centre), -1) / (2.0 * self.target_sigma**2))
+        weights = weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
+        is_vertex = tf.logical_and(targets >= 0, targets < EOS_TOKEN)[..., None]
+        soft = tf.concat([weights, tf.zeros_like(weights[..., :1])], axis=-1)
+        return tf.where(is_vertex, soft, tf.one_hot(tf.maximum(targets, 0), VOCAB_SIZE))
+
     def octs_losses(self, sequences, logits):
         """(total loss, cross-entropy, coherence, accuracy) of teacher-forced window logits."""
         targets = tf.stack([sequences[:, s : s + self.window_len] for s in self.window_starts], axis=1)
         mask = tf.cast(targets >= 0, tf.float32)
-        per_step = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.maximum(targets, 0), logits)
+        if self.target_sigma > 0:
+            per_step = tf.nn.softmax_cross_entropy_with_logits(self.soft_targets(targets), logits)
+        else:
+            per_step = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.maximum(targets, 0), logits)
         valid = tf.maximum(tf.reduce_sum(mask), 1.0)
         ce = tf.reduce_sum(per_step * mask) / valid
         hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=targets.dtype), targets), tf.float32)
@@ -443,6 +466,7 @@ class PolygonRNN(keras.Model):
             head=self.head,
             p_td=self.p_td,
             min_vertices=self.min_vertices,
+            target_sigma=self.target_sigma,
             seed=self.seed,
         )
         return config

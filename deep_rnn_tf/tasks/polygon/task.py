@@ -22,6 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES
 from deep_rnn_tf.data.polygons import (
@@ -62,6 +63,7 @@ _PAPER = {
     "coherence_weight": 0.8,
     "p_td": 0.5,
     "min_vertices": 3,
+    "target_sigma": 0.0,
     "lr": 1e-4,
     "batch_size": 8,
     "epochs": 10,
@@ -145,6 +147,7 @@ class PolygonTask(Task):
         parser.add_argument("--max-vertices", type=int, help="longest vertex sequence (T = this + 1)")
         parser.add_argument("--num-windows", type=int, help="OCTS windows per sequence")
         parser.add_argument("--coherence-weight", type=float, help="OCTS coherence lambda")
+        parser.add_argument("--target-sigma", type=float, help="Gaussian target smoothing in cells (0: off)")
         parser.add_argument("--eval-split", help="split scored by `deep-rnn test polygon`")
         parser.add_argument("--overlays", type=int, help="overlay PNGs written by the evaluation")
 
@@ -163,6 +166,7 @@ class PolygonTask(Task):
             head=config["head"],
             p_td=float(config["p_td"]),
             min_vertices=int(config["min_vertices"]),
+            target_sigma=float(config.get("target_sigma") or 0.0),
             seed=config.get("seed"),
             name="polygon_rnn",
         )
@@ -201,17 +205,13 @@ class PolygonTask(Task):
     def evaluate(self, config: dict[str, Any], model: keras.Model, run_dir: str) -> dict[str, Any]:
         split = config["eval_split"]
         manifest = read_manifest(config["crops"], split)
-        records = list(iter_crop_records(config["crops"], split))
-        if not records:
-            raise ValueError(f"{os.path.join(config['crops'], split)}: no instance to evaluate")
-        images = np.stack([crop for crop, _, _ in records])
-        outputs = model.predict(images, batch_size=int(config["batch_size"]), verbose=0)
         rows, labels = [], []
         ious = {"model": [], "box": [], "grid oracle": []}
         results_dir = os.path.join(run_dir, "results")
         overlays_dir = os.path.join(results_dir, "polygon_overlays")
-        for index, (crop, true_tokens, meta) in enumerate(records):
-            tokens = outputs["tokens"][index][: int(outputs["length"][index])]
+        decoded = _decode_records(model, iter_crop_records(config["crops"], split), int(config["batch_size"]))
+        progress = tqdm(decoded, total=manifest.get("num_instances"), desc=f"IoU {split}", unit="instance")
+        for index, (crop, true_tokens, meta, tokens) in enumerate(progress):
             predicted = decode_tokens(tokens, meta)
             size = (meta.image_height, meta.image_width)
             scores = {
@@ -229,6 +229,8 @@ class PolygonTask(Task):
                     [(image_to_crop(meta.polygon, meta), (0, 255, 0)), (decode_tokens(tokens), (255, 0, 0))],
                     os.path.join(overlays_dir, f"{index:05d}_{meta.label}.png"),
                 )
+        if not labels:
+            raise ValueError(f"{os.path.join(config['crops'], split)}: no instance to evaluate")
         summaries = {name: summarize_iou(labels, values, INSTANCE_CLASSES) for name, values in ious.items()}
         decoder = f"{len(model.filters)}-layer {model.rnn_kind.upper()}"
         table_rows = {
@@ -247,7 +249,7 @@ class PolygonTask(Task):
         metrics = {
             "task": self.name,
             "split": split,
-            "instances": len(records),
+            "instances": len(labels),
             "dropped_in_crops": manifest.get("dropped"),
             "model": summaries["model"].as_dict(),
             "box_baseline": summaries["box"].as_dict(),
@@ -267,6 +269,24 @@ class PolygonTask(Task):
         return keras.Model(
             image, {"vertices": outputs["vertices"], "length": outputs["length"]}, name="polygon_serving"
         )
+
+
+def _decode_records(model: keras.Model, records, batch_size: int, chunk: int = 256):
+    """Yields (crop, true tokens, meta, decoded tokens) for every record, decoding `chunk` crops at a time."""
+    buffer = []
+    for record in records:
+        buffer.append(record)
+        if len(buffer) == chunk:
+            yield from _decode_chunk(model, buffer, batch_size)
+            buffer = []
+    if buffer:
+        yield from _decode_chunk(model, buffer, batch_size)
+
+
+def _decode_chunk(model: keras.Model, records: list, batch_size: int):
+    outputs = model.predict(np.stack([crop for crop, _, _ in records]), batch_size=batch_size, verbose=0)
+    for index, (crop, true_tokens, meta) in enumerate(records):
+        yield crop, true_tokens, meta, outputs["tokens"][index][: int(outputs["length"][index])]
 
 
 def _write_text_atomic(path: str, text: str) -> None:
