@@ -16,6 +16,7 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 
 # The worker: the real CLI, plus a spy on `runs.train` that dumps the final weights for the test.
 _WORKER = textwrap.dedent(
@@ -55,7 +56,10 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
+def _run_two_workers(
+    tmp_path, epochs: int, extra: list[str], timeout: float = 300
+) -> tuple[float, list[str]]:
+    """Starts workers 0 and 1 with TF_CONFIG; waits (bounded); kills what is left; returns (s, logs)."""
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
     ports = _free_ports(2)
@@ -68,15 +72,14 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
             env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TF_CPP_MIN_LOG_LEVEL": "2"}
             command = [
                 sys.executable, str(script), str(tmp_path / f"weights{index}.npz"),
-                "train", "demo", "--preset", "tiny", "--epochs", "2", "--seed", "0", "--quiet",
-                "--run-dir", str(tmp_path / f"run{index}"),
-                "--export", "--export-dir", str(tmp_path / f"saved_models{index}"),
+                "train", "demo", "--preset", "tiny", "--epochs", str(epochs), "--seed", "0", "--quiet",
+                "--run-dir", str(tmp_path / f"run{index}"), *[a.format(index=index) for a in extra],
             ]  # fmt: skip
             log = (tmp_path / f"worker{index}.log").open("w")
             logs.append(log)
             processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
         for process in processes:
-            process.wait(timeout=max(1.0, 300 - (time.monotonic() - started)))
+            process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
     finally:
         for process in processes:  # never leave a worker behind (a lone worker waits for its peer forever)
             if process.poll() is None:
@@ -87,14 +90,23 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
     elapsed = time.monotonic() - started
     outputs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
     assert [p.returncode for p in processes] == [0, 0], "\n\n".join(o[-3000:] for o in outputs)
-    assert "multi_worker" in outputs[0] and "2 replica(s)" in outputs[0]
+    return elapsed, outputs
 
+
+def _weight_difference(tmp_path) -> tuple[float, int, int]:
     chief, other = (np.load(tmp_path / f"weights{i}.npz") for i in range(2))
-    assert (
-        int(chief["iterations"]) == int(other["iterations"]) == 2 * 2
-    )  # 64 clips / global batch 32, 2 epochs
     arrays = [k for k in chief.files if k != "iterations"]
     difference = max(float(np.max(np.abs(chief[k] - other[k]))) for k in arrays)
+    return difference, int(chief["iterations"]), int(other["iterations"])
+
+
+def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
+    export = ["--export", "--export-dir", str(tmp_path / "saved_models{index}")]
+    elapsed, outputs = _run_two_workers(tmp_path, epochs=2, extra=export)
+    assert "multi_worker" in outputs[0] and "2 replica(s)" in outputs[0]
+
+    difference, chief_steps, other_steps = _weight_difference(tmp_path)
+    assert chief_steps == other_steps == 2 * 2  # 64 clips / global batch 32, 2 epochs
     print(f"2-worker run: {elapsed:.1f} s; max |weight difference| = {difference}")
     assert difference == 0.0
 
@@ -106,3 +118,15 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
     assert (tmp_path / "saved_models0" / "demo" / "1" / "saved_model.pb").is_file()
     assert not (tmp_path / "run1").exists(), sorted(str(p) for p in (tmp_path / "run1").rglob("*"))
     assert not (tmp_path / "saved_models1").exists()
+
+
+@pytest.mark.slow
+def test_two_workers_resume_from_the_chiefs_checkpoint(tmp_path):
+    """Worker 1 never sees the chief's run directory: it gets the epoch and the state by broadcast."""
+    _run_two_workers(tmp_path, epochs=1, extra=[])
+    elapsed, outputs = _run_two_workers(tmp_path, epochs=2, extra=[])
+    assert "this invocation started at 1" in outputs[0]
+    difference, chief_steps, other_steps = _weight_difference(tmp_path)
+    print(f"2-worker resume: {elapsed:.1f} s; max |weight difference| = {difference}")
+    assert chief_steps == other_steps == 4 and difference == 0.0
+    assert not (tmp_path / "run1").exists()

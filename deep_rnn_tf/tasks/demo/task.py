@@ -127,6 +127,6 @@ class DemoTask(Task):
     def serving_model(self, config: dict[str, Any], model: keras.Model) -> keras.Model:
         frames = keras.Input((config["frames"], config["size"], config["size"], 1), name="frames")
         logits = model(frames, training=False)
-        probabilities = keras.layers.Softmax(name="probabilities")(logits)
+        probabilities = keras.layers.Softmax(name="probabilities", dtype="float32")(logits)
         label = keras.layers.Lambda(lambda p: keras.ops.argmax(p, axis=-1), name="label")(probabilities)
         return keras.Model(frames, {"probabilities": probabilities, "label": label}, name="demo_serving")
