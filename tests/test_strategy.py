@@ -73,8 +73,8 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     assert single.num_replicas == 1, single
 
     rng = np.random.default_rng(0)
-    x = rng.uniform(size=(32, 4, 8, 8, 1)).astype("float32")
-    y = rng.integers(0, 3, 32).astype("int32")
+    x = rng.uniform(size=(16, 4, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 3, 16).astype("int32")
     GLOBAL_BATCH = 8  # 4 per replica on two replicas, 8 on one
 
     def build(strategy):
