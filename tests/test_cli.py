@@ -8,10 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from deep_rnn_tf import __version__, cli
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_wide_tf_state():
+    """`--seed` turns on op determinism for the whole process; other test files share this process."""
+    yield
+    from tensorflow.python.framework import config as tf_framework_config
+
+    tf_framework_config.disable_op_determinism()
+    keras.mixed_precision.set_global_policy("float32")
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

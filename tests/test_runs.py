@@ -28,6 +28,16 @@ from deep_rnn_tf.training.strategy import select_strategy
 from deep_rnn_tf.training.task import Task
 
 
+@pytest.fixture(autouse=True)
+def _restore_process_wide_tf_state():
+    """`--seed` turns on op determinism for the whole process; other test files share this process."""
+    yield
+    from tensorflow.python.framework import config as tf_framework_config
+
+    tf_framework_config.disable_op_determinism()
+    keras.mixed_precision.set_global_policy("float32")
+
+
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.json"
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
