@@ -344,7 +344,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     _setup_logging(False, args.debug)
     import numpy as np
 
-    from deep_rnn_tf.export.serving import coerce_inputs, load_signature, resolve_export, signature_spec
+    from deep_rnn_tf.export.serving import (
+        coerce_inputs,
+        load_signature,
+        resolve_export,
+        signature_spec,
+        storable_array,
+    )
     from deep_rnn_tf.training.runs import atomic_path
 
     path = resolve_export(args.model)
@@ -365,7 +371,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
     inputs = coerce_inputs(inputs, spec, where="--input: ")
-    outputs = {k: v.numpy() for k, v in serve(**inputs).items()}
+    outputs = {k: storable_array(v.numpy()) for k, v in serve(**inputs).items()}
     del loaded
     summary = {
         k: v.tolist() if v.size <= 64 else {"shape": list(v.shape), "dtype": str(v.dtype)}

@@ -285,7 +285,7 @@ def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, 
     del loaded
     for input_name, value in example.items():
         np.save(staged / f"example_{input_name}.npy", value)
-    np.savez(staged / "example_outputs.npz", **served)
+    np.savez(staged / "example_outputs.npz", **{k: storable_array(v) for k, v in served.items()})
     request = {"instances": [{k: v[i].tolist() for k, v in example.items()} for i in range(_batch(example))]}
     (staged / "example_request.json").write_text(json.dumps(request) + "\n")
     (staged / "signature.json").write_text(
@@ -299,6 +299,13 @@ def _max_abs_diff(served: np.ndarray, expected: np.ndarray) -> float:
     if served.dtype.kind in "OSU":
         return 0.0 if np.array_equal(served, np.asarray(expected)) else float("inf")
     return float(np.max(np.abs(served.astype(np.float64) - expected), initial=0.0))
+
+
+def storable_array(value: np.ndarray) -> np.ndarray:
+    """TF string tensors come back as object arrays of bytes; store them as unicode (no pickle needed)."""
+    if value.dtype.kind == "O":
+        return np.vectorize(lambda b: b.decode() if isinstance(b, bytes) else str(b), otypes=[str])(value)
+    return value
 
 
 def _batch(example: dict[str, np.ndarray]) -> int:
