@@ -7,8 +7,14 @@ Public API:
     ConvRNN, DeepRNN           sequence layers (DeepRNN: whole stack, time-batched fast path)
 """
 
-from deep_rnn_tf._version import __version__
-from deep_rnn_tf.cells import (
+import os
+
+# TensorFlow's C++ start-up chatter (absl, cpu_feature_guard) would print before any command can speak;
+# a user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from deep_rnn_tf._version import __version__  # noqa: E402
+from deep_rnn_tf.cells import (  # noqa: E402
     ConvLSTMCell,
     DeepCell,
     DenseRBMCell,
@@ -16,7 +22,7 @@ from deep_rnn_tf.cells import (
     RBMCell,
     build_deep_cell,
 )
-from deep_rnn_tf.layers import ConvRNN, DeepRNN
+from deep_rnn_tf.layers import ConvRNN, DeepRNN  # noqa: E402
 
 __all__ = [
     "__version__",
