@@ -177,3 +177,14 @@ def test_export_command_runs_without_the_package(trained_run):
     future = np.load(root / "future.npy")
     assert future.shape == (2, 4, 16, 16, 1)  # T fixed at export by --export-future
     assert np.abs(future).max() <= 1.0 and not np.allclose(future[0], future[1])
+
+
+def test_keras_file_roundtrip(tmp_path):
+    model = _tiny(beta=0.02, df_dim=4)
+    model.build((None, 3, 16, 16, 1))
+    frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
+    expected = model(frames).numpy()
+    model.save(tmp_path / "mcnet.keras")
+    loaded = keras.saving.load_model(tmp_path / "mcnet.keras")
+    assert loaded.get_config()["rnn_depth"] == 2 and loaded.discriminator is not None
+    np.testing.assert_allclose(loaded(frames).numpy(), expected, atol=1e-6)
