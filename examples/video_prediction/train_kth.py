@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 
     task = get_task("prediction")
     config = dict(task.presets[args.preset])
-    steps = int(config["steps_per_epoch"])
+    # num_iter iterations = epochs x steps_per_epoch (a checkpoint per epoch).
+    steps = min(int(config["steps_per_epoch"]), args.num_iter)
     config.update(
         lr=args.lr,
         batch_size=args.batch_size,
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         future=args.T,
         rnn=args.rnn,
         seed=args.seed,
+        steps_per_epoch=steps,
         epochs=max(1, math.ceil(args.num_iter / steps)),
     )
     if args.data_dir:
