@@ -32,9 +32,8 @@ from deep_rnn_tf.data.video_io import write_image
 # Outlines in a unit box (x right, y down); (height / width) aspect range; colour (RGB).
 TEMPLATES: dict[str, tuple[list[tuple[float, float]], tuple[float, float], tuple[int, int, int]]] = {
     "person": (
-        [(0.38, 0.0), (0.62, 0.0), (0.68, 0.18), (0.95, 0.28), (1.0, 0.6), (0.8, 0.58), (0.78, 1.0),
-         (0.56, 1.0), (0.5, 0.66), (0.44, 1.0), (0.22, 1.0), (0.2, 0.58), (0.0, 0.6), (0.05, 0.28),
-         (0.32, 0.18)],
+        [(0.38, 0.0), (0.62, 0.0), (0.68, 0.2), (1.0, 0.55), (0.78, 0.5), (0.78, 1.0), (0.5, 0.62),
+         (0.22, 1.0), (0.22, 0.5), (0.0, 0.55), (0.32, 0.2)],
         (2.2, 2.8), (200, 60, 60),
     ),
     "rider": (

@@ -9,9 +9,10 @@
 - **Decoder.** Per step the input is [F; first-vertex map; vertex(t-2) map; vertex(t-1) map] on the 28x28
   grid -> `DeepRNN` of RBM (tanh, no normalisation, no jumps, p_TD 0.5: the original polygon cell) or
   ConvLSTM cells -> head -> 785 logits (784 cells + end-of-polygon).
-- **Head.** "dense" (default): the flattened last hidden map -> Linear -> 785 logits, as the original's
-  final Linear (its FC LSTM 7846->1568 in between is left out: 59 M parameters the README's parameter
-  counts do not include). "conv": a 1x1 conv gives the 784 cell logits, a Linear on the pooled map the
+- **Head.** "dense" (default): [flattened last hidden map; vertex t-2 map; vertex t-1 map] -> Linear -> 785
+  logits: the original's input to its FC layers (the RBM output concatenated with the previous two
+  vertices' one-hots) with its FC LSTM 7846->1568 left out (59 M parameters the README's counts omit).
+  "conv": a 1x1 conv on [hidden; vertex maps] gives the 784 cell logits, a Linear on the pooled map the
   end-of-polygon logit (translation-equivariant, far fewer parameters).
 - **Start tokens simplified.** The original's two start tokens (785, 786) are dropped: at step 0 all three
   vertex maps are zero in training and in decoding alike (the original trained with zeros but decoded with
@@ -281,9 +282,9 @@ class PolygonRNN(keras.Model):
         self.rnn.build((None, self.window_len, *step_shape[1:]))
         hidden = (None, GRID_SIZE, GRID_SIZE, self.filters[-1])
         if self.head == "dense":
-            self.logits_layer.build((None, GRID_SIZE * GRID_SIZE * self.filters[-1]))
+            self.logits_layer.build((None, GRID_SIZE * GRID_SIZE * (self.filters[-1] + 2)))
         else:
-            self.cell_logits_layer.build(hidden)
+            self.cell_logits_layer.build((*hidden[:3], self.filters[-1] + 2))
             self.eos_logit_layer.build((None, 2 * self.filters[-1]))
         self.built = True
 
@@ -298,11 +299,18 @@ class PolygonRNN(keras.Model):
         pixels = pixels[..., ::-1] - tf.constant(CAFFE_MEAN_BGR, dtype=pixels.dtype)  # caffe preprocessing
         return self.encoder(pixels, training=training)
 
-    def logits_from_hidden(self, hidden):
-        """Last decoder map (batch, 28, 28, c) -> float32 logits (batch, 785)."""
+    def logits_from_hidden(self, hidden, previous_maps):
+        """Decoder map (batch, 28, 28, c) + vertex maps t-2, t-1 (batch, 28, 28, 2) -> logits (batch, 785).
+
+        The previous vertices reach the head directly, as in the original (its flattened RBM output was
+        concatenated with the one-hots of vertices t-2 and t-1 before the FC layers).
+        """
         if self.head == "dense":
-            return self.logits_layer(tf.reshape(hidden, [-1, GRID_SIZE * GRID_SIZE * self.filters[-1]]))
-        cells = tf.reshape(self.cell_logits_layer(hidden), [-1, GRID_SIZE * GRID_SIZE])
+            flat_hidden = tf.reshape(hidden, [-1, GRID_SIZE * GRID_SIZE * self.filters[-1]])
+            flat_maps = tf.reshape(tf.transpose(previous_maps, [0, 3, 1, 2]), [-1, 2 * GRID_SIZE * GRID_SIZE])
+            return self.logits_layer(tf.concat([flat_hidden, tf.cast(flat_maps, flat_hidden.dtype)], axis=-1))
+        merged = tf.concat([hidden, tf.cast(previous_maps, hidden.dtype)], axis=-1)
+        cells = tf.reshape(self.cell_logits_layer(merged), [-1, GRID_SIZE * GRID_SIZE])
         pooled = tf.concat([tf.reduce_mean(hidden, axis=[1, 2]), tf.reduce_max(hidden, axis=[1, 2])], axis=-1)
         return tf.concat([cells, self.eos_logit_layer(pooled)], axis=-1)
 
@@ -335,7 +343,8 @@ class PolygonRNN(keras.Model):
         steps = self._windows(self.teacher_forced_inputs(features, sequences))
         hidden = self.rnn(steps, training=training)  # (B * N, L, 28, 28, c)
         flat = tf.reshape(hidden, [-1, GRID_SIZE, GRID_SIZE, self.filters[-1]])
-        logits = self.logits_from_hidden(flat)
+        previous_maps = tf.reshape(steps[..., -2:], [-1, GRID_SIZE, GRID_SIZE, 2])  # vertices t-2, t-1
+        logits = self.logits_from_hidden(flat, previous_maps)
         return tf.reshape(logits, [-1, self.num_windows, self.window_len, VOCAB_SIZE])
 
     def soft_targets(self, targets):
@@ -417,17 +426,20 @@ class PolygonRNN(keras.Model):
         zero_map = tf.zeros([batch, GRID_SIZE, GRID_SIZE], features.dtype)
         eos_mask = tf.one_hot(EOS_TOKEN, VOCAB_SIZE, on_value=-1e9, off_value=0.0)
 
+        steps_axis = tf.range(self.num_steps)
+
         def body(t, states, first, before_previous, previous, done, tokens):
             step_input = tf.concat([features, tf.stack([first, before_previous, previous], axis=-1)], -1)
             hidden, new_states = cell(step_input, states, training=False)
-            logits = self.logits_from_hidden(hidden)
+            logits = self.logits_from_hidden(hidden, tf.stack([before_previous, previous], axis=-1))
             logits = tf.cond(t < self.min_vertices, lambda: logits + eos_mask, lambda: logits)
             token = tf.argmax(logits, axis=-1, output_type=tf.int32)
             # Past max_vertices only end-of-polygon is left (T = max_vertices + 1 steps).
             token = tf.where(done | (t >= self.max_vertices), EOS_TOKEN, token)
             new_map = self._vertex_maps(token, features.dtype)
             first = tf.cond(tf.equal(t, 0), lambda: new_map, lambda: first)
-            tokens = tokens.write(t, token)
+            # A fixed-shape update (no TensorArray), so the loop also compiles with XLA (--jit).
+            tokens = tf.where(tf.equal(steps_axis, t)[None, :], token[:, None], tokens)
             return (
                 t + 1,
                 list(new_states),
@@ -443,12 +455,9 @@ class PolygonRNN(keras.Model):
 
         loop_vars = (
             tf.constant(0), states, zero_map, zero_map, zero_map, tf.zeros([batch], tf.bool),
-            tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None])),
+            tf.fill([batch, self.num_steps], EOS_TOKEN),
         )  # fmt: skip
-        steps, *_, tokens = tf.while_loop(keep_going, body, loop_vars, maximum_iterations=self.num_steps)
-        tokens = tf.transpose(tokens.stack())  # (B, steps)
-        tokens = tf.pad(tokens, [[0, 0], [0, self.num_steps - steps]], constant_values=EOS_TOKEN)
-        tokens = tf.ensure_shape(tokens, [None, self.num_steps])
+        *_, tokens = tf.while_loop(keep_going, body, loop_vars, maximum_iterations=self.num_steps)
         return tokens_to_outputs(tokens)
 
     def get_config(self) -> dict[str, Any]:
