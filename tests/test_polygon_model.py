@@ -185,3 +185,17 @@ def test_export_decodes_without_python_package(trained, images, tmp_path):
     assert served["dtypes"] == ["float32", "int32"]
     np.testing.assert_array_equal(served["length"], expected["length"].numpy())
     np.testing.assert_allclose(served["vertices"], expected["vertices"].numpy())
+
+
+@pytest.mark.parametrize(
+    "kind, counts",
+    [("rbm", {2: 0.20, 5: 1.13, 10: 2.68, 15: 5.85}), ("convlstm", {2: 0.47, 5: 2.94, 10: 7.07})],
+)
+def test_decoder_parameter_counts_match_the_readme(kind, counts):
+    """The original's depth table: decoder parameters (in millions) for a 131-channel 28x28 input."""
+    from deep_rnn_tf import DeepRNN
+
+    for depth, millions in counts.items():
+        layer = DeepRNN(kind, depth=depth, filters=decoder_filters(depth), jump=None)
+        layer.build((None, 10, 28, 28, 131))
+        assert round(layer.count_params() / 1e6, 2) == millions
