@@ -19,7 +19,7 @@ from deep_rnn_tf.data.polygons import crops_main
 from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
 
 
-def prepare_synthetic(directory: str, max_vertices: int = 20) -> str:
+def prepare_synthetic(directory: str, max_vertices: int = 12) -> str:
     """Creates DIR/cityscapes (synthetic) and DIR/crops (shards) unless present; returns the crops folder."""
     scenes, crops = os.path.join(directory, "cityscapes"), os.path.join(directory, "crops")
     if not os.path.isdir(os.path.join(scenes, "gtFine")):
