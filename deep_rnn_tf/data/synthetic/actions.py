@@ -31,18 +31,18 @@ from tqdm import tqdm
 
 from deep_rnn_tf.data.video_io import write_image
 
-# name -> (kind, parameters). Speeds are in pixels per frame at a 64-pixel frame and scale with the size.
+# name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
 MOTION_CLASSES: dict[str, dict[str, float | str]] = {
     "move_right": {"kind": "translate", "dx": 1.0, "dy": 0.0, "speed": 2.0},
     "move_left": {"kind": "translate", "dx": -1.0, "dy": 0.0, "speed": 2.0},
     "move_up": {"kind": "translate", "dx": 0.0, "dy": -1.0, "speed": 2.0},
     "move_down": {"kind": "translate", "dx": 0.0, "dy": 1.0, "speed": 2.0},
-    "move_right_fast": {"kind": "translate", "dx": 1.0, "dy": 0.0, "speed": 5.0},
-    "rotate_clockwise": {"kind": "rotate", "omega": 14.0},
-    "rotate_counterclockwise": {"kind": "rotate", "omega": -14.0},
-    "swing_horizontal": {"kind": "swing", "dx": 1.0, "dy": 0.0, "amplitude": 10.0, "period": 12.0},
-    "swing_vertical": {"kind": "swing", "dx": 0.0, "dy": 1.0, "amplitude": 10.0, "period": 12.0},
-    "pendulum": {"kind": "pendulum", "amplitude": 50.0, "period": 12.0},
+    "move_right_fast": {"kind": "translate", "dx": 1.0, "dy": 0.0, "speed": 4.5},
+    "rotate_clockwise": {"kind": "rotate", "omega": 30.0},
+    "rotate_counterclockwise": {"kind": "rotate", "omega": -30.0},
+    "swing_horizontal": {"kind": "swing", "dx": 1.0, "dy": 0.0, "amplitude": 8.0, "period": 10.0},
+    "swing_vertical": {"kind": "swing", "dx": 0.0, "dy": 1.0, "amplitude": 8.0, "period": 10.0},
+    "pendulum": {"kind": "pendulum", "amplitude": 70.0, "period": 10.0},
 }
 CLASS_NAMES: list[str] = sorted(MOTION_CLASSES)
 
@@ -88,9 +88,9 @@ class SynthActionsConfig:
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     """A smooth random colour texture (low-frequency noise), float32 (size, size, 3) in [0, 255]."""
-    grey = rng.uniform(70, 180)
-    # Half-saturated clutter: visible texture that does not drown the small object.
-    coarse = grey + 0.5 * (rng.uniform(40, 220, size=(4, 4, 3)) - grey)
+    grey = rng.uniform(50, 110)  # darker than every object: the object is easy to see, its motion is not
+    # Faint clutter: texture (so a frame is not trivially segmented) that does not drown the object.
+    coarse = grey + 0.2 * (rng.uniform(40, 220, size=(4, 4, 3)) - grey)
     smooth = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     return np.clip(smooth, 0, 255)
 
@@ -100,7 +100,7 @@ def _object_trajectory(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame (x, y) centre offsets in pixels and hand angles in degrees for one video of a class."""
     t = np.arange(num_frames, dtype=np.float64)
-    scale = size / 64.0
+    scale = size / 32.0
     start = rng.uniform(0, size, size=2)
     angle0 = rng.uniform(0, 360)
     jitter = rng.uniform(0.8, 1.2)  # speed varies per video, so speed classes overlap only slightly
@@ -129,7 +129,7 @@ def _draw_object(
 ) -> None:
     """Draws the disc and its hand, wrapping around the borders (drawn at the 9 periodic copies)."""
     size = canvas.shape[0]
-    hand = radius * 2.2
+    hand = radius * 2.0
     rad = math.radians(angle_deg)
     tip = np.array([math.cos(rad), -math.sin(rad)]) * hand
     hand_colour = tuple(float(255 - c) for c in colour)
@@ -163,14 +163,14 @@ def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Gen
     if class_name not in MOTION_CLASSES:
         raise ValueError(f"class_name must be one of {CLASS_NAMES}; received class_name={class_name!r}")
     background = _background(rng, size)
-    colour = rng.uniform(0, 255, size=3)
-    radius = max(2, round(size * rng.uniform(0.07, 0.1)))
+    colour = rng.uniform(170, 255, size=3)  # bright, with a dark hand (255 - colour)
+    radius = max(2, round(size * rng.uniform(0.13, 0.17)))
     positions, angles = _object_trajectory(MOTION_CLASSES[class_name], num_frames, size, rng)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for index in range(num_frames):
         canvas = background.copy()
         _draw_object(canvas, positions[index], angles[index], colour, radius)
-        canvas += rng.normal(0, 6, size=canvas.shape).astype(np.float32)  # sensor noise per frame
+        canvas += rng.normal(0, 4, size=canvas.shape).astype(np.float32)  # sensor noise per frame
         frames[index] = np.clip(canvas, 0, 255).astype(np.uint8)
     return frames
 

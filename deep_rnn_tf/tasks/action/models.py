@@ -213,14 +213,11 @@ def _recurrent_stack(config: dict[str, Any], features: keras.KerasTensor) -> ker
 
 
 def _head(config: dict[str, Any], num_classes: int, x: keras.KerasTensor) -> keras.KerasTensor:
-    """Per-frame classifier: Linear-ReLU-Dropout-Linear with N(0, 0.01) weights."""
-    x = keras.layers.Dense(
-        int(config["hidden"]), activation="relu", kernel_initializer=linear_init(), name="fc1"
-    )(x)
+    """Per-frame classifier: Linear-ReLU-Dropout-Linear (N(0, 0.01) weights as the original, or Glorot)."""
+    init = linear_init if config.get("head_init", "paper") == "paper" else keras.initializers.GlorotUniform
+    x = keras.layers.Dense(int(config["hidden"]), activation="relu", kernel_initializer=init(), name="fc1")(x)
     x = keras.layers.Dropout(float(config.get("head_dropout", 0.5)), name="head_dropout")(x)
-    return keras.layers.Dense(num_classes, kernel_initializer=linear_init(), name="logits", dtype="float32")(
-        x
-    )
+    return keras.layers.Dense(num_classes, kernel_initializer=init(), name="logits", dtype="float32")(x)
 
 
 def build_backbone_clip_model(config: dict[str, Any], num_classes: int) -> keras.Model:

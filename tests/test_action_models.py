@@ -1,0 +1,158 @@
+"""Action models: a few training steps of every model (tiny, eager: no graph tracing), the anticipation
+hinge, OCTS state carry of the standalone model, backbones, serving without the package."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deep_rnn_tf.tasks.action import models as M
+
+TINY = {
+    "image_size": [16, 16],
+    "backbone": "tiny",
+    "backbone_weights": "none",
+    "width": 4,
+    "hidden": 8,
+    "depth": 4,  # the "15-layer" stacks at depth 4, jump 2: two blocks, projections and pools
+    "jump": 2,
+    "p_td": 0.5,
+    "seed": 0,
+}
+
+
+def _clips(batch=2, clips=2, length=3, size=16, seed=0):
+    """uint8 clips (batch, clips, length, size, size, 3) and labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 255, (batch, clips, length, size, size, 3), dtype=np.uint8)
+    return x, np.arange(batch) % 3
+
+
+def _train_a_few_steps(config, anticipation=0.0, coherence=0.0, epochs=2, length=3):
+    clip_model = M.build_clip_model(config, num_classes=3)
+    model = M.ActionOCTSModel(
+        clip_model,
+        overlap=1,
+        coherence_weight=coherence,
+        carry_state=config.get("model") == "standalone",
+        anticipation_weight=anticipation,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2, clipvalue=5.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        run_eagerly=True,  # tiny tensors: eager steps cost less than tracing a deep stack's gradient
+    )
+    x, y = _clips(length=length, size=config["image_size"][0])
+    model(x[:1])  # build
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=2, epochs=epochs, verbose=0)
+    changed = sum(
+        not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights, strict=True)
+    )
+    return model, history.history, changed / len(before)
+
+
+@pytest.mark.parametrize("rnn", M.RNNS)
+def test_backbone_models_train(rnn):
+    model, history, changed = _train_a_few_steps({**TINY, "rnn": rnn})
+    assert all(np.isfinite(history["loss"]))
+    assert changed > 0.9, f"only {changed:.0%} of the weights moved"
+    logits = model.frame_logits(tf.zeros((2, 5, 16, 16, 3), tf.uint8))
+    assert logits.shape == (2, 5, 3)
+
+
+def test_fifteen_layer_rbm_stack_has_the_paper_structure():
+    config = {**TINY, "depth": None, "jump": None, "image_size": [56, 56], "width": 8, "rnn": "rbm15"}
+    model = M.build_clip_model(config, num_classes=3)  # tiny CNN: 56 -> 7, then 7 -> 4 -> 2 -> 1
+    stack = model.get_layer("rbm15")
+    cell = stack.cell
+    assert len(cell.cells) == 15 and cell.jump == 5 and cell.block_pool == 2
+    assert len(cell.projection_layers) == 3  # the original's 1x1 ShortCut at every jump
+    first = cell.cells[0]
+    assert first.normalization == "batch" and first.activation.__name__ == "tanh"
+    init = first.kernel_initializer
+    assert (init.scale, init.mode, init.distribution) == (9.0, "fan_avg", "untruncated_normal")
+    assert stack.compute_output_shape((None, 4, 7, 7, 8))[-3:-1] == (1, 1)
+
+
+def test_standalone_model_trains_and_carries_detached_state():
+    config = {**TINY, "model": "standalone", "image_size": [32, 32], "width": 2, "hidden": 8, "p_td": 0.0}
+    # 17 cells run eagerly step by step: one training step of 2 clips x 2 frames keeps this quick.
+    model, history, changed = _train_a_few_steps(config, anticipation=1.0, coherence=0.5, epochs=1, length=2)
+    assert all(np.isfinite(history["loss"])) and changed > 0.9
+    assert {"coherence", "anticipation_hinge"} <= set(history)
+    names = [layer.name for layer in model.clip_model.layers]
+    assert "stem_rnn" in names and "body_rnn" in names
+    body = model.clip_model.get_layer("body_rnn").cell
+    assert len(body.cells) == 16 and [c.strides for c in body.cells].count(2) == 3
+    # §10.9 decided: standard ResNet shortcuts (each pair's own input), projections where the size halves.
+    assert len(body.projection_layers) == 3
+    # Carried state: the second clip's logits depend on the first clip.
+    x, _ = _clips(batch=1, length=2, size=32)
+    with_first = model.run_clips(tf.constant(x))[1]
+    other = x.copy()
+    other[:, 0] = 255 - other[:, 0]
+    changed_first = model.run_clips(tf.constant(other))[1]
+    assert not np.allclose(with_first.numpy(), changed_first.numpy())
+
+
+def test_independent_clips_do_not_share_state():
+    model, _, _ = _train_a_few_steps({**TINY, "rnn": "rbm1"})
+    x, _ = _clips()
+    other = x.copy()
+    other[:, 0] = 0
+    a, b = model.run_clips(tf.constant(x))[1], model.run_clips(tf.constant(other))[1]
+    np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_anticipation_hinge_by_hand():
+    # True-class logits over time: 1, 3, 2, 0 -> hinges at j=1..3: 0, 1, 3 -> 2 * mean = 8/3.
+    logits = np.zeros((1, 4, 2), np.float32)
+    logits[0, :, 1] = [1, 3, 2, 0]
+    value = M.anticipation_hinge(tf.constant(logits), tf.constant([1]))
+    assert float(value) == pytest.approx(8 / 3)
+    rising = np.zeros((1, 3, 2), np.float32)
+    rising[0, :, 0] = [0, 1, 2]
+    assert float(M.anticipation_hinge(tf.constant(rising), tf.constant([0]))) == 0.0
+
+
+def test_anticipation_training_lowers_the_hinge():
+    model, history, _ = _train_a_few_steps({**TINY, "rnn": "lstm1"}, anticipation=1.0)
+    assert "anticipation_hinge" in history and np.isfinite(history["anticipation_hinge"]).all()
+
+
+@pytest.mark.parametrize("name,channels", [("vgg19", 512), ("resnet50", 2048)])
+def test_keras_application_backbones_without_download(name, channels):
+    backbone = M.build_backbone(name, "none", (32, 32), 8)
+    assert backbone.output_shape == (None, 1, 1, channels)
+
+
+def test_backbone_weights_from_a_local_file(tmp_path):
+    source = M.build_backbone("tiny", "none", (16, 16), 4)
+    path = str(tmp_path / "tiny.weights.h5")
+    source.save_weights(path)
+    with pytest.raises(ValueError, match="tiny"):
+        M.build_backbone("tiny", path, (16, 16), 4)
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        M.build_backbone("alexnet", "none", (16, 16), 4)
+    with pytest.raises(ValueError, match="cannot build backbone 'vgg19'"):
+        M.build_backbone("vgg19", str(tmp_path / "missing.h5"), (32, 32), 4)
+
+
+def test_frozen_backbone_is_not_trained():
+    model = M.build_clip_model({**TINY, "rnn": "lstm1", "freeze_backbone": True}, 3)
+    backbone = model.get_layer("backbone").layer
+    trainable = {id(w) for w in model.trainable_weights}
+    assert not backbone.trainable and not any(id(w) in trainable for w in backbone.weights)
+
+
+def test_bad_config_values_are_named():
+    with pytest.raises(ValueError, match="rnn must be one of"):
+        M.build_clip_model({**TINY, "rnn": "gru"}, 3)
+    with pytest.raises(ValueError, match="model must be one of"):
+        M.build_clip_model({**TINY, "model": "transformer"}, 3)
+    with pytest.raises(ValueError, match="anticipation_weight"):
+        M.ActionOCTSModel(M.build_clip_model({**TINY, "rnn": "lstm1"}, 3), overlap=1, anticipation_weight=-1)

@@ -1,0 +1,132 @@
+"""`deep-rnn train|test|export action` end to end on a tiny synthetic set, both layouts, anticipation,
+and the export loaded in a process that never imports deep_rnn_tf."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deep_rnn_tf import cli
+from deep_rnn_tf.data.frames import FrameDataError
+from deep_rnn_tf.data.synthetic import actions
+from deep_rnn_tf.tasks import get_task
+
+# The cheapest stack to trace (1-layer LSTM); the deep stacks are trained in test_action_models.py.
+TINY_FLAGS = ["--rnn", "lstm1", "--image-size", "16", "16", "--width", "4", "--hidden", "8",
+              "--num-clips", "2", "--clip-len", "3", "--test-frames", "4", "--epochs", "1",
+              "--batch-size", "4", "--seed", "0", "--quiet"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth_actions")
+    sizes = ["--size", "16", "--videos-per-class", "1", "--test-videos-per-class", "1"]
+    actions.main(["--out", str(out), *sizes, "--min-frames", "5", "--max-frames", "7", "--quiet"])
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def trained(synth, tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("runs") / "action")
+    assert (
+        cli.main(["train", "action", "--data", synth, "--run-dir", run_dir, "--anticipation", *TINY_FLAGS])
+        == 0
+    )
+    return run_dir
+
+
+def _read(*parts: str) -> str:
+    with open(os.path.join(*parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def test_train_writes_a_run_with_anticipation(trained):
+    config = json.loads(_read(trained, "config.json"))
+    assert config["anticipation"] is True and config["rnn"] == "lstm1"
+    assert os.listdir(os.path.join(trained, "checkpoints"))
+    header = _read(trained, "metrics.csv").splitlines()[0]
+    assert "anticipation_hinge" in header and "val_accuracy" in header
+
+
+def test_test_protocol_writes_results(trained, capsys):
+    assert cli.main(["test", "action", "--run-dir", trained, "--observe", "2", "--quiet"]) == 0
+    results = os.path.join(trained, "results")
+    for name in ("action_results.json", "confusion.png", "confusion_anticipation.png", "per_class.csv",
+                 "anticipation_curve.png"):  # fmt: skip
+        assert os.path.getsize(os.path.join(results, name)) > 0, name
+    data = json.loads(_read(results, "action_results.json"))
+    assert data["num_videos"] == 10 and data["anticipation_observe"] == 2
+    assert sorted(data["anticipation_curve"]) == [f"{0.1 * i:.1f}" for i in range(1, 11)]
+    assert 0 <= data["top1"] <= data["top5"] <= 1
+    # The full-sequence curve point is the recognition accuracy (same logits, all frames).
+    assert data["anticipation_curve"]["1.0"] == pytest.approx(data["top1"])
+    assert len(_read(results, "per_class.csv").splitlines()) == 11
+
+
+def test_multi_clip_test_and_list_file_layout(trained, synth):
+    # The same test videos through the MMAction2 list file; 2 clips per video.
+    list_file = os.path.join(synth, "test_list.txt")
+    args = ["test", "action", "--run-dir", trained, "--test-data", list_file, "--test-clips", "2", "--quiet"]
+    assert cli.main(args) == 0
+    data = json.loads(_read(trained, "results", "action_results.json"))
+    assert data["protocol"] == "2 x 4 frames" and data["num_videos"] == 10
+
+
+def test_export_serves_class_names_without_the_package(trained, tmp_path):
+    export_dir = str(tmp_path / "saved_models")
+    assert cli.main(["export", "action", "--run-dir", trained, "--export-dir", export_dir, "--quiet"]) == 0
+    path = os.path.join(export_dir, "action", "1")
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+loaded = tf.saved_model.load({path!r})
+serve = loaded.signatures["serving_default"]
+frames = np.random.default_rng(0).integers(0, 255, (2, 5, 16, 16, 3), dtype=np.uint8)
+out = serve(frames=tf.constant(frames))
+assert out["probabilities"].shape == (2, 10), out["probabilities"].shape
+np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, rtol=1e-5)
+names = [n.decode() for n in out["class_name"].numpy()]
+print(",".join(names), out["class_id"].numpy().tolist())
+assert "deep_rnn_tf" not in sys.modules
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names, ids = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    for name, class_id in zip(names.split(","), json.loads(ids), strict=True):
+        assert actions.CLASS_NAMES[class_id] == name
+
+
+def test_bad_data_gives_a_one_line_error(tmp_path, capsys):
+    missing = str(tmp_path / "nowhere")
+    assert (
+        cli.main(["train", "action", "--data", missing, "--run-dir", str(tmp_path / "r"), *TINY_FLAGS]) != 0
+    )
+    assert "nowhere: data root does not exist" in capsys.readouterr().err
+    task = get_task("action")
+    config = {**task.presets["small"], "data": str(tmp_path / "list.txt")}
+    (tmp_path / "list.txt").write_text("x 3 0\n")
+    with pytest.raises(FrameDataError, match="x: frame folder does not exist"):
+        task.class_names(config)
+
+
+def test_presets_resolve_the_paper_structure():
+    task = get_task("action")
+    paper = task.presets["paper"]
+    assert (paper["backbone"], paper["rnn"], paper["width"], paper["num_clips"], paper["clip_len"]) == (
+        "vgg19",
+        "rbm15",
+        512,
+        7,
+        10,
+    )
+    assert paper["coherence"] == 0.0 and paper["test_frames"] == 30 and paper["observe"] == 2
+    standalone = task.presets["paper_standalone"]
+    assert standalone["model"] == "standalone" and (standalone["num_clips"], standalone["clip_len"]) == (6, 5)
+    assert np.isclose(task.presets["small"]["image_size"][0], 32)
