@@ -1,4 +1,4 @@
-"""PolygonTask on a tiny synthetic Cityscapes: datasets, evaluation outputs, and the CLI end to end (slow)."""
+"""PolygonTask on a tiny synthetic Cityscapes: datasets, evaluation outputs, and the CLI end to end."""
 
 from __future__ import annotations
 
@@ -63,7 +63,6 @@ def test_datasets_and_evaluation_outputs(crops, tmp_path):
     assert json.loads((results / "polygon_metrics.json").read_text())["split"] == "val"
 
 
-@pytest.mark.slow
 def test_cli_train_test_export(crops, tmp_path):
     """`deep-rnn train|test|export polygon` end to end with the tiny preset."""
     run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
