@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -130,3 +131,16 @@ def test_presets_resolve_the_paper_structure():
     standalone = task.presets["paper_standalone"]
     assert standalone["model"] == "standalone" and (standalone["num_clips"], standalone["clip_len"]) == (6, 5)
     assert np.isclose(task.presets["small"]["image_size"][0], 32)
+
+
+def test_standalone_serving_model_matches_the_trained_weights():
+    task = get_task("action")
+    config = {**task.presets["small"], "model": "standalone", "image_size": [32, 32], "width": 2, "hidden": 8,
+              "class_names": ["a", "b", "c"], "lr": 1e-3}  # fmt: skip
+    model = task.build_model(config)
+    frames = np.random.default_rng(0).integers(0, 255, (1, 2, 32, 32, 3), dtype=np.uint8)
+    expected = keras.ops.softmax(keras.ops.mean(model.frame_logits(frames), axis=1)).numpy()
+    serving = task.serving_model(config, model)
+    out = serving(frames)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+    assert out["class_name"].numpy()[0].decode() == "abc"[int(np.argmax(expected))]

@@ -410,6 +410,7 @@ class ActionOCTSModel(OCTSModel):
 
     def frame_logits(self, frames: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Per-frame logits (batch, time, classes) of whole sequences, from a zero state."""
+        frames = tf.convert_to_tensor(frames)
         if self.carry_state:
             outputs = self.clip_model([frames, *self._zero_states(tf.shape(frames)[0])], training=training)
             return outputs[0]
