@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-slow lint bench clean
+.PHONY: venv demo demo-sequence test test-slow lint bench clean
 
 $(STAMP): setup.py requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,12 @@ $(STAMP): setup.py requirements.txt
 
 venv: $(STAMP)
 
+# The main job: synthetic KTH -> train MCnet + deep RBM -> test (per-step PSNR/SSIM) -> export.
 demo: $(STAMP)
+	$(BIN)/python examples/video_prediction/demo.py
+
+# A one-minute tour of train/test/export/predict on a generated sequence task.
+demo-sequence: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
