@@ -6,9 +6,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
-VERSION = re.search(
-    r'__version__ = "([^"]+)"', (HERE / "deep_rnn_tf" / "_version.py").read_text()
-).group(1)
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "deep_rnn_tf" / "_version.py").read_text()).group(1)
 
 setup(
     name="deep_rnn_tf",

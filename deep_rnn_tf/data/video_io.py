@@ -50,7 +50,9 @@ def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
     return np.stack(frames)
 
 
-def write_video(path: str | os.PathLike, frames: Sequence[np.ndarray] | np.ndarray, fps: float = 25.0) -> None:
+def write_video(
+    path: str | os.PathLike, frames: Sequence[np.ndarray] | np.ndarray, fps: float = 25.0
+) -> None:
     """Encodes frames into a video file (MJPG for .avi, mp4v for .mp4), written atomically.
 
     Args:
