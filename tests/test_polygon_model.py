@@ -141,6 +141,7 @@ def test_variants_and_validation():
         tf.zeros((1, 224, 224, 3), tf.uint8), tf.constant([[1, 2, 3, EOS_TOKEN] + [-1] * 5])
     )
     assert logits.shape == (1, 2, 6, 785)
+    assert lstm(tf.zeros((1, 224, 224, 3), tf.uint8))["vertices"].shape == (1, 9, 2)  # two states per layer
     assert decoder_filters(15) == [256, 256, 128, 128, 128, 128, 64, 64, 64, 64, 64, 64, 32, 32, 8]
     assert resolve_filters({"depth": 5, "filters": [32, 8]}) == [128, 128, 64, 32, 8]
     assert resolve_filters({"depth": 2, "filters": [32, 8]}) == [32, 8]
