@@ -1,4 +1,4 @@
-"""`make demo`: train, test and export a small deep RBM on generated clips, then serve the export.
+"""`make demo-sequence`: train, test and export a small deep RBM on generated clips, then serve the export.
 
 It runs exactly what these commands run (the same code path as every task):
 

@@ -5,7 +5,7 @@ Runs the same `deep-rnn` commands a user would type (in one process, through `de
     deep-rnn data synth-kth --out WORK/kth_synth
     deep-rnn train prediction --preset small --data-dir WORK/kth_synth --run-dir WORK/run_rbm
     deep-rnn test prediction --run-dir WORK/run_rbm --run-name demo_rbm
-    deep-rnn export prediction --run-dir WORK/run_rbm --export-dir WORK/saved_models
+    deep-rnn export prediction --run-dir WORK/run_rbm --export-dir saved_models --version 1 --overwrite
 
 then runs the export once with plain TensorFlow and prints the per-step table (MCnet protocol and OpenSTL
 convention) of MCnet + 3-layer deep RBM against copy-last-frame on the same test windows.
@@ -24,7 +24,10 @@ import time
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--work-dir", default="runs/prediction_demo", help="data, run and export go here")
+    parser.add_argument("--work-dir", default="runs/prediction_demo", help="data and run go here")
+    parser.add_argument(
+        "--export-dir", default="saved_models", help="TF Serving base path (writes prediction/1)"
+    )
     parser.add_argument("--rnn", default="rbm", choices=("rbm", "convlstm"), help="recurrent core")
     parser.add_argument("--epochs", type=int, help="override the small preset's epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = os.path.join(args.work_dir, "kth_synth")
     run_dir = os.path.join(args.work_dir, f"run_{args.rnn}")
-    export_dir = os.path.join(args.work_dir, "saved_models")
+    export_dir = args.export_dir
     if not os.path.isfile(os.path.join(data_dir, "test_data_list.txt")):
         step("data", "synth-kth", "--out", data_dir, "--seed", str(args.seed), "--quiet")
     train = ["train", "prediction", "--preset", "small", "--data-dir", data_dir, "--run-dir", run_dir]
