@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
+from deep_rnn_tf.cells.base import check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
 
@@ -81,7 +82,7 @@ class MotionEncoder(keras.layers.Layer):
 
     def __init__(self, gf_dim: int = 64, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("gf_dim", gf_dim)
+        check_positive_int("gf_dim", gf_dim)
         self.gf_dim = gf_dim
         self.convs = [
             _conv(gf_dim, 5, "dyn_conv1"),
@@ -114,7 +115,7 @@ class ContentEncoder(keras.layers.Layer):
 
     def __init__(self, gf_dim: int = 64, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("gf_dim", gf_dim)
+        check_positive_int("gf_dim", gf_dim)
         self.gf_dim = gf_dim
         self.groups = [
             [_conv(gf_dim * width, 3, f"cont_conv{g + 1}_{i + 1}") for i in range(repeats)]
@@ -148,8 +149,8 @@ class MCNetDecoder(keras.layers.Layer):
 
     def __init__(self, gf_dim: int = 64, channels: int = 1, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("gf_dim", gf_dim)
-        _check_positive("channels", channels)
+        check_positive_int("gf_dim", gf_dim)
+        check_positive_int("channels", channels)
         self.gf_dim, self.channels = gf_dim, channels
         g = gf_dim
         self.combination = [
@@ -202,7 +203,7 @@ class MCNetDiscriminator(keras.layers.Layer):
 
     def __init__(self, df_dim: int = 64, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("df_dim", df_dim)
+        check_positive_int("df_dim", df_dim)
         self.df_dim = df_dim
         self.convs = [_conv(df_dim * m, 5, f"dis_conv{i}", None, 2) for i, m in enumerate((1, 2, 4, 8))]
         self.norms = [keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5) for _ in range(3)]
@@ -274,14 +275,14 @@ class MCNet(keras.Model):
             raise ValueError(
                 f"past (K) must be an int >= 2 (motion needs a difference); received past={past!r}"
             )
-        _check_positive("future", future)
+        check_positive_int("future", future)
         if not isinstance(image_size, int) or image_size < 8 or image_size % 8:
             raise ValueError(
                 f"image_size must be a positive multiple of 8; received image_size={image_size!r}"
             )
         if rnn not in RNN_KINDS:
             raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
-        _check_positive("rnn_depth", rnn_depth)
+        check_positive_int("rnn_depth", rnn_depth)
         if alpha < 0 or beta < 0:
             raise ValueError(f"alpha and beta must be >= 0; received alpha={alpha!r}, beta={beta!r}")
         if not 0.0 < margin < 0.5:
@@ -507,8 +508,3 @@ def copy_last_frame(past: tf.Tensor, num_future: int) -> tf.Tensor:
         TensorShape([2, 3, 8, 8, 1])
     """
     return tf.repeat(past[:, -1:], num_future, axis=1)
-
-
-def _check_positive(name: str, value) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; received {name}={value!r}")
