@@ -344,6 +344,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     _setup_logging(False, args.debug)
     import numpy as np
 
+    from deep_rnn_tf.atomic_io import atomic_path
     from deep_rnn_tf.export.serving import (
         coerce_inputs,
         load_signature,
@@ -351,7 +352,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         signature_spec,
         storable_array,
     )
-    from deep_rnn_tf.training.runs import atomic_path
 
     path = resolve_export(args.model)
     loaded, serve = load_signature(path)

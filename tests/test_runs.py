@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from deep_rnn_tf.atomic_io import atomic_path
 from deep_rnn_tf.tasks import get_task
 from deep_rnn_tf.training.runs import (
     COMMON_DEFAULTS,
     RunDirectory,
     TrainingDivergedError,
-    atomic_path,
     load_checkpoint,
     train,
     trim_metrics_csv,

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.video_io import VideoReadError, read_video, write_image
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily: extract-frames workers must not pay for it
@@ -740,11 +741,7 @@ def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tupl
 
 
 def _write_failures(path: str, failures: list[tuple[str, str]]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for video, error in failures:
-            handle.write(f"{video}\t{error}\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(f"{video}\t{error}\n" for video, error in failures))
 
 
 __all__ = [

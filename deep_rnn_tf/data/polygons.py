@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES, iter_annotations, list_samples
 from deep_rnn_tf.data.video_io import VideoReadError, read_image
 
@@ -592,10 +593,7 @@ def write_crop_shards(
 
 
 def _write_json_atomic(path: str, content: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(content, handle, indent=2)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(content, indent=2))
 
 
 def crops_main(argv: list[str] | None = None) -> int:

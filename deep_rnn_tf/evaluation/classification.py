@@ -8,10 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 
 import numpy as np
+
+from deep_rnn_tf.atomic_io import write_bytes_atomic, write_text_atomic
 
 
 def _check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,14 +129,6 @@ def classification_report(scores: np.ndarray, labels: np.ndarray, class_names: S
     }
 
 
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
 def write_per_class_csv(path: str, report: dict) -> None:
     """Writes the report's per-class rows (class_id, class_name, support, correct, accuracy, predicted)."""
     buffer = io.StringIO()
@@ -144,12 +137,12 @@ def write_per_class_csv(path: str, report: dict) -> None:
     writer.writeheader()
     for row in report["per_class"]:
         writer.writerow({**row, "accuracy": "" if row["accuracy"] is None else f"{row['accuracy']:.4f}"})
-    _atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    write_text_atomic(path, buffer.getvalue())
 
 
 def write_json(path: str, payload: dict) -> None:
     """Writes a JSON file atomically (indent 2)."""
-    _atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
 
 
 def plot_confusion_matrix(path: str, matrix: np.ndarray, class_names: Sequence[str], title: str = "") -> None:
@@ -187,7 +180,7 @@ def plot_confusion_matrix(path: str, matrix: np.ndarray, class_names: Sequence[s
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    _atomic_write_bytes(path, buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def plot_curve(
@@ -210,4 +203,4 @@ def plot_curve(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    _atomic_write_bytes(path, buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())

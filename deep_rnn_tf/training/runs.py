@@ -15,15 +15,12 @@ file is written under a temporary name and renamed (``os.replace`` is atomic on 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
 import math
 import os
 import re
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic
 from deep_rnn_tf.training.multiworker import (
     DistributedLoop,
     broadcast_from_chief,
@@ -59,55 +57,6 @@ COMMON_DEFAULTS: dict[str, Any] = {
 
 class TrainingDivergedError(RuntimeError):
     """Raised when the loss became NaN or infinite; the message names the last good checkpoint."""
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yields a temporary path next to `path`; on success renames it to `path` (atomic), else deletes it.
-
-    Args:
-        path: final file path.
-        suffix: the temporary name's ending (some writers insist on one, e.g. ``.weights.h5``).
-
-    Example:
-        >>> with atomic_path("/tmp/out.json") as tmp:
-        ...     _ = tmp.write_text("{}")
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
-    """Writes `data` as indented JSON to `path` atomically.
-
-    Args:
-        path: destination file.
-        data: JSON-serialisable data (numpy scalars are converted).
-
-    Example:
-        >>> write_json_atomic("/tmp/metrics.json", {"accuracy": 0.9})
-        PosixPath('/tmp/metrics.json')
-    """
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
-    return Path(path)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
 
 
 class RunDirectory:

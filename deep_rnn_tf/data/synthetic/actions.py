@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
 
 # name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
@@ -185,11 +186,8 @@ def _write_video_frames(frame_dir: str, frames: np.ndarray) -> None:
         write_image(os.path.join(frame_dir, f"img_{index:05d}.jpg"), frame, quality=92)
 
 
-def _write_text_atomic(path: str, lines: list[str]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+def _write_lines(path: str, lines: list[str]) -> None:
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progress: bool = True) -> dict:
@@ -222,11 +220,11 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
         relative = os.path.join(split, class_name, video_name)
         _write_video_frames(os.path.join(out_dir, relative), frames)
         lists[split].append(f"{relative} {num_frames} {label}")
-    _write_text_atomic(
+    _write_lines(
         os.path.join(out_dir, "classes.txt"), [f"{i + 1} {name}" for i, name in enumerate(CLASS_NAMES)]
     )
     for split, lines in lists.items():
-        _write_text_atomic(os.path.join(out_dir, f"{split}_list.txt"), lines)
+        _write_lines(os.path.join(out_dir, f"{split}_list.txt"), lines)
     return {"train": len(lists["train"]), "test": len(lists["test"]), "classes": list(CLASS_NAMES)}
 
 

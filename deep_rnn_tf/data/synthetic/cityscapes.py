@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.cityscapes import IMAGE_SUFFIX, INSTANCE_CLASSES, POLYGONS_SUFFIX
 from deep_rnn_tf.data.video_io import write_image
 
@@ -211,9 +212,7 @@ def write_split(
         os.makedirs(label_dir, exist_ok=True)
         write_image(os.path.join(image_dir, name + IMAGE_SUFFIX), image)
         json_path = os.path.join(label_dir, name + POLYGONS_SUFFIX)
-        with open(json_path + ".tmp", "w", encoding="utf-8") as handle:
-            json.dump(annotation, handle, indent=1)
-        os.replace(json_path + ".tmp", json_path)
+        write_text_atomic(json_path, json.dumps(annotation, indent=1))
         total += sum(obj["label"] in INSTANCE_CLASSES for obj in annotation["objects"])
     return total
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.kth import ACTIONS
 from deep_rnn_tf.data.video_io import write_video
 
@@ -329,10 +330,7 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 
 
 def _write_text(path: str, lines: list[str]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

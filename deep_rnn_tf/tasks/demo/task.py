@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf import DeepRNN
+from deep_rnn_tf.atomic_io import write_json_atomic
 from deep_rnn_tf.tasks.demo.data import DIRECTIONS, moving_blobs
-from deep_rnn_tf.training.runs import write_json_atomic
 from deep_rnn_tf.training.task import Task
 
 _SMALL = {

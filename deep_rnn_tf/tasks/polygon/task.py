@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_json_atomic, write_text_atomic
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES
 from deep_rnn_tf.data.polygons import (
     CROP_SIZE,
@@ -42,7 +44,6 @@ from deep_rnn_tf.evaluation.polygon import (
     summarize_iou,
 )
 from deep_rnn_tf.tasks.polygon.model import PAPER_FILTERS, PolygonRNN, load_vgg16_weights
-from deep_rnn_tf.training.runs import write_json_atomic
 from deep_rnn_tf.training.task import Task
 
 _PAPER = {
@@ -237,7 +238,7 @@ class PolygonTask(Task):
         }
         table = iou_markdown_table(table_rows, INSTANCE_CLASSES)
         os.makedirs(results_dir, exist_ok=True)
-        _write_text_atomic(os.path.join(results_dir, "polygon_iou.md"), table)
+        write_text_atomic(os.path.join(results_dir, "polygon_iou.md"), table)
         _write_csv_atomic(
             os.path.join(results_dir, "polygon_instances.csv"),
             ["index", "label", "source", "object_index", "vertices", *(f"iou_{k}" for k in ious)],
@@ -286,15 +287,9 @@ def _decode_chunk(model: keras.Model, records: list, batch_size: int):
         yield crop, true_tokens, meta, outputs["tokens"][index][: int(outputs["length"][index])]
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
-
-
 def _write_csv_atomic(path: str, header: list[str], rows: list[list]) -> None:
-    with open(path + ".tmp", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.kth import KTHDataset
 from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.tasks.prediction.model import MCNet, copy_last_frame
@@ -314,9 +315,4 @@ class _Predict(keras.layers.Layer):
         return (input_shape[0], self.steps, *input_shape[2:])
 
 
-def _write_text(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+_write_text = write_text_atomic
