@@ -5,6 +5,7 @@
     deep-rnn export TASK --run-dir DIR [--export-dir saved_models] [--name NAME] [--version N]
     deep-rnn predict --model saved_models/NAME[/VERSION] --input [NAME=]FILE.npy [--output FILE.npz]
     deep-rnn data TOOL [ARGS...]       (see `deep-rnn data --help`)
+    deep-rnn annotate --model saved_models/polygon --images DIR [--labels DIR] [--port 8765]
     deep-rnn info
 
 A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
@@ -144,6 +145,8 @@ def _main_parser() -> argparse.ArgumentParser:
     predict.add_argument("--debug", action="store_true", help="show tracebacks")
     data = sub.add_parser("data", help="dataset tools: " + ", ".join(DATA_TOOLS), add_help=False)
     data.add_argument("argv", nargs=argparse.REMAINDER)
+    annotate = sub.add_parser("annotate", help="annotate polygons in the browser with a polygon export")
+    annotate.add_argument("argv", nargs=argparse.REMAINDER)
     info = sub.add_parser("info", help="versions and visible devices")
     info.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -409,6 +412,15 @@ def cmd_data(argv: list[str]) -> int:
     return int(function(rest) or 0)
 
 
+def cmd_annotate(argv: list[str]) -> int:
+    """`deep-rnn annotate`: the browser annotation tool (deep_rnn_tf/app; Flask is imported only here)."""
+    try:
+        from deep_rnn_tf.app.server import main as annotate_main
+    except ModuleNotFoundError as error:
+        raise ValueError(f"{PROG} annotate needs {error.name} (pip install -r requirements.txt)") from None
+    return int(annotate_main(argv) or 0)
+
+
 def cmd_info() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import platform
@@ -432,6 +444,7 @@ def cmd_info() -> int:
 def _dispatch(argv: list[str]) -> int:
     # These parse their own arguments (argparse's REMAINDER drops a leading "--help").
     passthrough = {"train": cmd_train, "test": cmd_test, "export": cmd_export, "data": cmd_data}
+    passthrough["annotate"] = cmd_annotate
     if argv and argv[0] in passthrough:
         return passthrough[argv[0]](argv[1:])
     args = _main_parser().parse_args(argv)

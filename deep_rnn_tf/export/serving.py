@@ -265,7 +265,26 @@ def _write_saved_model(model: keras.Model, path: Path) -> None:
     archive.track(model)
     for endpoint in (SIGNATURE, "serve"):
         archive.add_endpoint(endpoint, serve, input_signature=[specs])
+    for endpoint, (function, input_signature) in extra_endpoints(model).items():
+        archive.add_endpoint(endpoint, function, input_signature=input_signature)
     archive.write_out(str(path), verbose=False)
+
+
+def extra_endpoints(model: keras.Model) -> dict[str, tuple[Any, list]]:
+    """The serving model's additional signatures: its ``extra_endpoints`` attribute, if it has one.
+
+    A task may attach ``{name: (function, input_signature)}`` to the model it returns from
+    ``serving_model`` (e.g. the polygon task's ``annotate``/``correct``); each becomes a signature of the
+    export next to ``serving_default``, using the model's variables.
+
+    Example:
+        >>> serving.extra_endpoints = {"annotate": (fn, [{"image": tf.TensorSpec([None, None, 3], tf.uint8)}])}
+    """
+    endpoints = dict(getattr(model, "extra_endpoints", None) or {})
+    clash = sorted(set(endpoints) & {SIGNATURE, "serve"})
+    if clash:
+        raise ValueError(f"extra_endpoints may not redefine {clash}")
+    return endpoints
 
 
 def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, atol: float) -> tuple:
@@ -282,15 +301,20 @@ def _verify_and_describe(model: keras.Model, staged: Path, example_inputs: Any, 
     diff = max(_max_abs_diff(served[k], expected[k]) for k in served)
     if not diff <= atol:
         raise ValueError(f"the reloaded export differs from the Keras model by {diff:.3g} (> atol {atol})")
+    missing = sorted(set(extra_endpoints(model)) - set(loaded.signatures))
+    if missing:
+        raise ValueError(f"the reloaded export lacks the signatures {missing}")
+    extra = {name: signature_spec(loaded.signatures[name]) for name in extra_endpoints(model)}
     del loaded
     for input_name, value in example.items():
         np.save(staged / f"example_{input_name}.npy", value)
     np.savez(staged / "example_outputs.npz", **{k: storable_array(v) for k, v in served.items()})
     request = {"instances": [{k: v[i].tolist() for k, v in example.items()} for i in range(_batch(example))]}
     (staged / "example_request.json").write_text(json.dumps(request) + "\n")
-    (staged / "signature.json").write_text(
-        json.dumps({"inputs": inputs, "outputs": outputs}, indent=2) + "\n"
-    )
+    description = {"inputs": inputs, "outputs": outputs}
+    if extra:  # the other signatures, e.g. the polygon task's annotate / correct
+        description["signatures"] = {k: {"inputs": i, "outputs": o} for k, (i, o) in extra.items()}
+    (staged / "signature.json").write_text(json.dumps(description, indent=2) + "\n")
     return inputs, outputs, diff
 
 
@@ -342,6 +366,7 @@ def _write_readme(staged: Path, final: Path, name: str, version: int) -> None:
     inputs = "\n".join(f"  {k}: {dtype} {shape}" for k, (dtype, shape) in spec["inputs"].items())
     outputs = "\n".join(f"  {k}: {dtype} {shape}" for k, (dtype, shape) in spec["outputs"].items())
     first = next(iter(spec["inputs"]))
+    others = ", ".join(spec.get("signatures", {})) or "none"
     npy_inputs = ";".join(f"{k}={final}/example_{k}.npy" for k in spec["inputs"])
     text = f"""{name} version {version}: TensorFlow SavedModel for TF Serving
 Exported {datetime.now(timezone.utc).isoformat(timespec="seconds")} by deep_rnn_tf {__version__} \
@@ -352,6 +377,7 @@ Inputs:
 {inputs}
 Outputs (a dict of named tensors):
 {outputs}
+Other signatures: {others} (inputs and outputs in signature.json).
 Wrong rank or size is rejected by a shape check at the start of the graph ("Shape of tensor
 <input> [...] is not compatible with expected shape [...]"), a wrong dtype by the signature itself.
 

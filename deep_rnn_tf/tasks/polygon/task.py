@@ -43,6 +43,7 @@ from deep_rnn_tf.evaluation.polygon import (
     polygon_iou,
     summarize_iou,
 )
+from deep_rnn_tf.tasks.polygon.annotation import PolygonAnnotator
 from deep_rnn_tf.tasks.polygon.model import PAPER_FILTERS, PolygonRNN, load_vgg16_weights
 from deep_rnn_tf.training.task import Task
 
@@ -264,9 +265,12 @@ class PolygonTask(Task):
     def serving_model(self, config: dict[str, Any], model: keras.Model) -> keras.Model:
         image = keras.Input((CROP_SIZE, CROP_SIZE, 3), dtype="uint8", name="image")
         outputs = model(image)
-        return keras.Model(
+        serving = keras.Model(
             image, {"vertices": outputs["vertices"], "length": outputs["length"]}, name="polygon_serving"
         )
+        # Full image + box -> polygon, and prefix correction, exported next to serving_default.
+        serving.extra_endpoints = PolygonAnnotator(model).endpoints()
+        return serving
 
 
 def _decode_records(model: keras.Model, records, batch_size: int, chunk: int = 256):
