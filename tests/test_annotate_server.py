@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -111,7 +112,7 @@ def test_save_keeps_untouched_objects(setup):
     root, store, client = setup
     image_id = _first_image(client)
     data = client.get(f"/api/annotation/{image_id}").get_json()
-    before = json.loads(open(data["json_path"]).read())
+    before = json.loads(Path(data["json_path"]).read_text())
     objects = [{**o, "modified": False} for o in data["objects"]]
     objects[0] = {**objects[0], "label": "bus", "polygon": [[1, 1], [40, 2], [30, 30.6]], "modified": True}
     del objects[1]
@@ -120,7 +121,7 @@ def test_save_keeps_untouched_objects(setup):
     )
     response = client.post("/api/save", json={"image": image_id, "objects": objects, "base_sha": data["sha"]})
     assert response.status_code == 200, response.get_json()
-    after = json.loads(open(data["json_path"]).read())
+    after = json.loads(Path(data["json_path"]).read_text())
     assert after["imgHeight"] == before["imgHeight"] and len(after["objects"]) == len(before["objects"])
     assert after["objects"][1:-1] == before["objects"][2:]  # untouched: every field kept
     assert after["objects"][0]["label"] == "bus" and after["objects"][0]["polygon"][2] == [30, 31]
@@ -134,7 +135,7 @@ def test_save_keeps_untouched_objects(setup):
     short = [{"label": "car", "polygon": [[1, 1], [5, 5]], "source_index": None}]
     bad = client.post("/api/save", json={"image": image_id, "objects": short, "base_sha": fresh})
     assert bad.status_code == 400 and "at least 3" in bad.get_json()["error"]
-    assert json.loads(open(data["json_path"]).read()) == after
+    assert json.loads(Path(data["json_path"]).read_text()) == after
 
 
 def test_two_saves_at_once_leave_a_valid_json(setup):

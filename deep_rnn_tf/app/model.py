@@ -130,7 +130,7 @@ class AnnotationModel:
 
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Sends file descriptor 2 to /dev/null (TensorFlow's C++ start-up lines), unless DEEP_RNN_DEBUG is set."""
+    """Sends file descriptor 2 to /dev/null (TensorFlow C++ start-up lines) unless DEEP_RNN_DEBUG is set."""
     if os.environ.get("DEEP_RNN_DEBUG"):
         yield
         return

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from flask import Flask, jsonify, request, send_file, send_from_directory
 
-from deep_rnn_tf.app.store import AnnotationStore, PathRefused, SaveConflict
+from deep_rnn_tf.app.store import AnnotationStore, PathRefusedError, SaveConflictError
 from deep_rnn_tf.data.cityscapes import CityscapesFormatError
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,7 +59,7 @@ def create_app(store: AnnotationStore, model: Any) -> Flask:
             images_cache[image_id] = (stamp, store.read_image(image_id))
         return images_cache[image_id][1]
 
-    @app.errorhandler(PathRefused)
+    @app.errorhandler(PathRefusedError)
     def refused(exc):
         return error(str(exc), 403)
 
@@ -71,7 +71,7 @@ def create_app(store: AnnotationStore, model: Any) -> Flask:
     def bad_json(exc):
         return error(str(exc), 422)
 
-    @app.errorhandler(SaveConflict)
+    @app.errorhandler(SaveConflictError)
     def conflict(exc):
         return error(str(exc), 409)
 
@@ -115,7 +115,7 @@ def create_app(store: AnnotationStore, model: Any) -> Flask:
         try:
             return jsonify(store.load_annotation(image_id))
         except ValueError as exc:
-            if isinstance(exc, (PathRefused, CityscapesFormatError)):
+            if isinstance(exc, (PathRefusedError, CityscapesFormatError)):
                 raise
             return error(str(exc), 422)
 
@@ -127,7 +127,7 @@ def create_app(store: AnnotationStore, model: Any) -> Flask:
         try:
             pixels = image_array(body["image"])
         except ValueError as exc:
-            if isinstance(exc, PathRefused):
+            if isinstance(exc, PathRefusedError):
                 raise
             return error(str(exc), 422)
         try:
@@ -153,7 +153,7 @@ def create_app(store: AnnotationStore, model: Any) -> Flask:
         try:
             return jsonify(store.save(body["image"], objects, body.get("base_sha")))
         except ValueError as exc:
-            if isinstance(exc, (PathRefused, SaveConflict, CityscapesFormatError)):
+            if isinstance(exc, (PathRefusedError, SaveConflictError, CityscapesFormatError)):
                 raise
             return error(str(exc), 400)
 

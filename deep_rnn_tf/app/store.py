@@ -10,7 +10,7 @@ No web framework here, so the rules are testable on their own:
   ``<labels>/<dir>/<name>_gtFine_polygons.json``: for the Cityscapes layout exactly
   ``gtFine/<split>/<city>/<name>_gtFine_polygons.json``, the file `deep_rnn_tf.data.cityscapes` reads.
 - **Paths.** An id that leaves the images folder (``..``, an absolute path, a symlink pointing out) is
-  refused with `PathRefused`; the server answers 403.
+  refused with `PathRefusedError`; the server answers 403.
 - **Saving.** The client sends the full object list; an object it did not touch (``source_index`` set,
   ``modified`` false) is copied verbatim from the file (every field kept), a touched one keeps the
   file's other fields with its new label and polygon, a new one gets Cityscapes' fields. The file is
@@ -45,11 +45,11 @@ from deep_rnn_tf.data.video_io import VideoReadError, read_image
 USER = "deep-rnn annotate"
 
 
-class PathRefused(ValueError):
+class PathRefusedError(ValueError):
     """An image id that points outside the images folder."""
 
 
-class SaveConflict(ValueError):
+class SaveConflictError(ValueError):
     """The json changed on disk since the client opened it."""
 
 
@@ -122,12 +122,12 @@ class AnnotationStore:
         return sorted(entries, key=lambda entry: entry.id)
 
     def image_path(self, image_id: str) -> Path:
-        """The file of an id; `PathRefused` when it leaves the images folder, FileNotFoundError if absent."""
+        """The file of an id; PathRefusedError outside the images folder, FileNotFoundError if absent."""
         if not image_id or image_id.startswith(("/", "\\")) or "\\" in image_id or "\x00" in image_id:
-            raise PathRefused(f"{image_id!r}: not a path inside the images folder")
+            raise PathRefusedError(f"{image_id!r}: not a path inside the images folder")
         path = (self.images_dir / image_id).resolve()
         if path != self.images_dir and self.images_dir not in path.parents:
-            raise PathRefused(f"{image_id!r}: not a path inside the images folder")
+            raise PathRefusedError(f"{image_id!r}: not a path inside the images folder")
         if not path.is_file():
             raise FileNotFoundError(f"{image_id}: no such image")
         return path
@@ -201,7 +201,7 @@ class AnnotationStore:
 
         Raises:
             ValueError: a malformed object (names its position), or the image cannot be read.
-            SaveConflict: the json is no longer the version `base_sha` names.
+            SaveConflictError: the json is no longer the version `base_sha` names.
         """
         path = self.json_path(image_id)
         height, width = self.image_size(image_id)
@@ -209,7 +209,7 @@ class AnnotationStore:
         with self._lock(path):
             current_sha = file_sha(path)
             if base_sha is not None and base_sha != current_sha:
-                raise SaveConflict(f"{path}: changed on disk since it was opened; reload the image")
+                raise SaveConflictError(f"{path}: changed on disk since it was opened; reload the image")
             original = _raw_json(path) if current_sha else {}
             originals = original.get("objects", [])
             next_id = 1 + max(

@@ -278,7 +278,7 @@ def extra_endpoints(model: keras.Model) -> dict[str, tuple[Any, list]]:
     export next to ``serving_default``, using the model's variables.
 
     Example:
-        >>> serving.extra_endpoints = {"annotate": (fn, [{"image": tf.TensorSpec([None, None, 3], tf.uint8)}])}
+        >>> serving.extra_endpoints = {"annotate": (fn, [{"image": tf.TensorSpec([None, 2], tf.float32)}])}
     """
     endpoints = dict(getattr(model, "extra_endpoints", None) or {})
     clash = sorted(set(endpoints) & {SIGNATURE, "serve"})
