@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo demo-sequence test test-slow lint bench clean
+.PHONY: venv demo demo-sequence test test-slow lint bench clean chromium
 
 $(STAMP): setup.py requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ demo: $(STAMP)
 demo-sequence: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest tests
+
+# The annotation tool's browser test drives Debian's chromium (Playwright's own download does not work
+# offline): installed here when missing and running as root; if that fails, the test skips with the reason.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq chromium) \
+			|| echo "chromium not installed: the browser test of deep-rnn annotate will skip"; \
+	fi
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest tests -m slow

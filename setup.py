@@ -32,7 +32,11 @@ setup(
         "matplotlib",
         "tqdm",
     ],
-    extras_require={"dev": ["pytest", "pytest-timeout", "ruff"]},
+    extras_require={
+        "annotate": ["flask>=3"],  # `deep-rnn annotate`, the browser annotation tool
+        "dev": ["pytest", "pytest-timeout", "ruff", "flask>=3", "playwright"],
+    },
+    package_data={"deep_rnn_tf.app": ["static/*"]},
     entry_points={"console_scripts": ["deep-rnn=deep_rnn_tf.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

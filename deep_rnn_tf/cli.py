@@ -417,7 +417,7 @@ def cmd_annotate(argv: list[str]) -> int:
     try:
         from deep_rnn_tf.app.server import main as annotate_main
     except ModuleNotFoundError as error:
-        raise ValueError(f"{PROG} annotate needs {error.name} (pip install -r requirements.txt)") from None
+        raise ValueError(f"{PROG} annotate needs {error.name}: pip install 'deep_rnn_tf[annotate]'") from None
     return int(annotate_main(argv) or 0)
 
 
