@@ -23,7 +23,8 @@ import pytest
 from annotation_fixtures import polygon_export, synthetic_cityscapes
 
 from deep_rnn_tf.atomic_io import write_bytes_atomic
-from deep_rnn_tf.data.cityscapes import iter_annotations, list_samples, read_polygons_json
+from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES, iter_annotations, list_samples, read_polygons_json
+from deep_rnn_tf.data.polygons import polygon_area
 
 CHROMIUM = os.environ.get("DEEP_RNN_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "annotate.png"
@@ -112,8 +113,12 @@ def test_annotate_in_chromium(server, tmp_path):
         assert "degenerate" in page.inner_text("#status")
         assert page.evaluate("window.annotatorApp.state.objects.length") == len(before.objects)
 
-        # Drag a box -> the model's polygon.
-        _drag(page, _client_point(page, 150, 30), _client_point(page, 290, 150))
+        # Drag a box over the largest instance -> the model's polygon.
+        target = max(
+            (o for o in before.objects if o.label in INSTANCE_CLASSES), key=lambda o: polygon_area(o.polygon)
+        )
+        (x0, y0), (x1, y1) = target.polygon.min(axis=0), target.polygon.max(axis=0)
+        _drag(page, _client_point(page, x0, y0), _client_point(page, x1, y1))
         _wait_idle(page, f"window.annotatorApp.state.objects.length === {len(before.objects) + 1}")
         assert "model" in page.inner_text("#latency") and " ms" in page.inner_text("#latency")
         first = _polygon(page)

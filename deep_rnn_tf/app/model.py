@@ -86,6 +86,16 @@ class AnnotationModel:
             raise ValueError(f"{path}: cannot load the SavedModel ({first})") from None
         return cls(loaded, path)
 
+    def warm_up(self) -> float:
+        """Calls `annotate` and `correct` once on a blank image, so the first real call is not the one
+        that pays TensorFlow's one-off graph optimisation (about a second per signature); returns seconds.
+        """
+        started = time.perf_counter()
+        blank = np.zeros((64, 64, 3), np.uint8)
+        self.annotate(blank, (8, 8, 56, 56))
+        self.annotate(blank, (8, 8, 56, 56), prefix=np.array([[10.0, 10.0]]))
+        return time.perf_counter() - started
+
     def annotate(
         self, image: np.ndarray, box: tuple[float, ...], prefix: np.ndarray | None = None, beam_width: int = 1
     ) -> dict[str, Any]:

@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     from deep_rnn_tf.app.model import AnnotationModel
 
     model = AnnotationModel.load(args.model, args.version)
+    print(f"Loaded {model.path}; warming up its signatures took {model.warm_up():.1f} s", flush=True)
     images = store.list_images()
     unreadable = sum(not entry.readable for entry in images)
     print(

@@ -152,9 +152,10 @@ function drawObject(obj, selected) {
 }
 
 // ------------------------------------------------------------------------------------------ hit tests
-function hitVertex(cx, cy) {
+// The selected object's vertices first, then (unless onlySelected) the others', front to back.
+function hitVertex(cx, cy, onlySelected = false) {
   const order = state.selected >= 0 ? [state.selected] : [];
-  for (let i = state.objects.length - 1; i >= 0; i--) if (i !== state.selected) order.push(i);
+  if (!onlySelected) for (let i = state.objects.length - 1; i >= 0; i--) if (i !== state.selected) order.push(i);
   for (const o of order) {
     const polygon = state.objects[o].polygon;
     for (let v = polygon.length - 1; v >= 0; v--) {
@@ -289,14 +290,15 @@ canvas.addEventListener("mousedown", (event) => {
     return;
   }
   if (event.button !== 0) return;
-  const vertex = hitVertex(cx, cy);
+  // The selected object's vertices, then its edges, then any other object's vertices.
+  const edge = hitVertex(cx, cy, true) ? null : hitEdge(cx, cy);
+  const vertex = edge ? null : hitVertex(cx, cy);
   if (vertex) {
     const [o, v] = vertex;
     select(o, v);
     drag = { kind: "vertex", object: o, vertex: v, before: snapshot(), moved: false, origin: [cx, cy] };
     return;
   }
-  const edge = hitEdge(cx, cy);
   if (edge) {
     pushHistory();
     const obj = state.objects[state.selected];
