@@ -145,6 +145,27 @@ def test_annotate_in_chromium(server, tmp_path):
         final = _polygon(page)
         assert len(final) == len(polygon) - 1 >= 3
 
+        # Undo brings the deleted vertex back, redo removes it again.
+        page.keyboard.press("Control+z")
+        assert len(_polygon(page)) == len(polygon)
+        page.keyboard.press("Control+y")
+        assert _polygon(page) == final
+        # Zoom in at the centre, pan with Space+drag, fit again.
+        scale = page.evaluate("window.annotatorApp.state.view.scale")
+        page.keyboard.press("+")
+        assert page.evaluate("window.annotatorApp.state.view.scale") == pytest.approx(scale * 1.25)
+        offset = page.evaluate("window.annotatorApp.state.view.x")
+        page.keyboard.down(" ")
+        centre = page.evaluate(
+            "(() => { const r = window.annotatorApp.canvas.getBoundingClientRect();"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
+        _drag(page, centre, (centre[0] + 40, centre[1]))
+        page.keyboard.up(" ")
+        assert page.evaluate("window.annotatorApp.state.view.x") == pytest.approx(offset + 40, abs=1)
+        page.keyboard.press("0")
+        assert page.evaluate("window.annotatorApp.state.view.scale") == pytest.approx(scale)
+
         page.select_option("#label-select", "truck")
         page.click("#save")
         _wait_idle(page, "document.getElementById('status').textContent.startsWith('Saved')")
