@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from annotation_fixtures import polygon_export, synthetic_cityscapes
 from deep_rnn_tf.app.model import AnnotationModel, resolve_model_dir
 from deep_rnn_tf.app.server import create_app
 from deep_rnn_tf.app.store import AnnotationStore, default_labels_dir
+from deep_rnn_tf.cli import main as cli_main
 from deep_rnn_tf.data.cityscapes import list_samples, read_polygons_json
 
 pytest.importorskip("flask")
@@ -162,7 +161,7 @@ def test_two_saves_at_once_leave_a_valid_json(setup):
     assert leftovers == []
 
 
-def test_missing_or_wrong_model_is_one_line(tmp_path):
+def test_missing_or_wrong_model_is_one_line(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         resolve_model_dir(tmp_path / "nothing")
     with pytest.raises(FileNotFoundError, match="no SavedModel"):
@@ -172,8 +171,6 @@ def test_missing_or_wrong_model_is_one_line(tmp_path):
     tf.saved_model.save(module, str(tmp_path / "other" / "1"), signatures={"serving_default": module.f})
     with pytest.raises(ValueError, match="not a polygon annotation export"):
         AnnotationModel.load(tmp_path / "other")
-    command = [sys.executable, "-m", "deep_rnn_tf.cli", "annotate", "--model", str(tmp_path / "nothing"),
-               "--images", str(tmp_path)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    lines = [line for line in done.stderr.splitlines() if line.startswith("deep-rnn")]
-    assert done.returncode == 1 and len(lines) == 1 and "no such folder" in lines[0]
+    status = cli_main(["annotate", "--model", str(tmp_path / "nothing"), "--images", str(tmp_path)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(lines) == 1 and "no such folder" in lines[0]
