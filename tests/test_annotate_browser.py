@@ -39,6 +39,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     pytest.importorskip("flask", reason="Flask is not installed (pip install -r requirements.txt)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; `make test` tries it as root)")
     model = os.environ.get("DEEP_RNN_ANNOTATE_MODEL") or str(polygon_export(tmp_path_factory)[0])
@@ -93,7 +94,7 @@ def _drag(page, start, end) -> None:
 
 
 def test_annotate_in_chromium(server, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from playwright import sync_api as playwright_api
     url, root = server
     sample = list_samples(root, "val")[0]
     before = read_polygons_json(sample.json_path)
