@@ -32,7 +32,7 @@ PROG = "deep-rnn"
 DATA_TOOLS: dict[str, str] = {
     "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
     "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
-    "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
+    "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
     "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
     "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
 }

@@ -13,6 +13,7 @@ from deep_rnn_tf.data import frames as F
 from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.data.video_io import write_image, write_video
 from deep_rnn_tf.evaluation import classification as C
+from deep_rnn_tf.tools.extract_frames import extract_frames_main
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +214,7 @@ def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, c
     (videos / "run" / "broken.avi").write_bytes(b"this is not a video" * 50)
     out = tmp_path / "frames"
     assert (
-        F.extract_frames_main([str(videos), str(out), "--short-side", "24", "--workers", "2", "--quiet"]) == 0
+        extract_frames_main([str(videos), str(out), "--short-side", "24", "--workers", "2", "--quiet"]) == 0
     )
     printed = capsys.readouterr()
     assert "2 extracted, 0 already complete, 1 failed" in printed.out
@@ -224,10 +225,10 @@ def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, c
     assert first.shape == (24, 32, 3)  # short side 24, aspect kept
     assert not (out / "run" / "broken").exists() and not list(out.rglob("*.partial"))
     stamp = os.path.getmtime(walk[0])
-    assert F.extract_frames_main([str(videos), str(out), "--workers", "1", "--quiet"]) == 0
+    assert extract_frames_main([str(videos), str(out), "--workers", "1", "--quiet"]) == 0
     assert "0 extracted, 2 already complete, 1 failed" in capsys.readouterr().out
     assert os.path.getmtime(walk[0]) == stamp
-    assert F.extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
+    assert extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
 
 
 # ------------------------------------------------------------------------------------------- metrics

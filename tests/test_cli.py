@@ -89,7 +89,7 @@ def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert cli.DATA_TOOLS == {
         "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
         "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
-        "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
+        "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
         "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
         "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
     }

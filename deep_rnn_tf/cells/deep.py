@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import RecurrentCell, check_choice, check_positive_int
+from deep_rnn_tf.cells.base import RecurrentCell
 from deep_rnn_tf.cells.lstm import ConvLSTMCell, LSTMCell
 from deep_rnn_tf.cells.rbm import DenseRBMCell, RBMCell
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 PROJECTIONS = ("auto", "always", None)
 

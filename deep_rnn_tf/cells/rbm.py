@@ -18,15 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import (
-    RecurrentCell,
-    check_choice,
-    check_positive_int,
-    check_probability,
-    merge_time,
-    split_time,
-    temporal_dropout,
-)
+from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time, temporal_dropout
+from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability
 
 NORMALIZATIONS = (None, "batch", "layer")
 TD_MODES = ("batch", "sample")

@@ -1,0 +1,1 @@
+"""Command-line doors of the data formats: extract-frames, polygon-crops and the synthetic generators."""
