@@ -30,11 +30,11 @@ PROG = "deep-rnn"
 
 # `deep-rnn data <tool>` -> "module:function"; each function is `main(argv: list[str] | None) -> int`.
 DATA_TOOLS: dict[str, str] = {
-    "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
-    "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
+    "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+    "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
     "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
-    "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
-    "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+    "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",
+    "polygon-crops": "deep_rnn_tf.tools.polygon_crops:crops_main",
 }
 
 

@@ -14,12 +14,13 @@ from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.data.video_io import write_image, write_video
 from deep_rnn_tf.evaluation import classification as C
 from deep_rnn_tf.tools.extract_frames import extract_frames_main
+from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    assert actions.main(["--out", str(out), "--size", "32", "--videos-per-class", "2",
+    assert synth_actions_main(["--out", str(out), "--size", "32", "--videos-per-class", "2",
                          "--test-videos-per-class", "1", "--min-frames", "6", "--max-frames", "9",
                          "--quiet"]) == 0  # fmt: skip
     return str(out)
@@ -54,8 +55,8 @@ def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
     assert split.class_names == actions.CLASS_NAMES and len(split.items) == 20
     assert F.read_class_index(os.path.join(synth, "classes.txt")) == actions.CLASS_NAMES
     again = tmp_path / "again"
-    actions.main(["--out", str(again), "--size", "32", "--videos-per-class", "2", "--test-videos-per-class",
-                  "1", "--min-frames", "6", "--max-frames", "9", "--quiet"])  # fmt: skip
+    sizes = ["--size", "32", "--videos-per-class", "2", "--test-videos-per-class", "1"]
+    synth_actions_main(["--out", str(again), *sizes, "--min-frames", "6", "--max-frames", "9", "--quiet"])
     first = split.items[5].frames[2]
     other = str(again / os.path.relpath(first, synth))
     with open(first, "rb") as a, open(other, "rb") as b:
@@ -63,7 +64,7 @@ def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
 
 
 def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
-    assert actions.main(["--out", str(tmp_path), "--size", "8"]) == 2
+    assert synth_actions_main(["--out", str(tmp_path), "--size", "8"]) == 2
     assert "size" in capsys.readouterr().err
 
 

@@ -87,11 +87,11 @@ def test_batch_size_flag_is_validated(tmp_path, capsys):
 
 def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert cli.DATA_TOOLS == {
-        "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
-        "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
+        "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+        "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
         "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
-        "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
-        "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+        "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",
+        "polygon-crops": "deep_rnn_tf.tools.polygon_crops:crops_main",
     }
     (tmp_path / "fake_tool.py").write_text(
         "calls = []\ndef main(argv=None):\n    calls.append(argv)\n    return 3\n"

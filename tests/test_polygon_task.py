@@ -11,10 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from deep_rnn_tf.data.polygons import EOS_TOKEN, crops_main, iter_crop_records
-from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
+from deep_rnn_tf.data.polygons import EOS_TOKEN, iter_crop_records
 from deep_rnn_tf.evaluation.polygon import box_polygon, polygon_iou
 from deep_rnn_tf.tasks.polygon.task import PolygonTask
+from deep_rnn_tf.tools.polygon_crops import crops_main
+from deep_rnn_tf.tools.synth_cityscapes import main as synth_main
 from deep_rnn_tf.training.runs import COMMON_DEFAULTS
 
 

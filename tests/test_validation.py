@@ -94,5 +94,6 @@ def test_validation_helpers_return_the_value():
 
 
 def test_validation_imports_nothing_of_the_package():
-    imports = [line for line in Path(V.__file__).read_text().splitlines() if line.startswith(("import", "from"))]
+    lines = Path(V.__file__).read_text().splitlines()
+    imports = [line for line in lines if line.startswith(("import", "from"))]
     assert not [line for line in imports if "deep_rnn_tf" in line or "tensorflow" in line or "keras" in line]

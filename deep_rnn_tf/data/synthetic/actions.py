@@ -19,10 +19,8 @@ Command: `deep-rnn data synth-actions --out DIR [--videos-per-class 24] [--test-
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import sys
 from dataclasses import dataclass
 
 import cv2
@@ -226,46 +224,3 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
     for split, lines in lists.items():
         _write_lines(os.path.join(out_dir, f"{split}_list.txt"), lines)
     return {"train": len(lists["train"]), "test": len(lists["test"]), "classes": list(CLASS_NAMES)}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`deep-rnn data synth-actions`: writes the motion-defined synthetic action set.
-
-    Example:
-        >>> main(["--out", "/tmp/synth_actions", "--size", "32", "--videos-per-class", "4"])
-    """
-    parser = argparse.ArgumentParser(
-        prog="deep-rnn data synth-actions",
-        description="Write a synthetic action set whose classes are defined by motion (frame-folder layout).",
-    )
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--size", type=int, default=64, help="frame size in pixels (default 64)")
-    parser.add_argument("--videos-per-class", type=int, default=24, help="training videos per class")
-    parser.add_argument("--test-videos-per-class", type=int, default=8, help="test videos per class")
-    parser.add_argument("--min-frames", type=int, default=24)
-    parser.add_argument("--max-frames", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    try:
-        config = SynthActionsConfig(
-            size=args.size,
-            videos_per_class=args.videos_per_class,
-            test_videos_per_class=args.test_videos_per_class,
-            min_frames=args.min_frames,
-            max_frames=args.max_frames,
-            seed=args.seed,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
-    print(
-        f"wrote {summary['train']} train and {summary['test']} test videos of "
-        f"{len(summary['classes'])} motion classes to {args.out}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
