@@ -45,7 +45,7 @@ def _config_module(name: str):
 
 
 def config_class_of(name: str):
-    """The config dataclass of task `name` (a `deep_rnn_tf.tasks.config.TaskConfig` subclass); no TF."""
+    """The config dataclass of task `name` (a `deep_rnn_tf.training.config.TaskConfig` subclass); no TF."""
     _check_name(name)
     module_name, class_name = CONFIGS[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from deep_rnn_tf.tasks.config import Preset, TaskConfig
+from deep_rnn_tf.training.config import Preset, TaskConfig
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
+# Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
+# VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
+BACKBONE_PREPROCESSING = {"vgg19": "caffe", "resnet50": "caffe", "tiny": "torch", "none": "torch"}
 
 
 @dataclasses.dataclass
@@ -136,3 +139,4 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "small"
+CONFIG = ActionConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from deep_rnn_tf.tasks.config import Preset, TaskConfig
+from deep_rnn_tf.training.config import Preset, TaskConfig
 
 
 @dataclasses.dataclass
@@ -44,3 +44,4 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "small"
+CONFIG = DemoConfig

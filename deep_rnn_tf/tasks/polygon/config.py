@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from deep_rnn_tf.tasks.config import Preset, TaskConfig
+from deep_rnn_tf.training.config import Preset, TaskConfig
 
 # The original's decoder widths per depth (README / commented configs, §1.3 and §10.8).
 PAPER_FILTERS: dict[int, tuple[int, ...]] = {
@@ -103,3 +103,4 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "small"
+CONFIG = PolygonConfig

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from deep_rnn_tf.tasks.config import Preset, TaskConfig
+from deep_rnn_tf.training.config import Preset, TaskConfig
 
 
 @dataclasses.dataclass
@@ -109,3 +109,4 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "small"
+CONFIG = PredictionConfig
