@@ -10,17 +10,24 @@
 A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
 methods (deep_rnn_tf/training/task.py). Errors print one line naming the file or flag at fault and
 exit with status 1 (2 for usage errors); `--debug` shows the traceback instead.
+
+Start-up: this module imports no TensorFlow, so `--help` and `--version` answer at once (the preset lists
+come from the TF-free `tasks/<name>/config.py`). Commands that need TensorFlow import it with file
+descriptor 2 sent to /dev/null, because TF 2.21 prints absl/oneDNN lines at import whatever
+TF_CPP_MIN_LOG_LEVEL says (docs/reference/platform.md, "Learned in use"); `--debug` keeps them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +124,8 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Deep RNN Framework (Pang et al., CVPR 2019) on TensorFlow 2 / Keras 3.",
-        epilog="Run `deep-rnn COMMAND --help` for a command's options.",
+        epilog=f"{presets_text()}\n\nRun `deep-rnn COMMAND --help` for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -149,6 +157,62 @@ def _main_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def presets_text(descriptions: bool = False) -> str:
+    """The tasks and their presets (one line a task, or a preset with `descriptions`), without TensorFlow.
+
+    Example:
+        >>> print(presets_text())  # doctest: +SKIP
+        tasks and presets (* = default):
+          demo        small*, deep
+    """
+    from deep_rnn_tf.tasks import TASKS, default_preset_of, presets_of
+
+    lines = ["tasks and presets (* = default):"]
+    for name in TASKS:
+        default = default_preset_of(name)
+        presets = presets_of(name)
+        if descriptions:
+            for preset, spec in presets.items():
+                mark = "*" if preset == default else " "
+                lines.append(f"  {name:11s} {preset + mark:18s} {spec.description}")
+        else:
+            names = [f"{preset}*" if preset == default else preset for preset in presets]
+            lines.append(f"  {name:11s} {', '.join(names)}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _stderr_silenced(enabled: bool) -> Iterator[None]:
+    """Sends file descriptor 2 to /dev/null inside the block when `enabled` (and TF is not loaded yet).
+
+    TF 2.21's shared libraries log absl/oneDNN lines at import from C++, past Python's `sys.stderr` and
+    past TF_CPP_MIN_LOG_LEVEL; only the descriptor itself can be closed to them. Errors raised inside the
+    block are printed after it, with the descriptor restored.
+    """
+    if not enabled or "tensorflow" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow(debug: bool = False):
+    """Imports TensorFlow (and Keras) quietly unless `debug`; returns the `tensorflow` module."""
+    with _stderr_silenced(not debug):
+        import keras  # noqa: F401  (Keras' own import pulls in TF's libraries as well)
+        import tensorflow as tf
+    return tf
+
+
 def _setup_logging(quiet: bool, debug: bool) -> None:
     if not debug:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -172,30 +236,20 @@ def _read_config_file(path: str) -> dict[str, Any]:
     return data
 
 
-def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Preset (or `base`, e.g. a run's saved config) < --config file < command-line flags.
+def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
+    """The task's typed config: preset (or `base`, e.g. a run's saved config) < --config file < flags.
 
     Raises:
-        ValueError: unknown preset, or a config-file key the task does not know (names the file and key).
+        ValueError: one line naming the source (preset, --config file, command line) and the bad key.
     """
-    from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+    from deep_rnn_tf.tasks import resolve_config as resolve_task_config
 
-    if base is None:
-        preset = args.preset or task.default_preset
-        if preset not in task.presets:
-            raise ValueError(f"--preset {preset!r}: task {task.name!r} has presets {sorted(task.presets)}")
-        base = {**COMMON_DEFAULTS, **task.presets[preset], "preset": preset}
-    config = dict(base)
+    layers = []
     if args.config:
-        overrides = _read_config_file(args.config)
-        unknown = sorted(set(overrides) - set(config))
-        if unknown:
-            raise ValueError(f"--config {args.config}: unknown key(s) {unknown}; known: {sorted(config)}")
-        config.update(overrides)
-    for key, value in vars(args).items():
-        if value is not None and key not in _NOT_CONFIG:
-            config[key] = value
-    return config
+        layers.append((f"--config {args.config}", _read_config_file(args.config)))
+    flags = {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_CONFIG}
+    layers.append(("command line", flags))
+    return resolve_task_config(task.name, args.preset, layers, base=base)
 
 
 def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Namespace]:
@@ -209,7 +263,8 @@ def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Na
     if probe.task not in TASKS:
         raise UsageError(f"{PROG} {command}: unknown task {probe.task!r}; expected one of {sorted(TASKS)}")
     try:
-        task = get_task(probe.task)
+        with _stderr_silenced(not probe.debug):
+            task = get_task(probe.task)
     except ModuleNotFoundError as error:
         raise ValueError(f"task {probe.task!r} is not available in this installation ({error})") from None
     return task, _task_command_parser(command, task).parse_args(argv)
@@ -278,7 +333,7 @@ def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namesp
     from deep_rnn_tf.export.serving import export_for_serving
 
     serving = task.serving_model(config, model)
-    example = _example_inputs(task, config)
+    example = _example_inputs(task, config, serving)
     result = export_for_serving(
         serving,
         args.export_dir,
@@ -294,14 +349,9 @@ def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namesp
     print(f"See {result.path / 'README.txt'} for the input spec and serving commands.")
 
 
-def _example_inputs(task: Any, config: dict[str, Any]) -> Any:
-    """One example from the task's validation (else training) data, batch 1; None if unusable."""
-    train_data, val_data = task.datasets(config, 1)
-    batch = next(iter(val_data if val_data is not None else train_data))
-    x = batch[0] if isinstance(batch, (tuple, list)) else batch
-    if isinstance(x, dict):
-        return {k: v.numpy() for k, v in x.items()}
-    return x.numpy() if hasattr(x, "numpy") else None
+def _example_inputs(task: Any, config: Any, serving: Any) -> Any:
+    """A batch-1 example for the export check, built from the served model's input specs (no data read)."""
+    return task.serving_example(serving, seed=int(config.get("seed") or 0))
 
 
 def _load_input_file(path: str) -> dict[str, Any] | Any:
@@ -342,6 +392,7 @@ def _serving_request(body: Any, path: str) -> dict[str, Any]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     _setup_logging(False, args.debug)
+    import_tensorflow(args.debug)
     import numpy as np
 
     from deep_rnn_tf.atomic_io import atomic_path
@@ -396,7 +447,8 @@ def cmd_data(argv: list[str]) -> int:
         raise UsageError(f"{PROG} data: unknown tool {tool!r}; expected one of {sorted(DATA_TOOLS)}")
     module_name, function_name = DATA_TOOLS[tool].split(":")
     try:
-        module = importlib.import_module(module_name)
+        with _stderr_silenced("--debug" not in rest):
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
             raise ValueError(
@@ -409,13 +461,12 @@ def cmd_data(argv: list[str]) -> int:
     return int(function(rest) or 0)
 
 
-def cmd_info() -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def cmd_info(debug: bool = False) -> int:
     import platform
 
+    tf = import_tensorflow(debug)
     import keras
     import numpy as np
-    import tensorflow as tf
 
     print(f"deep_rnn_tf {__version__}")
     print(f"python {platform.python_version()} ({platform.platform()})")
@@ -426,6 +477,7 @@ def cmd_info() -> int:
     for device in tf.config.list_physical_devices():
         print(f"  {device.device_type}: {device.name}")
     print(f"TF_CONFIG: {'set' if os.environ.get('TF_CONFIG') else 'not set'}")
+    print(presets_text(descriptions=True))
     return 0
 
 
@@ -448,7 +500,7 @@ def _dispatch(argv: list[str]) -> int:
         return cmd_predict(args)
     if args.command == "data":
         return cmd_data(args.argv)
-    return cmd_info()
+    return cmd_info(args.debug)
 
 
 def main(argv: list[str] | None = None) -> int:
