@@ -13,6 +13,7 @@ from deep_rnn_tf.data import frames as F
 from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.data.video_io import write_image, write_video
 from deep_rnn_tf.evaluation import classification as C
+from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.tools.extract_frames import extract_frames_main
 from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
@@ -245,11 +246,12 @@ def test_classification_metrics_by_hand(tmp_path):
     assert C.mean_class_accuracy(scores, labels) == pytest.approx(0.5)
     report = C.classification_report(scores, labels, ["a", "b", "c"])
     assert report["confusion_matrix"] == [[1, 0, 0], [1, 0, 0], [0, 1, 1]]
-    C.write_per_class_csv(str(tmp_path / "per_class.csv"), report)
+    writer = ResultsWriter(tmp_path)
+    writer.csv("per_class.csv", C.PER_CLASS_FIELDS, C.per_class_rows(report))
     lines = (tmp_path / "per_class.csv").read_text().splitlines()
     assert lines[0] == "class_id,class_name,support,correct,accuracy,predicted"
     assert lines[3] == "2,c,2,1,0.5000,1"
-    C.plot_confusion_matrix(str(tmp_path / "c.png"), np.array(report["confusion_matrix"]), ["a", "b", "c"])
+    writer.figure("c.png", C.confusion_figure(np.array(report["confusion_matrix"]), ["a", "b", "c"]))
     assert cv2.imread(str(tmp_path / "c.png")) is not None
     with pytest.raises(ValueError, match="labels"):
         C.top_k_accuracy(scores, np.array([0, 1, 2, 3]))

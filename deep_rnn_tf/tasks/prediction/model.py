@@ -68,8 +68,32 @@ def _conv(filters: int, kernel: int, name: str, activation: str | None = "relu",
     )
 
 
+class _PooledEncoder(keras.layers.Layer):
+    """Groups of ReLU convolutions, each group followed by a 2x2 max-pool; returns the 1/8 code and the
+    pre-pool map of every group (MCnet's multi-scale residual inputs). Subclasses set `self.groups`."""
+
+    groups: list
+
+    def __init__(self, gf_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int("gf_dim", gf_dim)
+        self.gf_dim = gf_dim
+
+    def call(self, image):
+        residuals, x = [], image
+        for group in self.groups:
+            for conv in group:
+                x = conv(x)
+            residuals.append(x)
+            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        return x, residuals
+
+    def get_config(self):
+        return {**super().get_config(), "gf_dim": self.gf_dim}
+
+
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class MotionEncoder(keras.layers.Layer):
+class MotionEncoder(_PooledEncoder):
     """MCnet's motion encoder on a difference image: conv5x5 gf, conv5x5 2gf, conv7x7 4gf, each ReLU + pool.
 
     Returns the 1/8-resolution code and the three pre-pool maps (the multi-scale residual inputs).
@@ -82,29 +106,16 @@ class MotionEncoder(keras.layers.Layer):
     """
 
     def __init__(self, gf_dim: int = 64, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int("gf_dim", gf_dim)
-        self.gf_dim = gf_dim
-        self.convs = [
-            _conv(gf_dim, 5, "dyn_conv1"),
-            _conv(gf_dim * 2, 5, "dyn_conv2"),
-            _conv(gf_dim * 4, 7, "dyn_conv3"),
+        super().__init__(gf_dim, **kwargs)
+        self.groups = [
+            [_conv(gf_dim, 5, "dyn_conv1")],
+            [_conv(gf_dim * 2, 5, "dyn_conv2")],
+            [_conv(gf_dim * 4, 7, "dyn_conv3")],
         ]
-
-    def call(self, diff):
-        residuals, x = [], diff
-        for conv in self.convs:
-            x = conv(x)
-            residuals.append(x)
-            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
-        return x, residuals
-
-    def get_config(self):
-        return {**super().get_config(), "gf_dim": self.gf_dim}
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class ContentEncoder(keras.layers.Layer):
+class ContentEncoder(_PooledEncoder):
     """MCnet's content encoder on the last frame: conv3x3 (gf) x2, (2gf) x2, (4gf) x3, pool after each.
 
     Args:
@@ -115,25 +126,11 @@ class ContentEncoder(keras.layers.Layer):
     """
 
     def __init__(self, gf_dim: int = 64, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int("gf_dim", gf_dim)
-        self.gf_dim = gf_dim
+        super().__init__(gf_dim, **kwargs)
         self.groups = [
             [_conv(gf_dim * width, 3, f"cont_conv{g + 1}_{i + 1}") for i in range(repeats)]
             for g, (width, repeats) in enumerate(((1, 2), (2, 2), (4, 3)))
         ]
-
-    def call(self, frame):
-        residuals, x = [], frame
-        for group in self.groups:
-            for conv in group:
-                x = conv(x)
-            residuals.append(x)
-            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
-        return x, residuals
-
-    def get_config(self):
-        return {**super().get_config(), "gf_dim": self.gf_dim}
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
