@@ -14,6 +14,7 @@ from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.data.video_io import write_image, write_video
 from deep_rnn_tf.evaluation import classification as C
 from deep_rnn_tf.evaluation.results import ResultsWriter
+from deep_rnn_tf.layers.preprocessing import preprocess_pixels
 from deep_rnn_tf.tools.extract_frames import extract_frames_main
 from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
@@ -194,12 +195,12 @@ def test_pipeline_shapes_octs_and_clip_consistent_augmentation(tmp_path):
 
 def test_preprocessing_modes():
     x = np.full((1, 2, 2, 3), 255.0, np.float32)
-    caffe = np.asarray(F.preprocess_frames(x, "vgg19"))
+    caffe = np.asarray(preprocess_pixels(x, "caffe"))
     assert np.allclose(caffe[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68])
-    torch = np.asarray(F.preprocess_frames(x, "torch"))
+    torch = np.asarray(preprocess_pixels(x, "torch"))
     assert np.allclose(torch[0, 0, 0], [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225])
     with pytest.raises(ValueError, match="mode"):
-        F.preprocess_frames(x, "bgr")
+        preprocess_pixels(x, "bgr")
 
 
 # ------------------------------------------------------------------------------------------- extract-frames

@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf._version import __version__
+from deep_rnn_tf.validation import check_positive_int
 
 SIGNATURE = "serving_default"
 
@@ -240,8 +241,8 @@ def export_for_serving(
     _check_serving_model(model)
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise ValueError(f"name must be a plain directory name (letters, digits, -_.); received: {name!r}")
-    if version is not None and (not isinstance(version, int) or version < 1):
-        raise ValueError(f"version must be a positive integer; received: {version!r}")
+    if version is not None:
+        check_positive_int("version", version)
     model_dir = Path(base_dir) / name
     if version is not None and (model_dir / str(version)).exists() and not overwrite:
         raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")

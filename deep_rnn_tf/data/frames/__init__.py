@@ -27,24 +27,7 @@ from deep_rnn_tf.data.sampling import (
     uniform_frame_indices,
 )
 
-# Which `deep_rnn_tf.layers.Preprocessing` mode each action backbone was trained with (keras.applications
-# VGG19 / ResNet50 use "caffe"; the small CPU backbones the original's ImageNet mean/std).
-BACKBONE_PREPROCESSING = {"vgg19": "caffe", "resnet50": "caffe", "tiny": "torch", "none": "torch"}
-
-
-def preprocess_frames(frames, mode: str):
-    """Compatibility alias of `layers.preprocessing.preprocess_pixels`; also takes a backbone name.
-
-    Example:
-        >>> preprocess_frames(frames_uint8, "vgg19")  # same as preprocess_pixels(frames_uint8, "caffe")
-    """
-    from deep_rnn_tf.layers.preprocessing import preprocess_pixels  # keras only when a model needs it
-
-    return preprocess_pixels(frames, BACKBONE_PREPROCESSING.get(mode, mode))
-
-
 __all__ = [
-    "BACKBONE_PREPROCESSING",
     "IMAGE_EXTENSIONS",
     "SPLIT_FOLDERS",
     "VIDEO_EXTENSIONS",
@@ -60,7 +43,6 @@ __all__ = [
     "load_split",
     "make_dataset",
     "octs_frame_indices",
-    "preprocess_frames",
     "read_class_index",
     "segment_frame_indices",
     "uniform_frame_indices",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from deep_rnn_tf.data.frames.layouts import ActionSplit
+from deep_rnn_tf.validation import check_in_range, check_positive_int, check_probability
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily: reading a layout must not pay for it
     import tensorflow as tf
@@ -50,10 +51,8 @@ class ClipAugmentation:
         for name in ("brightness", "contrast", "saturation"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1); received {name}={getattr(self, name)}")
-        if not 0 <= self.hue <= 0.5:
-            raise ValueError(f"hue must be in [0, 0.5]; received hue={self.hue}")
-        if not 0 <= self.crop_prob <= 1:
-            raise ValueError(f"crop_prob must be in [0, 1]; received crop_prob={self.crop_prob}")
+        check_in_range("hue", self.hue, 0.0, 0.5)
+        check_probability("crop_prob", self.crop_prob)
         low, high = self.crop_scale
         if not 0 < low <= high <= 1:
             raise ValueError(f"crop_scale must satisfy 0 < min <= max <= 1; received {self.crop_scale}")
@@ -87,8 +86,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if len(self.image_size) != 2 or min(self.image_size) < 1:
             raise ValueError(f"image_size must be (height, width) > 0; received image_size={self.image_size}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1; received batch_size={self.batch_size}")
+        check_positive_int("batch_size", self.batch_size)
 
 
 def frame_paths(split: ActionSplit, sampler: Callable[[int], np.ndarray]) -> np.ndarray:

@@ -29,6 +29,7 @@ from deep_rnn_tf.data.polygons.geometry import (
 from deep_rnn_tf.data.polygons.grid import encode_polygon
 from deep_rnn_tf.data.polygons.records import MANIFEST_NAME, ShardWriter, crop_example
 from deep_rnn_tf.data.video_io import VideoReadError, read_image
+from deep_rnn_tf.validation import check_positive_int
 
 
 def instance_crops(
@@ -113,8 +114,7 @@ def write_crop_shards(
     Example:
         >>> write_crop_shards("synth_cityscapes", "val", "crops", 0.15)["num_instances"]
     """
-    if copies < 1:
-        raise ValueError(f"copies must be >= 1; received copies={copies!r}")
+    check_positive_int("copies", copies)
     split_dir = os.path.join(out_dir, split)
     os.makedirs(split_dir, exist_ok=True)
     samples = list_samples(root, split)

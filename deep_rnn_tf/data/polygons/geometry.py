@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES
+from deep_rnn_tf.validation import check_non_negative
 
 CROP_SIZE = 224
 GRID_SIZE = 28
@@ -103,8 +104,7 @@ def expand_box(polygon: np.ndarray, height: int, width: int, context: float) -> 
         >>> expand_box(np.array([[10, 10], [30, 10], [30, 50]]), 100, 100, 0.1)
         (8, 6, 34, 55)
     """
-    if context < 0:
-        raise ValueError(f"context must be >= 0; received context={context!r}")
+    check_non_negative("context", context)
     polygon = np.asarray(polygon, dtype=np.float64)
     (xmin, ymin), (xmax, ymax) = polygon.min(axis=0), polygon.max(axis=0)
     pad_x, pad_y = context * (xmax - xmin), context * (ymax - ymin)

@@ -17,6 +17,7 @@ from deep_rnn_tf.data.polygons.geometry import (
     image_to_crop,
     signed_area,
 )
+from deep_rnn_tf.validation import check_positive_int
 
 
 def crop_points_to_cells(points: np.ndarray, grid: int = GRID_SIZE, crop: int = CROP_SIZE) -> np.ndarray:
@@ -79,8 +80,7 @@ def subsample_cells(cells: np.ndarray, max_vertices: int) -> np.ndarray:
         >>> len(subsample_cells(np.zeros((100, 2), np.int64), 57))
         57
     """
-    if max_vertices < 1:
-        raise ValueError(f"max_vertices must be >= 1; received max_vertices={max_vertices!r}")
+    check_positive_int("max_vertices", max_vertices)
     n = len(cells)
     if n <= max_vertices:
         return cells

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, CropMeta
+from deep_rnn_tf.validation import check_positive_int
 
 MANIFEST_NAME = "manifest.json"
 
@@ -141,8 +142,7 @@ class ShardWriter:
     """Writes records round the shards of one split, each shard to a temporary name first."""
 
     def __init__(self, directory: str, shard_size: int):
-        if shard_size < 1:
-            raise ValueError(f"shard_size must be >= 1; received shard_size={shard_size!r}")
+        check_positive_int("shard_size", shard_size)
         self.directory = directory
         self.shard_size = shard_size
         self.temporary: list[str] = []

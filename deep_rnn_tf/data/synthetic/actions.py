@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
+from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
 
 # name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
 MOTION_CLASSES: dict[str, dict[str, float | str]] = {
@@ -70,14 +71,9 @@ class SynthActionsConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise ValueError(f"size must be >= 16; received size={self.size}")
-        if self.videos_per_class < 1 or self.test_videos_per_class < 1:
-            raise ValueError(
-                "videos_per_class and test_videos_per_class must be >= 1; received "
-                f"videos_per_class={self.videos_per_class}, "
-                f"test_videos_per_class={self.test_videos_per_class}"
-            )
+        check_int_at_least("size", self.size, 16)
+        check_positive_int("videos_per_class", self.videos_per_class)
+        check_positive_int("test_videos_per_class", self.test_videos_per_class)
         if not 2 <= self.min_frames <= self.max_frames:
             raise ValueError(
                 "need 2 <= min_frames <= max_frames; received "
@@ -159,8 +155,7 @@ def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Gen
     Example:
         >>> video = render_video("rotate_clockwise", 30, 64, np.random.default_rng(0))
     """
-    if class_name not in MOTION_CLASSES:
-        raise ValueError(f"class_name must be one of {CLASS_NAMES}; received class_name={class_name!r}")
+    check_choice("class_name", class_name, CLASS_NAMES)
     background = _background(rng, size)
     colour = rng.uniform(170, 255, size=3)  # bright, with a dark hand (255 - colour)
     radius = max(2, round(size * rng.uniform(0.13, 0.17)))

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.kth import ACTIONS
 from deep_rnn_tf.data.video_io import write_video
+from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
 FRAME_WIDTH = 160
 FRAME_HEIGHT = 120
@@ -215,10 +216,8 @@ def render_video(
         >>> rng = np.random.default_rng(0)
         >>> video = render_video(random_person(rng), "boxing", textured_background(rng), 30, rng)
     """
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {ACTIONS}; received action={action!r}")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1; received num_frames={num_frames}")
+    check_choice("action", action, ACTIONS)
+    check_positive_int("num_frames", num_frames)
     height, width = background.shape
     tempo = _TEMPO[action] * person.tempo_scale
     phase0 = rng.uniform(0, 2 * math.pi)
@@ -281,10 +280,10 @@ def generate(
     Example:
         >>> lists = generate("/tmp/kth_synth", train_persons=1, test_persons=1, num_frames=30)
     """
-    _check_range("train_persons", train_persons, 1, 16)
-    _check_range("test_persons", test_persons, 1, 9)
-    _check_range("scenarios", scenarios, 1, 4)
-    _check_range("num_segments", num_segments, 1, 10)
+    check_in_range("train_persons", train_persons, 1, 16)
+    check_in_range("test_persons", test_persons, 1, 9)
+    check_in_range("scenarios", scenarios, 1, 4)
+    check_in_range("num_segments", num_segments, 1, 10)
     if num_frames < 2 * num_segments:
         raise ValueError(f"num_frames must be >= 2 * num_segments; received num_frames={num_frames}")
     os.makedirs(out_dir, exist_ok=True)
@@ -321,11 +320,6 @@ def generate(
     _write_text(paths["test"], lines["test"])
     _write_text(paths["sequences"], sequences)
     return paths
-
-
-def _check_range(name: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}]; received {name}={value}")
 
 
 def _write_text(path: str, lines: list[str]) -> None:
