@@ -20,17 +20,16 @@ TF_CPP_MIN_LOG_LEVEL says (docs/reference/platform.md, "Learned in use"); `--deb
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from deep_rnn_tf._tf_import import import_tensorflow, stderr_silenced
 from deep_rnn_tf._version import __version__
 
 PROG = "deep-rnn"
@@ -181,38 +180,6 @@ def presets_text(descriptions: bool = False) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _stderr_silenced(enabled: bool) -> Iterator[None]:
-    """Sends file descriptor 2 to /dev/null inside the block when `enabled` (and TF is not loaded yet).
-
-    TF 2.21's shared libraries log absl/oneDNN lines at import from C++, past Python's `sys.stderr` and
-    past TF_CPP_MIN_LOG_LEVEL; only the descriptor itself can be closed to them. Errors raised inside the
-    block are printed after it, with the descriptor restored.
-    """
-    if not enabled or "tensorflow" in sys.modules:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def import_tensorflow(debug: bool = False):
-    """Imports TensorFlow (and Keras) quietly unless `debug`; returns the `tensorflow` module."""
-    with _stderr_silenced(not debug):
-        import keras  # noqa: F401  (Keras' own import pulls in TF's libraries as well)
-        import tensorflow as tf
-    return tf
-
-
 def _setup_logging(quiet: bool, debug: bool) -> None:
     if not debug:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -263,7 +230,7 @@ def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Na
     if probe.task not in TASKS:
         raise UsageError(f"{PROG} {command}: unknown task {probe.task!r}; expected one of {sorted(TASKS)}")
     try:
-        with _stderr_silenced(not probe.debug):
+        with stderr_silenced(not probe.debug):
             task = get_task(probe.task)
     except ModuleNotFoundError as error:
         raise ValueError(f"task {probe.task!r} is not available in this installation ({error})") from None
@@ -447,7 +414,7 @@ def cmd_data(argv: list[str]) -> int:
         raise UsageError(f"{PROG} data: unknown tool {tool!r}; expected one of {sorted(DATA_TOOLS)}")
     module_name, function_name = DATA_TOOLS[tool].split(":")
     try:
-        with _stderr_silenced("--debug" not in rest):
+        with stderr_silenced("--debug" not in rest):
             module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
