@@ -86,8 +86,8 @@ class RecurrentCell(keras.layers.Layer):
     # --- the Keras RNN cell contract -------------------------------------------------------------------
     @property
     def state_size(self):
-        # Conv states cannot be described by an int (platform.md): -1 is a placeholder, as Keras' ConvLSTM;
-        # the real shapes come from `get_initial_state` and `compute_output_shape`.
+        # Conv states cannot be described by an int (docs/reference/platform.md): -1 is a placeholder, as
+        # Keras' ConvLSTM; the real shapes come from `get_initial_state` and `compute_output_shape`.
         return [-1] * self.num_states if self.num_states > 1 else -1
 
     def call(self, inputs, states, training=None):
