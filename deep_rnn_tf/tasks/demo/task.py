@@ -38,6 +38,11 @@ class ClipClassifier(TaskModel):
     def __init__(self, network: keras.Model, **kwargs):
         super().__init__(**kwargs)
         self.network = network
+        self.build(network.input_shape)
+
+    def build(self, input_shape=None):
+        """Nothing to create: the wrapped network is a built Functional model."""
+        self.built = True
 
     def call(self, frames, training=False):
         return self.network(frames, training=training)
