@@ -13,7 +13,7 @@ the base says *how*, once for all tasks:
 - a second optimizer (a GAN's discriminator): ``compile(second_optimizer=...)``, the variables of
   :meth:`TaskModel.second_variables` trained on ``StepLosses.second_loss``; :meth:`TaskModel.apply_updates`
   is the hook that decides which update runs (MCnet's margin balancing);
-- OCTS (original.md §3): :func:`run_clips` runs N clips with the detached state carry,
+- OCTS (docs/reference/original.md §3): :func:`run_clips` runs N clips with the detached state carry,
   :func:`stack_windows` cuts overlapping windows out of a sequence, :func:`coherence_sum` adds the
   coherence terms of adjacent clips.
 

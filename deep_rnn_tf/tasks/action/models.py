@@ -46,7 +46,7 @@ class FrameWise(keras.layers.Layer):
     """Applies a per-image layer (e.g. a CNN) to every frame of (batch, time, H, W, C).
 
     Merges batch and time with a reshape (static H, W, C), so it works with a dynamic batch *and* time in
-    an exported model, where `keras.layers.TimeDistributed` returns wrong shapes (platform.md).
+    an exported model, where `keras.layers.TimeDistributed` returns wrong shapes (docs/reference/platform.md).
 
     Args:
         layer: a Keras layer or model taking (batch, H, W, C).

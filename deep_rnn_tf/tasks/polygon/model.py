@@ -45,6 +45,7 @@ from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.polygon.config import PAPER_FILTERS
 from deep_rnn_tf.training.octs import window_bounds
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, stack_windows
+from deep_rnn_tf.validation import check_choice
 
 VGG16_WIDTHS = (64, 128, 256, 512, 512)
 VGG16_CONVS = (2, 2, 3, 3, 3)
@@ -215,10 +216,8 @@ class PolygonRNN(TaskModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if rnn not in RNN_KINDS:
-            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}; received head={head!r}")
+        check_choice("rnn", rnn, RNN_KINDS)
+        check_choice("head", head, HEADS)
         if not isinstance(max_vertices, int) or max_vertices < 3:
             raise ValueError(f"max_vertices must be an int >= 3; received max_vertices={max_vertices!r}")
         if coherence_weight < 0:

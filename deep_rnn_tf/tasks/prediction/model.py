@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
-from deep_rnn_tf.validation import check_positive_int
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
 
@@ -278,8 +278,7 @@ class MCNet(TaskModel):
             raise ValueError(
                 f"image_size must be a positive multiple of 8; received image_size={image_size!r}"
             )
-        if rnn not in RNN_KINDS:
-            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
+        check_choice("rnn", rnn, RNN_KINDS)
         check_positive_int("rnn_depth", rnn_depth)
         if alpha < 0 or beta < 0:
             raise ValueError(f"alpha and beta must be >= 0; received alpha={alpha!r}, beta={beta!r}")

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_rnn_tf.data.kth import KTHDataset
+from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
 from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
@@ -151,14 +151,14 @@ class PredictionTask(Task):
             for begin in range(0, len(windows), size):
                 chunk = windows[begin : begin + size]
                 clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
-                yield clips[:, : data.past].astype(np.float32)[..., None] / 127.5 - 1.0, clips, chunk
+                yield to_unit_range(clips[:, : data.past, ..., None]), clips, chunk
 
         def predict_chunk(past):
             return {"model": predict(tf.constant(past)), "copy": copy_last_frame(past, steps)}
 
         def keep(batch, outputs):
             _, clips, chunk = batch
-            future = clips[:, data.past :].astype(np.float32)[..., None] / 127.5 - 1.0
+            future = to_unit_range(clips[:, data.past :, ..., None])
             kept = {}
             for key, prediction in outputs.items():
                 for convention in CONVENTIONS:
