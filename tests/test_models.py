@@ -59,3 +59,24 @@ def test_a_weights_file_of_another_configuration_is_named(tmp_path):
     models.mcnet("small", rnn_depth=1).save_weights(path)
     with pytest.raises(ValueError, match="other.weights.h5: cannot load"):
         models.mcnet("small", rnn_depth=2, weights=path)
+
+
+def test_build_loads_a_checkpoint_written_by_deep_rnn_train(tmp_path):
+    from deep_rnn_tf import cli
+    from tests.presets import TINY, tiny_args
+
+    run_dir = tmp_path / "run"
+    argv = [
+        "train",
+        "demo",
+        *tiny_args("demo", tmp_path),
+        "--epochs",
+        "1",
+        "--run-dir",
+        str(run_dir),
+        "--quiet",
+    ]
+    assert cli.main(argv) == 0
+    checkpoint = run_dir / "checkpoints" / "epoch-0001.weights.h5"
+    model = models.build("demo", "small", weights=str(checkpoint), **{**TINY["demo"], "epochs": 1})
+    assert int(model.optimizer.iterations.numpy()) > 0  # the trained optimizer state came back too
