@@ -102,7 +102,13 @@ def _task_command_parser(command: str, task: Any | None) -> argparse.ArgumentPar
         "test": "Run TASK's test protocol on the newest checkpoint of --run-dir.",
         "export": "Export the newest checkpoint of --run-dir as a SavedModel for TF Serving.",
     }
-    parser = _Parser(prog=f"{PROG} {command}", description=descriptions[command], parents=[_common_parser()])
+    parser = _Parser(
+        prog=f"{PROG} {command}",
+        description=descriptions[command],
+        parents=[_common_parser()],
+        epilog=_task_presets_text(task.name) if task is not None else presets_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("task", help="task name (demo, prediction, action, polygon)")
     if command in ("train", "export"):
         group = parser.add_argument_group("export options")
@@ -177,6 +183,17 @@ def presets_text(descriptions: bool = False) -> str:
         else:
             names = [f"{preset}*" if preset == default else preset for preset in presets]
             lines.append(f"  {name:11s} {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def _task_presets_text(name: str) -> str:
+    """One task's presets with what each is for (the `--preset` choices of `deep-rnn train NAME --help`)."""
+    from deep_rnn_tf.tasks import default_preset_of, presets_of
+
+    default = default_preset_of(name)
+    lines = [f"presets of {name} (--preset NAME; * = default):"]
+    for preset, spec in presets_of(name).items():
+        lines.append(f"  {preset + ('*' if preset == default else ''):18s} {spec.description}")
     return "\n".join(lines)
 
 

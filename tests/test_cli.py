@@ -205,3 +205,9 @@ def test_console_script_errors_without_traceback_unless_debug(tmp_path):
 def test_debug_shows_the_traceback(tmp_path, capsys):
     status, _, err = _run(capsys, "train", "demo", "--config", str(tmp_path / "missing.json"), "--debug")
     assert status == 1 and "Traceback (most recent call last)" in err and "file not found" in err
+
+
+def test_task_command_help_lists_the_task_presets(capsys):
+    status, out, _ = _run(capsys, "train", "action", "--help")
+    assert status == 0 and "presets of action" in out
+    assert "paper_standalone" in out and "small*" in out
