@@ -159,13 +159,13 @@ class PolygonTask(Task):
         chunks = _chunks(iter_crop_records(config.crops, split), DECODE_CHUNK)
         total = -(-int(manifest.get("num_instances") or 0) // DECODE_CHUNK) or None
 
-        def decode(records):
-            crops = np.stack([crop for crop, _, _ in records])
+        def decode(crops):
             return model.predict(crops, batch_size=config.batch_size, verbose=0)
 
-        def keep(records, outputs):
+        def keep(batch, outputs):
+            records = batch[1]
             tokens = [outputs["tokens"][i][: int(outputs["length"][i])] for i in range(len(records))]
-            return {"records": list(records), "tokens": tokens}
+            return {"records": records, "tokens": tokens}
 
         decoded = gather(chunks, decode, keep, total=total, desc=f"decode {split}")
         return self._score(config, model, manifest, decoded["records"], decoded["tokens"], results)
@@ -238,12 +238,12 @@ class PolygonTask(Task):
 
 
 def _chunks(records, size: int):
-    """Lists of up to `size` records (decoding a chunk at a time keeps memory bounded)."""
+    """(crops, records) for up to `size` records at a time (decoding a chunk at a time bounds memory)."""
     buffer = []
     for record in records:
         buffer.append(record)
         if len(buffer) == size:
-            yield buffer
+            yield np.stack([crop for crop, _, _ in buffer]), buffer
             buffer = []
     if buffer:
-        yield buffer
+        yield np.stack([crop for crop, _, _ in buffer]), buffer
