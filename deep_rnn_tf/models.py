@@ -3,7 +3,8 @@
 Each builder resolves a task preset (the typed config of `deep_rnn_tf/tasks/<name>/config.py`) with your
 overrides, builds the task's compiled model with all of its training state (layers, metrics, optimizer),
 and optionally loads a weights file saved by `deep-rnn train` (a run's ``checkpoints/epoch-*.weights.h5``)
-or by ``model.save_weights``. The models take uint8 frames: pixel preprocessing is their first layer.
+or by ``model.save_weights``. `polygon_rnn` and `action_model` take uint8 frames (pixel preprocessing is
+their first layer); `mcnet` takes frames in [-1, 1] (`deep_rnn_tf.data.kth.to_unit_range`), as it trains.
 
 This module is a public door like the `deep-rnn` command: it imports the task packages (lazily, inside the
 builders), which the core rooms (cells, layers, data, training, evaluation, export) never do.
