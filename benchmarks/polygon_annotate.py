@@ -22,14 +22,14 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from deep_rnn_tf.export.serving import export_for_serving  # noqa: E402
+from deep_rnn_tf.tasks import resolve_config  # noqa: E402
 from deep_rnn_tf.tasks.polygon.task import PolygonTask  # noqa: E402
-from deep_rnn_tf.training.runs import COMMON_DEFAULTS  # noqa: E402
 
 
 def measure(preset: str, calls: int, warmup: int, beam: int, seed: int = 0) -> dict:
     """Exports a fresh `preset` model and times `calls` annotate calls; returns the numbers."""
     task = PolygonTask()
-    config = {**COMMON_DEFAULTS, **task.presets[preset], "seed": seed}
+    config = resolve_config("polygon", preset, [("benchmark", {"seed": seed})])
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     model = task.build_model(config)

@@ -14,7 +14,7 @@ import numpy as np
 from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
 from deep_rnn_tf.export.serving import export_for_serving
 from deep_rnn_tf.tasks.polygon.task import PolygonTask
-from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+from tests.presets import tiny_config
 
 _CACHE: dict[str, object] = {}
 
@@ -23,7 +23,7 @@ def polygon_export(tmp_path_factory) -> tuple[Path, object]:
     """(version folder, Keras PolygonRNN) of a freshly initialised tiny polygon export (seeded)."""
     if "export" not in _CACHE:
         task = PolygonTask()
-        config = {**COMMON_DEFAULTS, **task.presets["tiny"], "seed": 0}
+        config = tiny_config("polygon", seed=0)
         keras.utils.set_random_seed(0)
         model = task.build_model(config)
         serving = task.serving_model(config, model)

@@ -24,7 +24,7 @@ from annotation_fixtures import polygon_export, synthetic_cityscapes
 
 from deep_rnn_tf.atomic_io import write_bytes_atomic
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES, iter_annotations, list_samples, read_polygons_json
-from deep_rnn_tf.data.polygons import polygon_area
+from deep_rnn_tf.data.polygons.geometry import polygon_area
 
 CHROMIUM = os.environ.get("DEEP_RNN_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "annotate.png"
@@ -95,6 +95,7 @@ def _drag(page, start, end) -> None:
 
 def test_annotate_in_chromium(server, tmp_path):
     from playwright import sync_api as playwright_api
+
     url, root = server
     sample = list_samples(root, "val")[0]
     before = read_polygons_json(sample.json_path)

@@ -21,16 +21,18 @@ from deep_rnn_tf.data.polygon_graph import (
     image_to_crop_tf,
     tokens_to_crop_points_tf,
 )
-from deep_rnn_tf.data.polygons import (
+from deep_rnn_tf.data.polygons.geometry import (
     EVAL_CONTEXT,
     CropMeta,
-    cells_to_crop_points,
-    cells_to_tokens,
     crop_and_resize,
-    crop_points_to_cells,
     crop_to_image,
     expand_box,
     image_to_crop,
+)
+from deep_rnn_tf.data.polygons.grid import (
+    cells_to_crop_points,
+    cells_to_tokens,
+    crop_points_to_cells,
     tokens_to_cells,
 )
 from deep_rnn_tf.tasks.polygon.annotation import PolygonAnnotator

@@ -1,8 +1,9 @@
-"""The crop geometry of `deep_rnn_tf.data.polygons` as TensorFlow ops, for decoding inside a SavedModel.
+"""The crop geometry and grid of `deep_rnn_tf.data.polygons` as TensorFlow ops, for decoding in a SavedModel.
 
 The exported annotation signatures take a full image and a box, so the context box, the crop, the resize
 and the coordinate mappings must run in the graph. Each function here is the graph twin of the numpy /
-OpenCV function of the same name in `polygons.py` and follows the same conventions (module docstring
+OpenCV function of the same name in `polygons/geometry.py` (box, crop, point mappings) or
+`polygons/grid.py` (cells and tokens) and follows the same conventions (module docstring
 there): the same floor/ceil/clip arithmetic for the context box (in float64, so the integers agree), the
 half-pixel bilinear resize without antialiasing that ``cv2.resize(..., INTER_LINEAR)`` does, and the same
 half-pixel point mappings and 8-pixel grid cells. The tests check each twin against its original
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from deep_rnn_tf.data.polygons import CROP_SIZE, GRID_SIZE
+from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, GRID_SIZE
 
 
 def expand_box_tf(points: tf.Tensor, height: tf.Tensor, width: tf.Tensor, context: float) -> tf.Tensor:
-    """Graph twin of :func:`deep_rnn_tf.data.polygons.expand_box`: int32 (x0, y0, x1, y1), x1/y1 exclusive.
+    """Graph twin of :func:`polygons.geometry.expand_box`: int32 (x0, y0, x1, y1), x1/y1 exclusive.
 
     Args:
         points: (N, 2) float (x, y) image pixels (a polygon, or the two corners of a box).
@@ -41,7 +42,7 @@ def expand_box_tf(points: tf.Tensor, height: tf.Tensor, width: tf.Tensor, contex
 
 
 def crop_and_resize_tf(image: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -> tf.Tensor:
-    """Graph twin of :func:`deep_rnn_tf.data.polygons.crop_and_resize`: uint8 (size, size, 3).
+    """Graph twin of :func:`polygons.geometry.crop_and_resize`: uint8 (size, size, 3).
 
     Example:
         >>> crop_and_resize_tf(tf.zeros([1024, 2048, 3], tf.uint8), tf.constant([10, 20, 110, 70])).shape
@@ -59,7 +60,7 @@ def _scale(box: tf.Tensor, size: int) -> tf.Tensor:
 
 
 def image_to_crop_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -> tf.Tensor:
-    """Graph twin of :func:`deep_rnn_tf.data.polygons.image_to_crop`: (x, y) image -> (u, v) crop pixels.
+    """Graph twin of :func:`polygons.geometry.image_to_crop`: (x, y) image -> (u, v) crop pixels.
 
     Example:
         >>> image_to_crop_tf(tf.constant([[10.0, 20.0]]), tf.constant([10, 20, 122, 132]), 224)
@@ -69,7 +70,7 @@ def image_to_crop_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -
 
 
 def crop_to_image_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -> tf.Tensor:
-    """Graph twin of :func:`deep_rnn_tf.data.polygons.crop_to_image`: (u, v) crop -> (x, y) image pixels.
+    """Graph twin of :func:`polygons.geometry.crop_to_image`: (u, v) crop -> (x, y) image pixels.
 
     Example:
         >>> crop_to_image_tf(tf.constant([[3.5, 3.5]]), tf.constant([10, 20, 122, 132]), 224)
@@ -79,7 +80,7 @@ def crop_to_image_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -
 
 
 def crop_points_to_tokens_tf(points: tf.Tensor, grid: int = GRID_SIZE, crop: int = CROP_SIZE) -> tf.Tensor:
-    """Graph twin of ``cells_to_tokens(crop_points_to_cells(points))``: (u, v) crop pixels -> int32 tokens.
+    """Graph twin of grid.py's ``cells_to_tokens(crop_points_to_cells(points))``: crop pixels -> int32 tokens.
 
     Example:
         >>> crop_points_to_tokens_tf(tf.constant([[0.0, 223.0]])).numpy()
@@ -93,7 +94,7 @@ def crop_points_to_tokens_tf(points: tf.Tensor, grid: int = GRID_SIZE, crop: int
 
 
 def tokens_to_crop_points_tf(tokens: tf.Tensor, grid: int = GRID_SIZE, crop: int = CROP_SIZE) -> tf.Tensor:
-    """Graph twin of ``cells_to_crop_points(tokens_to_cells(tokens))``: grid tokens -> cell centres (u, v).
+    """Graph twin of grid.py's ``cells_to_crop_points(tokens_to_cells(tokens))``: tokens -> cell centres.
 
     Example:
         >>> tokens_to_crop_points_tf(tf.constant([0])).numpy()

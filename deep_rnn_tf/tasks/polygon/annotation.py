@@ -45,7 +45,7 @@ from deep_rnn_tf.data.polygon_graph import (
     image_to_crop_tf,
     tokens_to_crop_points_tf,
 )
-from deep_rnn_tf.data.polygons import CROP_SIZE, EOS_TOKEN, EVAL_CONTEXT, GRID_SIZE, VOCAB_SIZE
+from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, EOS_TOKEN, EVAL_CONTEXT, GRID_SIZE, VOCAB_SIZE
 
 MAX_BEAM_WIDTH = 5
 MIN_BOX_SIDE = 4.0
