@@ -11,9 +11,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
 from deep_rnn_tf.export.serving import export_for_serving
 from deep_rnn_tf.tasks.polygon.task import PolygonTask
+from deep_rnn_tf.tools.synth_cityscapes import main as synth_main
 from tests.presets import tiny_config
 
 _CACHE: dict[str, object] = {}
