@@ -8,15 +8,14 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from deep_rnn_tf._tf_import import import_tensorflow
 
 REQUIRED_SIGNATURES = ("annotate", "correct")
 
@@ -73,11 +72,15 @@ class AnnotationModel:
         self.signatures = loaded.signatures
 
     @classmethod
-    def load(cls, model: str | os.PathLike, version: int | None = None) -> AnnotationModel:
-        """Resolves and loads the export (see :func:`resolve_model_dir`); errors are one line."""
+    def load(
+        cls, model: str | os.PathLike, version: int | None = None, debug: bool = False
+    ) -> AnnotationModel:
+        """Resolves and loads the export (see :func:`resolve_model_dir`); errors are one line.
+
+        TensorFlow is imported here, without its C++ start-up lines unless `debug`.
+        """
         path = resolve_model_dir(model, version)  # before the slow TensorFlow import
-        with _quiet_stderr():
-            import tensorflow as tf
+        tf = import_tensorflow(debug)
 
         try:
             loaded = tf.saved_model.load(str(path))
@@ -136,23 +139,6 @@ class AnnotationModel:
             "signature": name,
             "latency_ms": round(latency, 1),
         }
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Sends file descriptor 2 to /dev/null (TensorFlow C++ start-up lines) unless DEEP_RNN_DEBUG is set."""
-    if os.environ.get("DEEP_RNN_DEBUG"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _assertion_text(error: Exception) -> str:

@@ -206,11 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", help="json folder (default: the sibling gtFine/ of leftImg8bit/)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    parser.add_argument("--debug", action="store_true", help="keep TensorFlow's start-up lines")
     args = parser.parse_args(argv)
     store = AnnotationStore(args.images, args.labels)
     from deep_rnn_tf.app.model import AnnotationModel
 
-    model = AnnotationModel.load(args.model, args.version)
+    model = AnnotationModel.load(args.model, args.version, debug=args.debug)
     print(f"Loaded {model.path}; warming up its signatures took {model.warm_up():.1f} s", flush=True)
     images = store.list_images()
     unreadable = sum(not entry.readable for entry in images)
