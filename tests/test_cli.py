@@ -45,7 +45,7 @@ _NO_TF_PROBE = """
 import sys
 from deep_rnn_tf import cli
 status = cli.main(sys.argv[1:])
-heavy = sorted(m for m in ("tensorflow", "keras", "numpy") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "numpy", "flask") if m in sys.modules)
 print("HEAVY", heavy)
 sys.exit(status)
 """
@@ -66,6 +66,21 @@ def test_help_and_version_import_no_tensorflow(flag):
             line = next(line for line in done.stdout.splitlines() if line.strip().startswith(task + " "))
             for preset in presets_of(task):
                 assert preset in line, (task, preset, line)
+        assert any(line.strip().startswith("annotate ") for line in done.stdout.splitlines())
+
+
+def test_annotate_help_imports_no_tensorflow():
+    """`deep-rnn annotate --help` loads Flask (the app's module) but TensorFlow only once a model loads."""
+    pytest.importorskip("flask")
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_TF_PROBE, "annotate", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--images" in done.stdout and "--debug" in done.stdout
+    assert "'tensorflow'" not in done.stdout and "'keras'" not in done.stdout, done.stdout
 
 
 def test_tensorflow_start_up_lines_are_hidden_unless_debug():
