@@ -178,6 +178,7 @@ def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | N
     Raises:
         ValueError: unknown preset, or a config-file key the task does not know (names the file and key).
     """
+    from deep_rnn_tf.training.config_checks import check_override_types
     from deep_rnn_tf.training.runs import COMMON_DEFAULTS
 
     if base is None:
@@ -191,6 +192,7 @@ def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | N
         unknown = sorted(set(overrides) - set(config))
         if unknown:
             raise ValueError(f"--config {args.config}: unknown key(s) {unknown}; known: {sorted(config)}")
+        check_override_types(overrides, config, f"--config {args.config}")
         config.update(overrides)
     for key, value in vars(args).items():
         if value is not None and key not in _NOT_CONFIG:
@@ -228,9 +230,10 @@ def cmd_train(argv: list[str]) -> int:
     from deep_rnn_tf.training.runs import train
     from deep_rnn_tf.training.strategy import select_strategy
 
-    config = resolve_config(task, args)
-    info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
     run_dir = args.run_dir or _default_run_dir(task, args)
+    config = resolve_config(task, args, base=_resume_base(task, args, run_dir))
+    check_before_devices(task, config)  # one-line errors before the strategy touches any device
+    info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
     result = train(task, config, run_dir, info=info, verbose=2 if args.quiet else 1)
     run = result.run
     if info.is_chief:
@@ -242,6 +245,39 @@ def cmd_train(argv: list[str]) -> int:
     if args.export:
         _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
     return 0
+
+
+def _resume_base(task: Any, args: argparse.Namespace, run_dir: str) -> dict[str, Any] | None:
+    """A resumed run starts from its saved config (flags given now override it); None for a new run.
+
+    Raises:
+        ValueError: ``--preset`` names another preset than the run was trained with.
+    """
+    from deep_rnn_tf.training.config_checks import DERIVED_KEYS
+    from deep_rnn_tf.training.runs import COMMON_DEFAULTS, RunDirectory
+
+    run = RunDirectory(run_dir)
+    if not run.config_path.is_file():
+        return None
+    saved = run.read_config()
+    preset = saved.get("preset", task.default_preset)
+    if args.preset is not None and args.preset != preset:
+        raise ValueError(
+            f"--preset {args.preset}: {run_dir} was trained with preset {preset!r}; resume it without "
+            "--preset (or with the same one), or train the new preset in another --run-dir"
+        )
+    kept = {key: value for key, value in saved.items() if key not in DERIVED_KEYS}
+    return {**COMMON_DEFAULTS, **task.presets.get(preset, {}), **kept}
+
+
+def check_before_devices(task: Any, config: dict[str, Any]) -> None:
+    """The checks that need no TensorFlow device: common keys, then the task's own (if it has any)."""
+    from deep_rnn_tf.training.config_checks import check_common_config
+
+    check_common_config(config)
+    check_task_config = getattr(task, "check_config", None)
+    if check_task_config is not None:
+        check_task_config(config)
 
 
 def _trained_model(command: str, argv: list[str]):
@@ -322,7 +358,16 @@ def _load_input_file(path: str) -> dict[str, Any] | Any:
         raise ValueError(f"--input {path}: cannot read ({error})") from None
     if file.suffix != ".json":
         raise ValueError(f"--input {path}: unsupported file type {file.suffix!r} (use .npy, .npz or .json)")
-    return _serving_request(body, path)
+    try:
+        return _serving_request(body, path)
+    except (ValueError, TypeError) as error:
+        if str(error).startswith("--input"):
+            raise
+        # numpy: "setting an array element with a sequence ... inhomogeneous shape ..."
+        raise ValueError(
+            f"--input {path}: the arrays are ragged (rows of different lengths) or not numbers; "
+            f"every instance must have the same shape ({_one_line(error)})"
+        ) from None
 
 
 def _serving_request(body: Any, path: str) -> dict[str, Any]:
@@ -357,11 +402,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     loaded, serve = load_signature(path)
     spec, _ = signature_spec(serve)
     inputs: dict[str, Any] = {}
+    from_json: set[str] = set()  # JSON has no dtypes: its numbers are cast to the signature's (TF Serving)
     for item in args.input:
         name, sep, file = item.partition("=")
         if not sep:
             name, file = "", item
         value = _load_input_file(file)
+        before = set(inputs)
         if isinstance(value, dict):
             inputs.update(value)
         elif name:
@@ -370,7 +417,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             inputs[next(iter(spec))] = value
         else:
             raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
-    inputs = coerce_inputs(inputs, spec, where="--input: ")
+        if file.endswith(".json"):
+            from_json |= set(inputs) - before
+    inputs = coerce_inputs(inputs, spec, where="--input: ", untyped=from_json)
     outputs = {k: storable_array(v.numpy()) for k, v in serve(**inputs).items()}
     del loaded
     summary = {

@@ -30,6 +30,9 @@ class Task(abc.ABC):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027
         """Adds task-specific flags (they override preset fields of the same name)."""
 
+    def check_config(self, config: dict[str, Any]) -> None:  # noqa: B027
+        """Raises a one-line ValueError for a bad task setting (runs before any device is set up)."""
+
     @abc.abstractmethod
     def build_model(self, config: dict[str, Any]) -> keras.Model:
         """Builds and compiles the model (called inside the distribution strategy's scope)."""

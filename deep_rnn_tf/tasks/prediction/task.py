@@ -147,6 +147,12 @@ class PredictionTask(Task):
         parser.add_argument("--export-future", type=int, help="T of the exported model (default: test T)")
         parser.add_argument("--run-name", help="name of the results folder (default: the run directory's)")
 
+    def check_config(self, config: dict[str, Any]) -> None:
+        # MCNet checks this too, but only once the strategy is set up and the model is being built.
+        size = config.get("image_size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 8 or size % 8:
+            raise ValueError(f"--image-size must be a positive multiple of 8 (MCnet); received: {size!r}")
+
     # --- model ---------------------------------------------------------------------------------------
     def build_model(self, config: dict[str, Any]) -> keras.Model:
         model = MCNet(
