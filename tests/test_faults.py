@@ -269,3 +269,138 @@ def test_predict_with_ragged_json_names_the_file(tmp_path, capsys):
     status = cli.main(["predict", "--model", str(tmp_path / "toy"), "--input", str(empty)])
     err = capsys.readouterr().err.strip()
     assert status == 1 and "input 'x' is an empty batch" in err, err
+
+
+# ----------------------------------------------------------------------------------------- data
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_truncated_video_warns_with_both_counts_or_is_refused_when_strict(tmp_path, caplog):
+    from deep_rnn_tf.data.kth import KTHReader
+    from deep_rnn_tf.data.video_io import VideoReadError, read_video, write_video
+
+    video = tmp_path / "person01_boxing_d1_uncomp.avi"
+    write_video(video, (np.random.default_rng(0).random((20, 24, 32)) * 255).astype(np.uint8))
+    assert len(read_video(video, strict=True)) == 20
+    _truncate(video)
+    with pytest.raises(VideoReadError, match=r"uncomp\.avi: decoded \d+ of the 20 frames its container"):
+        read_video(video, strict=True)
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        frames = read_video(video, grayscale=True)
+    assert 0 < len(frames) < 20 and f"decoded {len(frames)} of the 20 frames" in caplog.text
+    with pytest.raises(VideoReadError, match="of the 20 frames"):
+        KTHReader(str(tmp_path), image_size=16, strict=True).frames("person01_boxing_d1")
+    assert len(KTHReader(str(tmp_path), image_size=16).frames("person01_boxing_d1")) == len(frames)
+
+
+def _frame_folder(root, split, label, video, frames=3):
+    from deep_rnn_tf.data.video_io import write_image
+
+    folder = root / split / label / video
+    folder.mkdir(parents=True)
+    for index in range(frames):
+        write_image(folder / f"img_{index + 1:05d}.jpg", np.full((8, 8, 3), 40 * index, np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_jpeg_in_a_frame_folder_is_named(tmp_path, damage):
+    from deep_rnn_tf.data.frames import ActionSplit, PipelineConfig, make_dataset, uniform_frame_indices
+
+    _frame_folder(tmp_path, "train", "a", "v1")
+    bad = _frame_folder(tmp_path, "train", "b", "v2") / "img_00002.jpg"
+    if damage == "truncated":
+        _truncate(bad)
+    else:
+        bad.write_bytes(b"this is not an image at all")
+    split = ActionSplit.from_folders(str(tmp_path), "train")
+    dataset = make_dataset(split, lambda n: uniform_frame_indices(n, 3), PipelineConfig((8, 8), 2))
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        list(dataset)
+    line = cli._one_line(caught.value)
+    assert "corrupt, truncated or not an image file" in line and str(bad) in line, line
+
+
+def test_intact_frames_pass_the_image_check(tmp_path):
+    from deep_rnn_tf.data.frames import ActionSplit, PipelineConfig, make_dataset, uniform_frame_indices
+
+    _frame_folder(tmp_path, "train", "a", "v1")
+    png = _frame_folder(tmp_path, "train", "b", "v2")
+    from deep_rnn_tf.data.video_io import write_image
+
+    for path in png.iterdir():
+        path.unlink()
+        write_image(path.with_suffix(".png"), np.zeros((8, 8, 3), np.uint8))
+    split = ActionSplit.from_folders(str(tmp_path), "train")
+    frames, labels = next(
+        iter(make_dataset(split, lambda n: uniform_frame_indices(n, 3), PipelineConfig((8, 8), 2)))
+    )
+    assert frames.shape == (2, 3, 8, 8, 3) and labels.numpy().tolist() == [0, 1]
+
+
+def test_empty_class_folder_is_named_and_not_a_class(tmp_path, caplog):
+    from deep_rnn_tf.data.frames import ActionSplit
+
+    _frame_folder(tmp_path, "train", "a", "v1")
+    _frame_folder(tmp_path, "train", "b", "v2")
+    (tmp_path / "train" / "empty_class").mkdir()
+    _frame_folder(tmp_path, "test", "b", "v3")
+    (tmp_path / "test" / "empty_class").mkdir()
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        train_split = ActionSplit.from_folders(str(tmp_path), "train")
+        test_split = ActionSplit.from_folders(str(tmp_path), "test")
+    assert train_split.class_names == ["a", "b"] and test_split.class_names == ["a", "b"]
+    assert "empty_class" in caplog.text and "not classes" in caplog.text
+
+
+def test_truncated_tfrecord_shard_is_named(tmp_path):
+    from deep_rnn_tf.data import polygons as P
+    from deep_rnn_tf.data.tfrecord_check import TFRecordError
+
+    split = tmp_path / "val"
+    split.mkdir()
+    shard = split / "shard-00000-of-00001.tfrecord"
+    with tf.io.TFRecordWriter(str(shard)) as writer:
+        for index in range(3):
+            writer.write(bytes(100 + index))
+    (split / P.MANIFEST_NAME).write_text(json.dumps({"shards": [shard.name], "num_instances": 3}))
+    assert P.shard_files(tmp_path, "val") == [str(shard)]
+    _truncate(shard, keep=0.8)
+    with pytest.raises(TFRecordError, match=rf"{shard}: truncated TFRecord shard \(record 3 at byte"):
+        P.shard_files(tmp_path, "val")
+    with tf.io.TFRecordWriter(str(shard)) as writer:  # cut exactly between records: the count tells
+        writer.write(b"only one")
+    with pytest.raises(TFRecordError, match=r"val: the shards hold 1 records but manifest.json counts 3"):
+        P.shard_files(tmp_path, "val")
+
+
+def test_polygons_are_clipped_tiny_boxes_dropped_and_every_drop_counted():
+    from collections import Counter
+
+    from deep_rnn_tf.data import polygons as P
+    from deep_rnn_tf.data.cityscapes import CityscapesObject
+
+    def obj(label, points, index=0):
+        return CityscapesObject(label, np.asarray(points, np.float64), index)
+
+    height, width = 100, 200
+    objects = [
+        obj("car", [[20, 20], [60, 20], [60, 60], [20, 60]]),  # kept
+        obj("car", [[-900, -50], [-100, -50], [-100, 80], [-900, 80]]),  # far left of the image
+        obj("person", [[150, -40], [260, -40], [260, 30], [150, 30]]),  # partly outside: clipped, kept
+        obj("person", [[10, 70], [15, 70], [15, 99], [10, 99]], 3),  # 5 x 29 px = 145 px, box < 8 px wide
+        obj("cargroup", [[0, 0], [90, 0], [90, 90]]),
+        obj("road", [[0, 0], [199, 0], [199, 99]]),  # stuff: not an instance, not counted
+    ]
+    drops = Counter()
+    image = np.zeros((height, width, 3), np.uint8)
+    kept = list(P.instance_crops(image, objects, height, width, "img.png", 0.0, None, drops))
+    assert [meta.label for _, meta in kept] == ["car", "person"]
+    partly_outside = kept[1][1]
+    assert partly_outside.polygon.min() >= 0 and partly_outside.polygon[:, 0].max() == width - 1
+    assert partly_outside.box == (150, 0, 200, 31)
+    assert drops == Counter({"outside_image": 1, "box_under_8_px": 1, "group_label": 1, "label:cargroup": 1})

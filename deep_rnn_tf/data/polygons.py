@@ -17,8 +17,11 @@ Conventions (decided here, used by training, decoding and evaluation alike):
   the sequence starts at the top-most cell, the left-most of those. Sequences longer than ``max_vertices``
   (57 by default: 57 vertices + end-of-polygon = the original's 58 decoder steps) are subsampled uniformly at
   indices ``floor(k * n / max_vertices)`` as the original did.
-- **Filtering.** Instances whose annotated polygon has fewer than 3 vertices or an area under 100 px are
-  dropped and counted per reason in the manifest.
+- **Filtering.** Polygons are clipped to the image first. Instances whose polygon has fewer than 3 vertices,
+  lies outside the image, has an area under 100 px (inside the image) or whose crop box is under 8 px on a
+  side are dropped; so are crowds of an instance class (``cargroup``, ``persongroup``, ...). Every drop is
+  counted per reason in the manifest (``dropped``), group labels also by name (``dropped_labels``). Stuff
+  labels (road, sky, ...) are not instances and not counted.
 
 Each split is written to ``<out>/<split>/shard-XXXXX-of-YYYYY.tfrecord`` plus ``<out>/<split>/manifest.json``.
 Every record keeps the metadata needed to score IoU at full resolution: the source image and its size, the
@@ -42,6 +45,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES, iter_annotations, list_samples
+from deep_rnn_tf.data.tfrecord_check import TFRecordError, count_tfrecords
 from deep_rnn_tf.data.video_io import VideoReadError, read_image
 
 CROP_SIZE = 224
@@ -54,6 +58,8 @@ EVAL_CONTEXT = 0.15
 TRAIN_CONTEXT_RANGE = (0.10, 0.20)
 MIN_AREA = 100.0
 MIN_VERTICES = 3
+MIN_BOX_SIDE = 8  # px of the context-widened box; smaller crops are blown up >28x into 224x224
+DROP_REASONS = ("group_label", "under_3_vertices", "outside_image", "under_100_px", "box_under_8_px")
 MANIFEST_NAME = "manifest.json"
 
 
@@ -118,6 +124,41 @@ def _signed_area(points: np.ndarray) -> float:
     # Positive = clockwise on screen (image y points down).
     x, y = points[:, 0], points[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def clip_polygon_to_image(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Clips (x, y) vertices to the image's pixel centres [0, width - 1] x [0, height - 1].
+
+    Example:
+        >>> clip_polygon_to_image(np.array([[-50.0, 10.0], [300.0, 20.0]]), 100, 200)
+        array([[  0.,  10.],
+               [199.,  20.]])
+    """
+    polygon = np.asarray(polygon, dtype=np.float64)
+    return np.clip(polygon, [0.0, 0.0], [width - 1.0, height - 1.0])
+
+
+def instance_drop_reason(
+    label: str, polygon: np.ndarray, height: int, width: int, classes: Sequence[str] = INSTANCE_CLASSES
+) -> str | None:
+    """Why an annotated object yields no crop (one of `DROP_REASONS`, or "not_instance" for stuff labels
+    such as road or sky, which are not counted), or None when it is kept.
+
+    `polygon` is the annotated one; the area is measured after clipping it to the image, so a polygon far
+    outside the image no longer becomes a one-pixel crop.
+
+    Example:
+        >>> instance_drop_reason("car", np.array([[-90, 0], [-10, 0], [-10, 80]]), 100, 100)
+        'outside_image'
+    """
+    if label not in classes:
+        return "group_label" if label.endswith("group") else "not_instance"
+    if len(polygon) < MIN_VERTICES:
+        return "under_3_vertices"
+    clipped = clip_polygon_to_image(polygon, height, width)
+    if polygon_area(clipped) < MIN_AREA:
+        return "outside_image" if polygon_area(polygon) >= MIN_AREA else "under_100_px"
+    return None
 
 
 def expand_box(polygon: np.ndarray, height: int, width: int, context: float) -> tuple[int, int, int, int]:
@@ -375,9 +416,21 @@ def read_manifest(directory: str | os.PathLike, split: str) -> dict:
 
 
 def shard_files(directory: str | os.PathLike, split: str) -> list[str]:
-    """The shard paths of a split, as listed by its manifest."""
+    """The shard paths of a split, as listed by its manifest, each checked to be complete.
+
+    Raises:
+        TFRecordError: a missing or truncated shard (named), or fewer records than the manifest counts.
+    """
     manifest = read_manifest(directory, split)
-    return [os.path.join(os.fspath(directory), split, name) for name in manifest["shards"]]
+    files = [os.path.join(os.fspath(directory), split, name) for name in manifest["shards"]]
+    found = sum(count_tfrecords(path) for path in files)  # names a cut-off shard before tf.data meets it
+    expected = manifest.get("num_instances")
+    if expected is not None and found != expected:
+        raise TFRecordError(
+            f"{os.path.join(os.fspath(directory), split)}: the shards hold {found} records but "
+            f"{MANIFEST_NAME} counts {expected} (a shard was cut or replaced); re-run polygon-crops"
+        )
+    return files
 
 
 def crop_dataset(directory: str | os.PathLike, split: str) -> tf.data.Dataset:
@@ -471,7 +524,8 @@ def instance_crops(
         source: the image path (kept in the metadata).
         context: a fixed fraction, or a (low, high) range drawn per crop from `rng`.
         rng: the random generator for training context.
-        drops: counter of dropped instances by reason ("under_3_vertices", "under_100_px").
+        drops: counter of dropped objects by reason (`DROP_REASONS`) and, for group labels, by
+            ``"label:<name>"``.
         classes: the classes to keep.
 
     Example:
@@ -479,22 +533,26 @@ def instance_crops(
         >>> crops = list(instance_crops(img, ann.objects, ann.height, ann.width, path, 0.15, rng, drops))
     """
     for obj in annotation_objects:
-        if obj.label not in classes:
+        reason = instance_drop_reason(obj.label, obj.polygon, height, width, classes)
+        if reason == "not_instance":
             continue
-        if len(obj.polygon) < MIN_VERTICES:
-            drops["under_3_vertices"] += 1
+        if reason is not None:
+            drops[reason] += 1
+            if reason == "group_label":
+                drops[f"label:{obj.label}"] += 1
             continue
-        if polygon_area(obj.polygon) < MIN_AREA:
-            drops["under_100_px"] += 1
-            continue
+        polygon = clip_polygon_to_image(obj.polygon, height, width)
         fraction = float(rng.uniform(*context)) if isinstance(context, tuple) else float(context)
-        box = expand_box(obj.polygon, height, width, fraction)
+        box = expand_box(polygon, height, width, fraction)
+        if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
+            drops["box_under_8_px"] += 1
+            continue
         meta = CropMeta(
             label=obj.label,
             image_height=height,
             image_width=width,
             box=box,
-            polygon=obj.polygon,
+            polygon=polygon,
             source=source,
             object_index=obj.index,
             context=fraction,
@@ -544,6 +602,7 @@ def write_crop_shards(
     writer = _ShardWriter(split_dir, shard_size)
     for sample, annotation in iter_annotations(tqdm(samples, desc=f"crops {split}", disable=quiet), errors):
         if not any(obj.label in INSTANCE_CLASSES for obj in annotation.objects):
+            _count_group_labels(annotation.objects, drops, copies)  # still counted: no image read needed
             continue
         try:
             image = read_image(sample.image_path)
@@ -578,7 +637,10 @@ def write_crop_shards(
         "num_instances": writer.count,
         "per_class": {name: per_class[name] for name in INSTANCE_CLASSES},
         # Each instance is seen `copies` times; drops are counted once per copy as well.
-        "dropped": {"under_3_vertices": drops["under_3_vertices"], "under_100_px": drops["under_100_px"]},
+        "dropped": {reason: drops[reason] for reason in DROP_REASONS},
+        "dropped_labels": {
+            key.split(":", 1)[1]: count for key, count in sorted(drops.items()) if key.startswith("label:")
+        },
         "errors": errors,
         "num_images": len(samples),
         "context": list(context) if isinstance(context, tuple) else context,
@@ -590,6 +652,13 @@ def write_crop_shards(
     }
     _write_json_atomic(os.path.join(split_dir, MANIFEST_NAME), manifest)
     return manifest
+
+
+def _count_group_labels(objects: Sequence, drops: Counter, copies: int) -> None:
+    for obj in objects:
+        if obj.label.endswith("group"):
+            drops["group_label"] += copies
+            drops[f"label:{obj.label}"] += copies
 
 
 def _write_json_atomic(path: str, content: dict) -> None:
