@@ -23,7 +23,7 @@ def _is_int(value: Any) -> bool:
 
 
 def check_common_config(config: dict[str, Any]) -> None:
-    """Validates the keys every task shares (epochs, lr, steps_per_epoch, keep_checkpoints).
+    """Validates the keys every task shares (epochs, lr, steps_per_epoch, batch_size, keep_checkpoints).
 
     Raises:
         ValueError: names the flag and quotes the value.
@@ -42,6 +42,9 @@ def check_common_config(config: dict[str, Any]) -> None:
         isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0
     ):
         raise ValueError(f"--lr must be a finite number > 0; received: {lr!r}")
+    batch = config.get("batch_size")
+    if batch is not None and (not _is_int(batch) or batch < 1):
+        raise ValueError(f"--batch-size (per replica) must be a positive integer; received: {batch!r}")
     keep = config.get("keep_checkpoints")
     if keep is not None and (not _is_int(keep) or keep < 1):
         raise ValueError(f"keep_checkpoints must be an integer >= 1; received: {keep!r}")
