@@ -375,6 +375,8 @@ def _serving_request(body: Any, path: str) -> dict[str, Any]:
 
     if isinstance(body, dict) and "inputs" in body and isinstance(body["inputs"], dict):
         return {k: np.asarray(v) for k, v in body["inputs"].items()}
+    if isinstance(body, dict) and body.get("instances") == []:
+        raise ValueError(f'--input {path}: "instances" is empty (a batch of 0); give at least one instance')
     if isinstance(body, dict) and isinstance(body.get("instances"), list) and body["instances"]:
         rows = body["instances"]
         if all(isinstance(r, dict) for r in rows):

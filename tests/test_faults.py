@@ -264,6 +264,11 @@ def test_predict_with_ragged_json_names_the_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 1 and err.count("\n") == 0, err
     assert f"--input {ragged}: the arrays are ragged" in err
+    no_instances = tmp_path / "none.json"
+    no_instances.write_text('{"instances": []}')
+    status = cli.main(["predict", "--model", str(tmp_path / "toy"), "--input", str(no_instances)])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and f'--input {no_instances}: "instances" is empty (a batch of 0)' in err, err
     empty = tmp_path / "empty.npy"
     np.save(empty, np.zeros((0, 3), np.float32))
     status = cli.main(["predict", "--model", str(tmp_path / "toy"), "--input", str(empty)])
