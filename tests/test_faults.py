@@ -148,6 +148,18 @@ def test_run_lock_is_exclusive_within_one_host(tmp_path):
         RunLock(tmp_path).acquire()  # cannot tell whether it runs: refuse, naming the host
 
 
+def test_run_lock_without_hard_links(tmp_path, monkeypatch):
+    def no_links(*args):
+        raise PermissionError("hard links not supported")
+
+    monkeypatch.setattr("os.link", no_links)
+    with RunLock(tmp_path) as lock:
+        assert json.loads(lock.path.read_text())["pid"] == __import__("os").getpid()
+        with pytest.raises(RunLockedError, match="in use by process"):
+            RunLock(tmp_path).acquire()
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
 def test_diverged_run_leaves_no_nan_row_and_keeps_the_last_good_checkpoint(tmp_path, info):
     task, config = _toy(epochs=1)
     train(task, config, tmp_path, info=info, verbose=0)
@@ -409,3 +421,30 @@ def test_polygons_are_clipped_tiny_boxes_dropped_and_every_drop_counted():
     assert partly_outside.polygon.min() >= 0 and partly_outside.polygon[:, 0].max() == width - 1
     assert partly_outside.box == (150, 0, 200, 31)
     assert drops == Counter({"outside_image": 1, "box_under_8_px": 1, "group_label": 1, "label:cargroup": 1})
+
+
+@pytest.mark.slow
+def test_two_real_train_commands_into_one_run_dir(tmp_path):
+    """The issue's scenario with two real `deep-rnn train` processes (slow: the first one trains)."""
+    import os
+
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "deep_rnn_tf.cli", "train", "demo", "--preset", "tiny", "--train-clips", "480",
+        "--epochs", "2", "--run-dir", str(run_dir), "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not (run_dir / LOCK_NAME).exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert f"in use by process {first.pid}" in second.stderr, second.stderr
+        assert first.wait(timeout=600) == 0
+    finally:
+        first.kill()
+        first.wait()
+    rows = (run_dir / "metrics.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows] == ["epoch", "0", "1"]  # one header, each epoch once

@@ -101,8 +101,19 @@ class RunLock:
             return True
         except FileExistsError:
             return False
+        except OSError:  # a file system without hard links: exclusive create (a reader may see it empty)
+            return self._create_exclusive_without_links(staging.read_text())
         finally:
             staging.unlink(missing_ok=True)
+
+    def _create_exclusive_without_links(self, record: str) -> bool:
+        try:
+            handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(handle, "w") as file:
+            file.write(record)
+        return True
 
     def release(self) -> None:
         if self.held and self._owner().get("pid") == os.getpid():
