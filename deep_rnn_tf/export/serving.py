@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf._version import __version__
+from deep_rnn_tf.validation import check_positive_int
 
 SIGNATURE = "serving_default"
 STAGING_PREFIX = ".tmp-export-"  # + "<pid>-<random>": the pid tells whether the export is still running
@@ -149,10 +150,10 @@ def coerce_inputs(
 ) -> dict:
     """Checks named arrays against a signature's input spec and casts where it is safe.
 
-    Floats are cast to the expected float dtype. Integer arrays are *not* fed to a float input: the model
-    expects scaled values (e.g. [0, 1]) and a silent cast of 0..255 pixels would give wrong outputs. Inputs
-    named in `untyped` come from JSON, which has no dtypes: their numbers are cast to the expected dtype
-    (integers into an integer input only when they fit), as TF Serving's REST API does.
+    Floats are cast to the expected float dtype; integers to an integer input (e.g. uint8 frames) when
+    every value fits. Integer arrays are *not* fed to a float input: the model expects scaled values (e.g.
+    [0, 1]) and a silent cast of 0..255 pixels would give wrong outputs. Inputs named in `untyped` come from
+    JSON, which has no dtypes: their numbers are cast to a float input too, as TF Serving's REST API does.
 
     Args:
         inputs: name -> array.
@@ -194,19 +195,21 @@ def coerce_inputs(
 
 def _cast_input(name: str, value: np.ndarray, expected: np.dtype, untyped: bool, where: str) -> np.ndarray:
     """The cast rules of :func:`coerce_inputs` for one input whose dtype differs from the signature's."""
+    what = f"{where}input {name!r}"
     if expected.kind == "f" and (value.dtype.kind == "f" or (untyped and value.dtype.kind in "iub")):
         return value.astype(expected)
-    if expected.kind in "iu" and untyped and value.dtype.kind in "iu":
+    if expected.kind in "iu" and value.dtype.kind in "iub":
         limits = np.iinfo(expected)
         if value.size == 0 or (value.min() >= limits.min and value.max() <= limits.max):
             return value.astype(expected)
+        raise ValueError(f"{what} has values outside {expected} [{limits.min}, {limits.max}]")
     hint = ""
     if expected.kind == "f" and value.dtype.kind in "iub":
         hint = (
             " (integer data is not scaled for you: convert it to the model's float range first, "
             "e.g. x.astype('float32') / 255 for 0..255 pixels)"
         )
-    raise ValueError(f"{where}input {name!r} has dtype {value.dtype}; the export expects {expected}{hint}")
+    raise ValueError(f"{what} has dtype {value.dtype}; the export expects {expected}{hint}")
 
 
 def _as_named(model: keras.Model, example: Any) -> dict[str, np.ndarray]:
@@ -282,8 +285,8 @@ def export_for_serving(
     _check_serving_model(model)
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise ValueError(f"name must be a plain directory name (letters, digits, -_.); received: {name!r}")
-    if version is not None and (not isinstance(version, int) or version < 1):
-        raise ValueError(f"version must be a positive integer; received: {version!r}")
+    if version is not None:
+        check_positive_int("version", version)
     model_dir = Path(base_dir) / name
     if version is not None and (model_dir / str(version)).exists() and not overwrite:
         raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")

@@ -29,9 +29,10 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic
-from deep_rnn_tf.training.config_checks import (
+from deep_rnn_tf.training.config import (
+    DERIVED_KEYS,
     RESUMABLE_KEYS,
-    check_common_config,
+    TaskConfig,
     describe_changes,
     resume_changes,
 )
@@ -48,17 +49,10 @@ logger = logging.getLogger(__name__)
 
 _CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
 
-# Flags every task understands (the CLI adds them once); a preset may override the defaults.
+# Flags every task understands (the CLI adds them once): the runner fields of `TaskConfig`, its one source
+# of defaults; a task's dataclass or preset may override them.
 COMMON_DEFAULTS: dict[str, Any] = {
-    "epochs": 1,
-    "batch_size": 8,  # per replica
-    "lr": 1e-3,
-    "seed": None,
-    "mixed_precision": False,
-    "jit": False,
-    "devices": None,
-    "steps_per_epoch": None,
-    "keep_checkpoints": 3,
+    key: value for key, value in TaskConfig().to_dict().items() if key not in DERIVED_KEYS | {"preset"}
 }
 
 
@@ -348,11 +342,8 @@ def train(
     Example:
         >>> result = train(get_task("demo"), config, "runs/demo")  # doctest: +SKIP
     """
-    config = {**COMMON_DEFAULTS, **config}
-    check_common_config(config)
-    check_task_config = getattr(task, "check_config", None)
-    if check_task_config is not None:
-        check_task_config(config)
+    config = {**COMMON_DEFAULTS, **_plain(config)}
+    check_config(task, config)
     info = info or select_strategy(config.get("devices"))
     lock = RunLock(run_dir) if info.is_chief else None  # workers share the chief's run, never write it
     if lock is not None:
@@ -362,6 +353,25 @@ def train(
     finally:
         if lock is not None:
             lock.release()
+
+
+def check_config(task: Any, config: dict[str, Any]) -> None:
+    """The checks that need no device: the config's fields and ranges, then the task's own `check_config`.
+
+    A task with a typed config (``config_module``) gets its dataclass checked and passed to its hook; a task
+    without one (a plain-dict toy task) gets the runner fields checked.
+
+    Raises:
+        ValueError: one line naming the key and the value received.
+    """
+    if getattr(task, "config_module", ""):
+        typed = task.config(config)
+    else:
+        common = set(TaskConfig.field_names())
+        typed = TaskConfig.from_dict({key: value for key, value in config.items() if key in common})
+    check_task_config = getattr(task, "check_config", None)
+    if check_task_config is not None:
+        check_task_config(typed)
 
 
 def _train_locked(
@@ -502,9 +512,15 @@ def load_trained(
     latest = run.latest_checkpoint()
     if latest is None:
         raise ValueError(f"{run.checkpoint_dir}: no checkpoint found (train first, or check --run-dir)")
-    config = {**COMMON_DEFAULTS, **config}
+    config = {**COMMON_DEFAULTS, **_plain(config)}
     model = build_model(task, config, info)
-    train_data, val_data = task.datasets(config, int(config.get("global_batch_size", config["batch_size"])))
-    build_for_training(model, next(iter(val_data if val_data is not None else train_data)), info.strategy)
+    # A zero batch shaped as the training data: test/export never read the data set to build the model.
+    batch_size = int(config.get("global_batch_size") or config["batch_size"])
+    build_for_training(model, task.example_batch(config, batch_size), info.strategy)
     load_checkpoint(model, latest[1])
     return model
+
+
+def _plain(config: Any) -> dict[str, Any]:
+    """A task config (dataclass or mapping) as a plain dict."""
+    return config.to_dict() if isinstance(config, TaskConfig) else dict(config)
