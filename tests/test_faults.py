@@ -41,6 +41,9 @@ class _ToyTask(Task):
     name = "toy"
     presets = {"small": {"width": 4, "poison": False}}
 
+    def example_batch(self, config, batch_size=1):
+        return np.zeros((batch_size, 4), np.float32), np.zeros((batch_size, 1), np.float32)
+
     def build_model(self, config):
         model = keras.Sequential(
             [keras.Input((4,), name="x"), keras.layers.Dense(config["width"]), keras.layers.Dense(1)]
@@ -99,12 +102,12 @@ def test_resume_with_other_model_settings_changes_nothing_in_the_run(tmp_path, i
 
 
 def test_cli_resume_with_another_preset_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
-    (tmp_path / "config.json").write_text(json.dumps({"preset": "tiny", "epochs": 2}))
+    (tmp_path / "config.json").write_text(json.dumps({"preset": "deep", "epochs": 2}))
     before = _snapshot(tmp_path)
     monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
     status = cli.main(["train", "demo", "--preset", "small", "--run-dir", str(tmp_path)])
     err = capsys.readouterr().err
-    assert status == 1 and "--preset small" in err and "trained with preset 'tiny'" in err, err
+    assert status == 1 and "--preset small" in err and "trained with preset 'deep'" in err, err
     assert _snapshot(tmp_path) == before
 
 
@@ -112,11 +115,11 @@ def test_cli_resume_keeps_the_saved_settings_unless_a_flag_changes_them(tmp_path
     from deep_rnn_tf.tasks import get_task
 
     task = get_task("demo")
-    (tmp_path / "config.json").write_text(json.dumps({"preset": "tiny", "lr": 0.02, "global_batch_size": 4}))
+    (tmp_path / "config.json").write_text(json.dumps({"preset": "deep", "lr": 0.02, "global_batch_size": 4}))
     args = cli._task_command_parser("train", task).parse_args(["demo", "--epochs", "5"])
     config = cli.resolve_config(task, args, base=cli._resume_base(task, args, str(tmp_path)))
-    assert (config["lr"], config["epochs"], config["preset"]) == (0.02, 5, "tiny")
-    assert "global_batch_size" not in config  # derived again by the run
+    assert (config.lr, config.epochs, config.preset) == (0.02, 5, "deep")
+    assert config.global_batch_size is None  # derived again by the run
 
 
 def test_second_train_into_a_held_run_dir_refuses_naming_the_holder(tmp_path, info):
@@ -179,11 +182,11 @@ def _must_not_run(*args, **kwargs):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["demo", "--steps-per-epoch", "0"], "--steps-per-epoch must be a positive integer (or unset)"),
-        (["demo", "--epochs", "-1"], "--epochs must be a positive integer; received: -1"),
-        (["demo", "--lr", "-1"], "--lr must be a finite number > 0; received: -1.0"),
-        (["demo", "--lr", "nan"], "--lr must be a finite number > 0; received: nan"),
-        (["prediction", "--image-size", "60"], "--image-size must be a positive multiple of 8 (MCnet)"),
+        (["demo", "--steps-per-epoch", "0"], "steps_per_epoch: must be >= 1 (or null: the whole"),
+        (["demo", "--epochs", "-1"], "epochs: must be >= 1; received -1"),
+        (["demo", "--lr", "-1"], "lr: must be a finite number > 0; received -1.0"),
+        (["demo", "--lr", "nan"], "lr: must be a finite number > 0; received nan"),
+        (["prediction", "--image-size", "60"], "image_size: must be a positive multiple of 8; received 60"),
     ],
 )  # fmt: skip
 def test_bad_flags_are_rejected_before_the_strategy_is_set_up(argv, message, tmp_path, capsys, monkeypatch):
@@ -210,7 +213,7 @@ def test_config_value_of_the_wrong_kind_names_key_and_file(tmp_path, capsys):
     status = cli.main(["train", "prediction", "--config", str(config), "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip()
     assert status == 1 and err.count("\n") == 0, err
-    assert f"--config {config}: 'image_size' must be a number like 32; received: 'big'" in err
+    assert f"--config {config}: image_size: expected int, received 'big'" in err
 
 
 # -------------------------------------------------------------------------------------- serving
@@ -259,7 +262,7 @@ def test_integer_inputs_to_a_float_model_are_rejected_unless_from_json():
     assert from_json.dtype == np.float32  # JSON numbers carry no dtype (TF Serving casts them too)
     as_uint8 = coerce_inputs({"f": np.array([[0, 255]])}, {"f": ("uint8", [None, 2])}, untyped={"f"})
     assert as_uint8["f"].dtype == np.uint8
-    with pytest.raises(ValueError, match="has dtype int64; the export expects uint8"):
+    with pytest.raises(ValueError, match=r"input 'f' has values outside uint8 \[0, 255\]"):
         coerce_inputs({"f": np.array([[0, 256]])}, {"f": ("uint8", [None, 2])}, untyped={"f"})
 
 
