@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf._version import __version__
+from deep_rnn_tf.atomic_io import process_alive
 from deep_rnn_tf.validation import check_positive_int
 
 SIGNATURE = "serving_default"
@@ -314,8 +315,6 @@ def remove_stale_staging(model_dir: str | os.PathLike, min_age_s: float = 3600.0
         >>> remove_stale_staging("saved_models/demo")  # doctest: +SKIP
         []
     """
-    from deep_rnn_tf.training.lock import process_alive
-
     removed = []
     model_dir = Path(model_dir)
     for folder in model_dir.glob(f"{STAGING_PREFIX}*") if model_dir.is_dir() else []:

@@ -15,7 +15,7 @@ import socket
 import time
 from pathlib import Path
 
-from deep_rnn_tf.atomic_io import write_text_atomic
+from deep_rnn_tf.atomic_io import process_alive, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -24,24 +24,6 @@ LOCK_NAME = "train.lock"
 
 class RunLockedError(ValueError):
     """Another live process holds the run directory (the message names it)."""
-
-
-def process_alive(pid: int) -> bool:
-    """True when a process with this id exists on this host (signal 0 probes without signalling).
-
-    Example:
-        >>> process_alive(os.getpid())
-        True
-    """
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 class RunLock:
