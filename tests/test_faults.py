@@ -24,6 +24,7 @@ from deep_rnn_tf.training.lock import LOCK_NAME, RunLock, RunLockedError
 from deep_rnn_tf.training.runs import COMMON_DEFAULTS, RunDirectory, TrainingDivergedError, train
 from deep_rnn_tf.training.strategy import select_strategy
 from deep_rnn_tf.training.task import Task
+from tests.presets import tiny_args
 
 
 @pytest.fixture(autouse=True)
@@ -433,8 +434,8 @@ def test_two_real_train_commands_into_one_run_dir(tmp_path):
 
     run_dir = tmp_path / "run"
     command = [
-        sys.executable, "-m", "deep_rnn_tf.cli", "train", "demo", "--preset", "tiny", "--train-clips", "480",
-        "--epochs", "1000", "--run-dir", str(run_dir), "--quiet",
+        sys.executable, "-m", "deep_rnn_tf.cli", "train", "demo", *tiny_args("demo", tmp_path),
+        "--train-clips", "480", "--epochs", "1000", "--run-dir", str(run_dir), "--quiet",
     ]  # fmt: skip
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -355,11 +355,12 @@ def train(
             lock.release()
 
 
-def check_config(task: Any, config: dict[str, Any]) -> None:
+def check_config(task: Any, config: Any) -> None:
     """The checks that need no device: the config's fields and ranges, then the task's own `check_config`.
 
-    A task with a typed config (``config_module``) gets its dataclass checked and passed to its hook; a task
-    without one (a plain-dict toy task) gets the runner fields checked.
+    `config` is a task config or a plain mapping. A task with a typed config (``config_module``) gets its
+    dataclass checked and passed to its hook; a task without one (a plain-dict toy task) gets the runner
+    fields checked.
 
     Raises:
         ValueError: one line naming the key and the value received.
@@ -368,7 +369,7 @@ def check_config(task: Any, config: dict[str, Any]) -> None:
         typed = task.config(config)
     else:
         common = set(TaskConfig.field_names())
-        typed = TaskConfig.from_dict({key: value for key, value in config.items() if key in common})
+        typed = TaskConfig.from_dict({k: v for k, v in _plain(config).items() if k in common})
     check_task_config = getattr(task, "check_config", None)
     if check_task_config is not None:
         check_task_config(typed)
