@@ -81,3 +81,23 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process with this id exists on this host (signal 0 probes without signalling).
+
+    Tells whether the writer of a temporary (a run lock, an export staging folder) still runs.
+
+    Example:
+        >>> process_alive(os.getpid())
+        True
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True

@@ -267,12 +267,13 @@ def _default_run_dir(task: Any, args: argparse.Namespace) -> str:
 def cmd_train(argv: list[str]) -> int:
     task, args = _parse_task_command("train", argv)
     _setup_logging(args.quiet, args.debug)
-    from deep_rnn_tf.training.runs import train
+    from deep_rnn_tf.training.runs import check_config, train
     from deep_rnn_tf.training.strategy import select_strategy
 
-    config = resolve_config(task, args)
-    info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
     run_dir = args.run_dir or _default_run_dir(task, args)
+    config = resolve_config(task, args, base=_resume_base(task, args, run_dir))
+    check_config(task, config)  # the task's own checks, before the strategy touches any device
+    info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
     result = train(task, config, run_dir, info=info, verbose=2 if args.quiet else 1)
     run = result.run
     if info.is_chief:
@@ -284,6 +285,29 @@ def cmd_train(argv: list[str]) -> int:
     if args.export:
         _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
     return 0
+
+
+def _resume_base(task: Any, args: argparse.Namespace, run_dir: str) -> dict[str, Any] | None:
+    """A resumed run starts from its saved config (flags given now override it); None for a new run.
+
+    Raises:
+        ValueError: ``--preset`` names another preset than the run was trained with.
+    """
+    from deep_rnn_tf.training.config import DERIVED_KEYS
+    from deep_rnn_tf.training.runs import RunDirectory
+
+    run = RunDirectory(run_dir)
+    if not run.config_path.is_file():
+        return None
+    saved = run.read_config()
+    preset = saved.get("preset", task.default_preset)
+    if args.preset is not None and args.preset != preset:
+        raise ValueError(
+            f"--preset {args.preset}: {run_dir} was trained with preset {preset!r}; resume it without "
+            "--preset (or with the same one), or train the new preset in another --run-dir"
+        )
+    kept = {key: value for key, value in saved.items() if key not in DERIVED_KEYS}
+    return {**task.presets.get(preset, {}), **kept}
 
 
 def _trained_model(command: str, argv: list[str]):
@@ -359,7 +383,16 @@ def _load_input_file(path: str) -> dict[str, Any] | Any:
         raise ValueError(f"--input {path}: cannot read ({error})") from None
     if file.suffix != ".json":
         raise ValueError(f"--input {path}: unsupported file type {file.suffix!r} (use .npy, .npz or .json)")
-    return _serving_request(body, path)
+    try:
+        return _serving_request(body, path)
+    except (ValueError, TypeError) as error:
+        if str(error).startswith("--input"):
+            raise
+        # numpy: "setting an array element with a sequence ... inhomogeneous shape ..."
+        raise ValueError(
+            f"--input {path}: the arrays are ragged (rows of different lengths) or not numbers; "
+            f"every instance must have the same shape ({_one_line(error)})"
+        ) from None
 
 
 def _serving_request(body: Any, path: str) -> dict[str, Any]:
@@ -367,6 +400,8 @@ def _serving_request(body: Any, path: str) -> dict[str, Any]:
 
     if isinstance(body, dict) and "inputs" in body and isinstance(body["inputs"], dict):
         return {k: np.asarray(v) for k, v in body["inputs"].items()}
+    if isinstance(body, dict) and body.get("instances") == []:
+        raise ValueError(f'--input {path}: "instances" is empty (a batch of 0); give at least one instance')
     if isinstance(body, dict) and isinstance(body.get("instances"), list) and body["instances"]:
         rows = body["instances"]
         if all(isinstance(r, dict) for r in rows):
@@ -395,11 +430,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     loaded, serve = load_signature(path)
     spec, _ = signature_spec(serve)
     inputs: dict[str, Any] = {}
+    from_json: set[str] = set()  # JSON has no dtypes: its numbers are cast to the signature's (TF Serving)
     for item in args.input:
         name, sep, file = item.partition("=")
         if not sep:
             name, file = "", item
         value = _load_input_file(file)
+        before = set(inputs)
         if isinstance(value, dict):
             inputs.update(value)
         elif name:
@@ -408,7 +445,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             inputs[next(iter(spec))] = value
         else:
             raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
-    inputs = coerce_inputs(inputs, spec, where="--input: ")
+        if file.endswith(".json"):
+            from_json |= set(inputs) - before
+    inputs = coerce_inputs(inputs, spec, where="--input: ", untyped=from_json)
     outputs = {k: storable_array(v.numpy()) for k, v in serve(**inputs).items()}
     del loaded
     summary = {

@@ -107,7 +107,13 @@ def test_crops_skip_bad_files_and_count_drops(tmp_path, capsys):
     os.remove(missing_image)
     manifest = P.write_crop_shards(root, "val", out, P.EVAL_CONTEXT, quiet=True)
     assert manifest["num_instances"] == 1
-    assert manifest["dropped"] == {"under_3_vertices": 1, "under_100_px": 1}
+    assert manifest["dropped"] == {
+        **dict.fromkeys(P.DROP_REASONS, 0),
+        "under_3_vertices": 1,
+        "under_100_px": 1,
+        "group_label": 1,
+    }
+    assert manifest["dropped_labels"] == {"cargroup": 1}
     assert len(manifest["errors"]) == 2
     assert any(broken in message for message in manifest["errors"])
     assert any(missing_image in message for message in manifest["errors"])

@@ -139,7 +139,8 @@ class DeepCell(keras.layers.Layer):
         for index, cell in enumerate(self.cells):
             if self.is_block_start(index):
                 block_input_shape = shape
-            cell.build(shape)
+            if not cell.built:  # a `.keras` load builds every child from its build config first
+                cell.build(shape)
             shape = tuple(cell.compute_output_shape(shape)[0])
             if self.is_block_end(index):
                 self._build_projection(index, block_input_shape, shape)

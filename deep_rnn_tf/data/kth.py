@@ -170,18 +170,21 @@ class KTHReader:
         data_dir: directory holding the `*_uncomp.avi` files.
         image_size: frames are resized to image_size x image_size.
         cache_size: number of decoded videos to keep (0 disables the cache).
+        strict: a truncated video (fewer frames than its container declares) raises `VideoReadError`;
+            otherwise it is used with a warning naming both counts.
 
     Example:
         >>> reader = KTHReader("data/KTH", image_size=64)
         >>> frames = reader.frames("person01_boxing_d1")  # uint8 (N, 64, 64)
     """
 
-    def __init__(self, data_dir: str, image_size: int = 128, cache_size: int = 64):
+    def __init__(self, data_dir: str, image_size: int = 128, cache_size: int = 64, strict: bool = False):
         check_int_at_least("image_size", image_size, 8)
         check_non_negative_int("cache_size", cache_size)
         self.data_dir = data_dir
         self.image_size = image_size
         self.cache_size = cache_size
+        self.strict = strict
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -191,7 +194,7 @@ class KTHReader:
             if video in self._cache:
                 self._cache.move_to_end(video)
                 return self._cache[video]
-        decoded = read_video(video_path(self.data_dir, video), grayscale=True)
+        decoded = read_video(video_path(self.data_dir, video), grayscale=True, strict=self.strict)
         size = (self.image_size, self.image_size)
         resized = np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR) for frame in decoded])
         if self.cache_size:
@@ -247,7 +250,8 @@ class KTHDataset:
         image_size: frame side after resizing.
         past: K, the number of observed frames.
         future: T, the number of frames to predict.
-        strict: raise on a missing/unreadable video (True) or report it and skip its segments (False).
+        strict: raise on a missing, unreadable or truncated video (True), or report it and skip its segments
+            (False; a truncated video is then used with a warning naming both frame counts).
         cache_size: decoded videos kept in memory (see `KTHReader`).
 
     Example:
@@ -277,7 +281,7 @@ class KTHDataset:
         self.past = past
         self.future = future
         self.strict = strict
-        self.reader = KTHReader(data_dir, image_size, cache_size)
+        self.reader = KTHReader(data_dir, image_size, cache_size, strict=strict)
         self.segments = parse_segment_list(list_file)
         if not self.segments:
             raise ValueError(f"{list_file}: the segment list is empty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 
@@ -10,23 +11,53 @@ import numpy as np
 
 from deep_rnn_tf.atomic_io import atomic_path
 
+logger = logging.getLogger(__name__)
+
 
 class VideoReadError(IOError):
     """A video or image that is missing or cannot be decoded; the message names the file."""
 
 
-def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
+def check_frame_count(path: str, decoded: int, declared: int, strict: bool) -> None:
+    """Compares the frames decoded with the count the container declares (a truncated file has fewer).
+
+    Args:
+        path: the video (for the message).
+        decoded: frames actually decoded.
+        declared: the container's frame count (0 or less: unknown, nothing to compare).
+        strict: raise instead of warning.
+
+    Raises:
+        VideoReadError: `strict` and fewer frames than declared.
+
+    Example:
+        >>> check_frame_count("a.avi", decoded=20, declared=20, strict=True)
+    """
+    if declared <= 0 or decoded >= declared:
+        return
+    message = (
+        f"{path}: decoded {decoded} of the {declared} frames its container declares (truncated or corrupt)"
+    )
+    if strict:
+        raise VideoReadError(message + "; strict_data refuses it")
+    logger.warning("%s; using the %d decoded frames", message, decoded)
+
+
+def read_video(path: str | os.PathLike, grayscale: bool = False, strict: bool = False) -> np.ndarray:
     """Decodes every frame of a video file.
 
     Args:
         path: an .avi / .mp4 / ... file OpenCV can open.
         grayscale: return (T, H, W) single-channel frames instead of (T, H, W, 3) RGB.
+        strict: a video with fewer decodable frames than its container declares is an error (default: a
+            warning with both counts).
 
     Returns:
         uint8 array of shape (T, H, W, 3) in RGB order, or (T, H, W) if `grayscale`.
 
     Raises:
-        VideoReadError: the file is missing, cannot be opened or holds no frame.
+        VideoReadError: the file is missing, cannot be opened or holds no frame (or, with `strict`, is
+            truncated).
 
     Example:
         >>> frames = read_video("person01_boxing_d1_uncomp.avi", grayscale=True)
@@ -38,6 +69,7 @@ def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
     if not capture.isOpened():
         raise VideoReadError(f"{path}: cannot be opened as a video")
     frames = []
+    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     try:
         while True:
             ok, frame = capture.read()
@@ -49,6 +81,7 @@ def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
         capture.release()
     if not frames:
         raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
+    check_frame_count(path, len(frames), declared, strict)
     return np.stack(frames)
 
 

@@ -21,9 +21,11 @@ Nothing here is needed to *use* an export: it loads with plain TensorFlow
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,9 +36,13 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf._version import __version__
+from deep_rnn_tf.atomic_io import process_alive
 from deep_rnn_tf.validation import check_positive_int
 
 SIGNATURE = "serving_default"
+STAGING_PREFIX = ".tmp-export-"  # + "<pid>-<random>": the pid tells whether the export is still running
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,15 @@ def resolve_export(path: str | os.PathLike) -> Path:
     if (path / "saved_model.pb").is_file():
         return path
     found = versions(path)
-    if found and (path / str(found[-1]) / "saved_model.pb").is_file():
-        return path / str(found[-1])
+    valid = [number for number in found if (path / str(number) / "saved_model.pb").is_file()]
+    unusable = [str(path / str(number)) for number in found if number not in valid]
+    if valid:
+        newer = [name for name in unusable if int(Path(name).name) > valid[-1]]
+        if newer:  # TF Serving skips them too; say so, since the user may expect the newest number
+            logger.warning("Skipping version folder(s) without saved_model.pb: %s", ", ".join(newer))
+        return path / str(valid[-1])
+    if unusable:
+        raise ValueError(f"{path}: no usable version: {', '.join(unusable)} hold(s) no saved_model.pb")
     raise ValueError(
         f"{path}: not a SavedModel (no saved_model.pb) nor a model directory with versions 1, 2, ..."
     )
@@ -130,11 +143,32 @@ def signature_spec(function: Any) -> tuple[dict, dict]:
     return inputs, outputs
 
 
-def coerce_inputs(inputs: dict[str, np.ndarray], spec: dict[str, tuple[str, list]], where: str = "") -> dict:
-    """Checks named arrays against a signature's input spec; casts to its dtype where no value changes.
+def coerce_inputs(
+    inputs: dict[str, np.ndarray],
+    spec: dict[str, tuple[str, list]],
+    where: str = "",
+    untyped: frozenset[str] | set[str] = frozenset(),
+) -> dict:
+    """Checks named arrays against a signature's input spec and casts where it is safe.
+
+    Floats are cast to the expected float dtype; integers to an integer input (e.g. uint8 frames) when
+    every value fits. Integer arrays are *not* fed to a float input: the model expects scaled values (e.g.
+    [0, 1]) and a silent cast of 0..255 pixels would give wrong outputs. Inputs named in `untyped` come from
+    JSON, which has no dtypes: their numbers are cast to a float input too, as TF Serving's REST API does.
+
+    Args:
+        inputs: name -> array.
+        spec: the signature's input spec (see :func:`signature_spec`).
+        where: prefix of error messages (e.g. ``--input: ``).
+        untyped: names whose arrays came from JSON.
 
     Raises:
-        ValueError: a missing or unknown name, wrong rank/size, or an unsafe dtype (names the input).
+        ValueError: a missing or unknown name, wrong rank/size, an empty batch, or a dtype that would need
+            an unsafe cast (names the input).
+
+    Example:
+        >>> coerce_inputs({"x": np.zeros((1, 2))}, {"x": ("float32", [None, 2])})["x"].dtype
+        dtype('float32')
     """
     missing, unknown = sorted(set(spec) - set(inputs)), sorted(set(inputs) - set(spec))
     if missing or unknown:
@@ -150,22 +184,33 @@ def coerce_inputs(inputs: dict[str, np.ndarray], spec: dict[str, tuple[str, list
             raise ValueError(
                 f"{where}input {name!r} has shape {list(value.shape)}; the export expects {shape}"
             )
+        if value.shape and value.shape[0] == 0:
+            raise ValueError(
+                f"{where}input {name!r} is an empty batch (shape {list(value.shape)}); give >= 1"
+            )
         if value.dtype != np.dtype(dtype):
-            value = _cast_safely(value, np.dtype(dtype), f"{where}input {name!r}")
+            value = _cast_input(name, value, np.dtype(dtype), name in untyped, where)
         coerced[name] = value
     return coerced
 
 
-def _cast_safely(value: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
-    """int/float -> a float input; integers (a JSON body's pixels) -> an integer input when all fit."""
-    if dtype.kind == "f" and value.dtype.kind in "fiub":
-        return value.astype(dtype)
-    if dtype.kind in "iu" and value.dtype.kind in "iub":
-        info = np.iinfo(dtype)
-        if value.size == 0 or (value.min() >= info.min and value.max() <= info.max):
-            return value.astype(dtype)
-        raise ValueError(f"{what} has values outside {dtype} [{info.min}, {info.max}]")
-    raise ValueError(f"{what} has dtype {value.dtype}; the export expects {dtype}")
+def _cast_input(name: str, value: np.ndarray, expected: np.dtype, untyped: bool, where: str) -> np.ndarray:
+    """The cast rules of :func:`coerce_inputs` for one input whose dtype differs from the signature's."""
+    what = f"{where}input {name!r}"
+    if expected.kind == "f" and (value.dtype.kind == "f" or (untyped and value.dtype.kind in "iub")):
+        return value.astype(expected)
+    if expected.kind in "iu" and value.dtype.kind in "iub":
+        limits = np.iinfo(expected)
+        if value.size == 0 or (value.min() >= limits.min and value.max() <= limits.max):
+            return value.astype(expected)
+        raise ValueError(f"{what} has values outside {expected} [{limits.min}, {limits.max}]")
+    hint = ""
+    if expected.kind == "f" and value.dtype.kind in "iub":
+        hint = (
+            " (integer data is not scaled for you: convert it to the model's float range first, "
+            "e.g. x.astype('float32') / 255 for 0..255 pixels)"
+        )
+    raise ValueError(f"{what} has dtype {value.dtype}; the export expects {expected}{hint}")
 
 
 def _as_named(model: keras.Model, example: Any) -> dict[str, np.ndarray]:
@@ -247,7 +292,8 @@ def export_for_serving(
     if version is not None and (model_dir / str(version)).exists() and not overwrite:
         raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")
     model_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=model_dir))
+    remove_stale_staging(model_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=model_dir))
     try:
         staged = tmp / "model"
         _write_saved_model(model, staged)
@@ -256,6 +302,33 @@ def export_for_serving(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ExportResult(final, int(final.name), *result)
+
+
+def remove_stale_staging(model_dir: str | os.PathLike, min_age_s: float = 3600.0) -> list[Path]:
+    """Deletes staging folders that killed exports left in `model_dir`; returns what was removed.
+
+    A folder named with the pid of a process that no longer runs is stale; one without a pid (older
+    exports) or from another machine's process is removed only when older than `min_age_s`.
+    TF Serving ignores these folders, but they hold a whole SavedModel each and piled up.
+
+    Example:
+        >>> remove_stale_staging("saved_models/demo")  # doctest: +SKIP
+        []
+    """
+    removed = []
+    model_dir = Path(model_dir)
+    for folder in model_dir.glob(f"{STAGING_PREFIX}*") if model_dir.is_dir() else []:
+        pid_text = folder.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit():
+            stale = not process_alive(int(pid_text))
+        else:
+            stale = time.time() - folder.stat().st_mtime > min_age_s
+        if stale and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        logger.info("Removed %d staging folder(s) of killed exports in %s", len(removed), model_dir)
+    return removed
 
 
 def _write_saved_model(model: keras.Model, path: Path) -> None:

@@ -14,12 +14,21 @@ presets without paying TensorFlow's start-up.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 C = TypeVar("C", bound="TaskConfig")
+
+# Fields the runner derives from the strategy when it writes config.json; never compared on resume (another
+# machine may differ) and never carried from a saved run into a new config.
+DERIVED_KEYS = frozenset({"task", "global_batch_size", "num_replicas", "strategy"})
+# Fields that may change when a run is resumed: they steer the loop, not the shape of the model or data.
+RESUMABLE_KEYS = frozenset(
+    {"epochs", "lr", "steps_per_epoch", "keep_checkpoints", "batch_size", "seed", "devices", "jit"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,12 +127,21 @@ class TaskConfig:
         return type(self).from_layers([("config", self.to_dict()), ("replace", changes)])
 
     def check(self) -> None:
-        """Cross-field checks of a task (raise ValueError naming the fields); the base checks ranges."""
+        """Cross-field checks of a task (raise ValueError naming the fields); the base checks ranges.
+
+        They run when the config is resolved, so `deep-rnn train` fails before any device is set up
+        instead of training forever (``--steps-per-epoch 0``) or backwards (``--lr -1``).
+        """
         for name in ("epochs", "batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1; received {getattr(self, name)!r}")
-        if self.lr <= 0:
-            raise ValueError(f"lr: must be > 0; received {self.lr!r}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(
+                "steps_per_epoch: must be >= 1 (or null: the whole training set); "
+                f"received {self.steps_per_epoch!r}"
+            )
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr: must be a finite number > 0; received {self.lr!r}")
 
     # --- mapping access (the runner and older callers read configs as dicts) -----------------------------
     def __getitem__(self, key: str) -> Any:
@@ -200,3 +218,33 @@ def resolve_preset(
     if name not in presets:
         raise ValueError(f"--preset {name!r}: task {task_name!r} has presets {sorted(presets)}")
     return config_class.from_layers([(f"preset {name!r}", {**presets[name].values, "preset": name})])
+
+
+# --- resume: what changed between a run's saved config and the new one -----------------------------------
+def resume_changes(saved: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Keys whose value differs between a run's saved config and the new one: key -> (saved, new).
+
+    Example:
+        >>> resume_changes({"lr": 0.1, "epochs": 2}, {"lr": 0.01, "epochs": 2})
+        {'lr': (0.1, 0.01)}
+    """
+    changed = {}
+    for key in sorted(set(saved) | set(config)):
+        if key in DERIVED_KEYS:
+            continue
+        before, after = saved.get(key), config.get(key)
+        if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+            before, after = list(before), list(after)
+        if before != after:
+            changed[key] = (saved.get(key), config.get(key))
+    return changed
+
+
+def describe_changes(changes: Mapping[str, tuple[Any, Any]]) -> str:
+    """``lr 0.001 -> 0.0005, epochs 2 -> 4`` (for logs and messages).
+
+    Example:
+        >>> describe_changes({"lr": (0.1, 0.01)})
+        'lr 0.1 -> 0.01'
+    """
+    return ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after) in changes.items())

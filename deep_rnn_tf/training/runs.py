@@ -29,7 +29,14 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic
-from deep_rnn_tf.training.config import TaskConfig
+from deep_rnn_tf.training.config import (
+    DERIVED_KEYS,
+    RESUMABLE_KEYS,
+    TaskConfig,
+    describe_changes,
+    resume_changes,
+)
+from deep_rnn_tf.training.lock import RunLock
 from deep_rnn_tf.training.multiworker import (
     DistributedLoop,
     broadcast_from_chief,
@@ -45,9 +52,7 @@ _CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
 # Flags every task understands (the CLI adds them once): the runner fields of `TaskConfig`, its one source
 # of defaults; a task's dataclass or preset may override them.
 COMMON_DEFAULTS: dict[str, Any] = {
-    key: value
-    for key, value in TaskConfig().to_dict().items()
-    if key not in ("preset", "task", "global_batch_size", "num_replicas", "strategy")
+    key: value for key, value in TaskConfig().to_dict().items() if key not in DERIVED_KEYS | {"preset"}
 }
 
 
@@ -330,12 +335,49 @@ def train(
 
     Raises:
         TrainingDivergedError: the loss became NaN/inf (the message names the last good checkpoint).
+        RunLockedError: another live process trains in `run_dir` (names it).
+        ValueError: a bad common setting, or a resumed checkpoint that does not fit the new config (names
+            the changed keys; nothing in the run directory was changed).
 
     Example:
         >>> result = train(get_task("demo"), config, "runs/demo")  # doctest: +SKIP
     """
     config = {**COMMON_DEFAULTS, **_plain(config)}
+    check_config(task, config)
     info = info or select_strategy(config.get("devices"))
+    lock = RunLock(run_dir) if info.is_chief else None  # workers share the chief's run, never write it
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _train_locked(task, config, run_dir, info, verbose)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def check_config(task: Any, config: Any) -> None:
+    """The checks that need no device: the config's fields and ranges, then the task's own `check_config`.
+
+    `config` is a task config or a plain mapping. A task with a typed config (``config_module``) gets its
+    dataclass checked and passed to its hook; a task without one (a plain-dict toy task) gets the runner
+    fields checked.
+
+    Raises:
+        ValueError: one line naming the key and the value received.
+    """
+    if getattr(task, "config_module", ""):
+        typed = task.config(config)
+    else:
+        common = set(TaskConfig.field_names())
+        typed = TaskConfig.from_dict({k: v for k, v in _plain(config).items() if k in common})
+    check_task_config = getattr(task, "check_config", None)
+    if check_task_config is not None:
+        check_task_config(typed)
+
+
+def _train_locked(
+    task: Any, config: dict[str, Any], run_dir: str | os.PathLike, info: StrategyInfo, verbose: int
+) -> RunResult:
     configure_determinism(config["seed"])
     configure_precision(bool(config["mixed_precision"]))
     run = RunDirectory(run_dir)
@@ -347,13 +389,28 @@ def train(
         "num_replicas": info.num_replicas,
         "strategy": info.kind,
     }
+    changes = _changes_on_resume(run, resolved) if info.is_chief else {}
     if info.is_chief:
         run.path.mkdir(parents=True, exist_ok=True)
         run.remove_stale_temporaries()
-        run.write_config(resolved)
     model = build_model(task, resolved, info)
     train_data, val_data = task.datasets(resolved, batch)
-    epochs_done = restore_latest(model, run, info, next(iter(train_data)))
+    learning_rates = _learning_rates(model)
+    try:
+        epochs_done = restore_latest(model, run, info, next(iter(train_data)))
+    except ValueError as error:
+        if not changes:
+            raise
+        raise ValueError(
+            f"{run.path}: the run was trained with other settings ({describe_changes(changes)}) and its "
+            f"checkpoint does not fit them; config.json is unchanged. Resume with the run's settings or use "
+            f"another --run-dir ({error})"
+        ) from None
+    _restore_learning_rates(model, learning_rates)  # the checkpoint brought back the old ones
+    if changes:
+        logger.info("Resuming with changed settings (applied): %s", describe_changes(changes))
+    if info.is_chief:  # only now: the new config has been checked against the checkpoint
+        run.write_config(resolved)
     epochs = int(config["epochs"])
     if epochs_done >= epochs:
         logger.info("Run %s already has %d of %d epochs; nothing to train", run.path, epochs_done, epochs)
@@ -380,12 +437,58 @@ def train(
     else:  # the task's dataset is already shuffled (with its seed)
         history = model.fit(train_data, shuffle=False, **fit_kwargs)
     if guard.diverged_at is not None:
+        if info.is_chief:  # Keras' CSVLogger wrote the diverged epoch's row; keep rows of saved epochs
+            good = run.latest_checkpoint()
+            trim_metrics_csv(run.metrics_path, good[0] if good else 0)
         raise TrainingDivergedError(_divergence_message(guard.diverged_at, run))
     latest = run.latest_checkpoint()
     done = latest[0] if latest else epochs_done
     if info.is_multi_worker:
         done = broadcast_int(info.strategy, done)
     return RunResult(model, run, epochs_done, done, dict(history.history))
+
+
+def _changes_on_resume(run: RunDirectory, resolved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Settings that differ from the saved config of a run that has a checkpoint (else none)."""
+    if run.latest_checkpoint() is None or not run.config_path.is_file():
+        return {}
+    changes = resume_changes(run.read_config(), resolved)
+    structural = sorted(set(changes) - RESUMABLE_KEYS)
+    if structural:
+        logger.warning(
+            "Resumed run %s changes settings that shape the model or data: %s", run.path, structural
+        )
+    return changes
+
+
+def _optimizers(model: keras.Model) -> list[keras.optimizers.Optimizer]:
+    """The model's optimizer and any other optimizer it holds (e.g. a GAN's discriminator optimizer)."""
+    found = [model.optimizer] if isinstance(model.optimizer, keras.optimizers.Optimizer) else []
+    for value in vars(model).values():
+        if isinstance(value, keras.optimizers.Optimizer) and all(value is not o for o in found):
+            found.append(value)
+    return found
+
+
+def _learning_rates(model: keras.Model) -> list[tuple[keras.optimizers.Optimizer, float]]:
+    """(optimizer, learning rate) of every optimizer with a settable (non-schedule) rate."""
+    rates = []
+    for optimizer in _optimizers(model):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer under mixed precision
+        if isinstance(inner._learning_rate, keras.Variable):
+            rates.append((inner, float(inner._learning_rate.numpy())))
+    return rates
+
+
+def _restore_learning_rates(
+    model: keras.Model, rates: list[tuple[keras.optimizers.Optimizer, float]]
+) -> None:
+    """Puts back the learning rates the config gave (a checkpoint's optimizer state carries its own)."""
+    for optimizer, rate in rates:
+        loaded = float(optimizer._learning_rate.numpy())
+        if not math.isclose(loaded, rate, rel_tol=1e-6):
+            optimizer._learning_rate.assign(rate)
+            logger.info("Learning rate %g from the config replaces the checkpoint's %g", rate, loaded)
 
 
 def _divergence_message(where: tuple[int, int, dict], run: RunDirectory) -> str:

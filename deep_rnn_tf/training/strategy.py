@@ -172,6 +172,7 @@ def select_strategy(
         # physical, not logical: listing logical devices would initialise TF before a CPU split
         gpus = [f"/gpu:{i}" for i, _ in enumerate(tf.config.list_physical_devices("GPU"))]
         if named is not None:
+            check_named_gpus_exist(named, len(gpus))
             _split_cpu_if_needed(named)
             info = _mirrored_or_one(named, "devices named by --devices")
         elif len(gpus) >= 2:
@@ -181,6 +182,21 @@ def select_strategy(
             info = StrategyInfo(tf.distribute.get_strategy(), "default", f"default strategy on {where}")
     logger.info("Strategy: %s (%s), %d replica(s)", info.kind, info.reason, info.num_replicas)
     return info
+
+
+def check_named_gpus_exist(devices: list[str], visible_gpus: int) -> None:
+    """A named GPU must exist: otherwise TF places the "GPU" work on the CPU without a word.
+
+    Raises:
+        ValueError: e.g. ``--devices: GPU:0 is not available; this machine has no GPU``.
+
+    Example:
+        >>> check_named_gpus_exist(["/cpu:0"], visible_gpus=0)
+    """
+    for device in devices:
+        if device.startswith("/gpu:") and int(device.split(":")[1]) >= visible_gpus:
+            have = f"{visible_gpus} GPU(s) (GPU:0..GPU:{visible_gpus - 1})" if visible_gpus else "no GPU"
+            raise ValueError(f"--devices: {device[1:].upper()} is not available; this machine has {have}")
 
 
 def _mirrored_or_one(devices: list[str], why: str) -> StrategyInfo:

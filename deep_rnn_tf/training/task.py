@@ -65,6 +65,12 @@ class Task(abc.ABC):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027
         """Adds task-specific flags (they override config fields of the same name)."""
 
+    def check_config(self, config: Any) -> None:  # noqa: B027
+        """Raises a one-line ValueError for a bad task setting (runs before any device is set up).
+
+        `config` is the task's typed dataclass (attribute access); its fields' types are already checked.
+        """
+
     # --- what each task writes -----------------------------------------------------------------------------
     @abc.abstractmethod
     def build_model(self, config: Any) -> keras.Model:

@@ -19,7 +19,13 @@ from deep_rnn_tf.data.frames.layouts import (
     load_split,
     read_class_index,
 )
-from deep_rnn_tf.data.frames.pipeline import ClipAugmentation, PipelineConfig, frame_paths, make_dataset
+from deep_rnn_tf.data.frames.pipeline import (
+    ClipAugmentation,
+    PipelineConfig,
+    frame_paths,
+    image_file_looks_complete,
+    make_dataset,
+)
 from deep_rnn_tf.data.sampling import (
     first_frame_indices,
     octs_frame_indices,
@@ -39,6 +45,7 @@ __all__ = [
     "find_split_dir",
     "first_frame_indices",
     "frame_paths",
+    "image_file_looks_complete",
     "list_frames",
     "load_split",
     "make_dataset",

@@ -13,12 +13,15 @@ line) or from the sorted class folder names of the train split.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
@@ -168,12 +171,14 @@ class ActionSplit:
                 reference = find_split_dir(root, "train")
             except FrameDataError:
                 reference = split_dir
-            class_names = _subfolders(reference)
+            class_names = _class_folders(reference)
         class_names = list(class_names)
         positions = {name: index for index, name in enumerate(class_names)}
         items = []
         for class_name in _subfolders(split_dir):
             class_dir = os.path.join(split_dir, class_name)
+            if not _subfolders(class_dir):
+                continue  # an empty class folder holds no video (named by `_class_folders`)
             if class_name not in positions:
                 raise FrameDataError(f"{class_dir}: class folder {class_name!r} is not in the class list")
             for video in _subfolders(class_dir):
@@ -232,6 +237,21 @@ def _subfolders(path: str) -> list[str]:
         for name in os.listdir(path)
         if os.path.isdir(os.path.join(path, name)) and not name.startswith(".")
     )
+
+
+def _class_folders(split_dir: str) -> list[str]:
+    """Sorted class folders that hold at least one video folder; empty ones are named in a warning.
+
+    An empty class folder would otherwise become a class without videos (an extra classifier output).
+    """
+    names, empty = [], []
+    for name in _subfolders(split_dir):
+        (names if _subfolders(os.path.join(split_dir, name)) else empty).append(name)
+    if empty:
+        logger.warning(
+            "%s: class folder(s) %s hold no video folder and are not classes", split_dir, ", ".join(empty)
+        )
+    return names
 
 
 def _class_names_beside(list_file: str, rows: list[tuple[str, int, int]]) -> list[str]:

@@ -128,12 +128,43 @@ def _augmentation_params(seed: tf.Tensor, augmentation: ClipAugmentation | None)
     }
 
 
+def image_file_looks_complete(contents: tf.Tensor) -> tf.Tensor:
+    """In-graph check of an encoded image's bytes: a known signature, and for JPEG/PNG an intact end.
+
+    JPEG must start with SOI (FF D8) and hold EOI (FF D9) in its last 16 bytes (some writers pad after it);
+    PNG must start with its 8-byte signature and end with the IEND chunk. BMP and GIF are only recognised.
+
+    Example:
+        >>> image_file_looks_complete(tf.io.read_file("frames/img_00001.jpg"))  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    size = tf.strings.length(contents)
+    tail = tf.strings.bytes_split(tf.strings.substr(contents, tf.maximum(size - 16, 0), 16))
+    jpeg_end = tf.reduce_any(tf.logical_and(tf.equal(tail[:-1], b"\xff"), tf.equal(tail[1:], b"\xd9")))
+    jpeg = tf.logical_and(tf.equal(tf.strings.substr(contents, 0, 2), b"\xff\xd8"), jpeg_end)
+    png_start = tf.equal(tf.strings.substr(contents, 0, 8), b"\x89PNG\r\n\x1a\n")
+    png_end = tf.equal(tf.strings.substr(contents, tf.maximum(size - 8, 0), 4), b"IEND")
+    png = tf.logical_and(png_start, png_end)
+    other = tf.logical_or(
+        tf.equal(tf.strings.substr(contents, 0, 2), b"BM"),
+        tf.equal(tf.strings.substr(contents, 0, 3), b"GIF"),
+    )
+    return tf.logical_or(tf.logical_or(jpeg, png), other)
+
+
 def _decode_frames(paths: tf.Tensor, box: tf.Tensor, image_size: tuple[int, int], parallel: int) -> tf.Tensor:
     """Reads, decodes, crops (the same box for all) and resizes a flat vector of frame files."""
     import tensorflow as tf
 
     def decode(path: tf.Tensor) -> tf.Tensor:
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        contents = tf.io.read_file(path)
+        # TF's decode error ("Unknown image file format", "Invalid JPEG data") names no file: check first.
+        check = tf.debugging.Assert(
+            image_file_looks_complete(contents), ["corrupt, truncated or not an image file:", path]
+        )
+        with tf.control_dependencies([check]):
+            image = tf.io.decode_image(contents, channels=3, expand_animations=False)
         image = tf.cast(image, tf.float32)[tf.newaxis]
         return tf.image.crop_and_resize(image, box[tf.newaxis], [0], image_size)[0]
 

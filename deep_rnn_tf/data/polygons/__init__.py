@@ -21,8 +21,11 @@ Conventions (decided here, used by training, decoding and evaluation alike):
   the sequence starts at the top-most cell, the left-most of those. Sequences longer than ``max_vertices``
   (57 by default: 57 vertices + end-of-polygon = the original's 58 decoder steps) are subsampled uniformly at
   indices ``floor(k * n / max_vertices)`` as the original did.
-- **Filtering.** Instances whose annotated polygon has fewer than 3 vertices or an area under 100 px are
-  dropped and counted per reason in the manifest.
+- **Filtering.** Polygons are clipped to the image first. Instances whose polygon has fewer than 3 vertices,
+  lies outside the image, has an area under 100 px (inside the image) or whose crop box is under 8 px on a
+  side are dropped; so are crowds of an instance class (``cargroup``, ``persongroup``, ...). Every drop is
+  counted per reason in the manifest (``dropped``), group labels also by name (``dropped_labels``). Stuff
+  labels (road, sky, ...) are not instances and not counted.
 
 Each split is written to ``<out>/<split>/shard-XXXXX-of-YYYYY.tfrecord`` plus ``<out>/<split>/manifest.json``.
 Every record keeps the metadata needed to score IoU at full resolution: the source image and its size, the
@@ -31,7 +34,12 @@ crop box, the scale, the class and the original polygon.
 
 from __future__ import annotations
 
-from deep_rnn_tf.data.polygons.crops import instance_crops, write_crop_shards
+from deep_rnn_tf.data.polygons.crops import (
+    DROP_REASONS,
+    instance_crops,
+    instance_drop_reason,
+    write_crop_shards,
+)
 from deep_rnn_tf.data.polygons.geometry import (
     CELL_SIZE,
     CROP_SIZE,
@@ -40,10 +48,12 @@ from deep_rnn_tf.data.polygons.geometry import (
     EVAL_CONTEXT,
     GRID_SIZE,
     MIN_AREA,
+    MIN_BOX_SIDE,
     MIN_VERTICES,
     TRAIN_CONTEXT_RANGE,
     VOCAB_SIZE,
     CropMeta,
+    clip_polygon_to_image,
     crop_and_resize,
     crop_to_image,
     expand_box,
@@ -77,12 +87,14 @@ __all__ = [
     "CELL_SIZE",
     "CROP_SIZE",
     "DEFAULT_MAX_VERTICES",
+    "DROP_REASONS",
     "EOS_TOKEN",
     "EVAL_CONTEXT",
     "FEATURE_SPEC",
     "GRID_SIZE",
     "MANIFEST_NAME",
     "MIN_AREA",
+    "MIN_BOX_SIDE",
     "MIN_VERTICES",
     "TRAIN_CONTEXT_RANGE",
     "VOCAB_SIZE",
@@ -91,6 +103,7 @@ __all__ = [
     "canonicalize_cells",
     "cells_to_crop_points",
     "cells_to_tokens",
+    "clip_polygon_to_image",
     "crop_and_resize",
     "crop_dataset",
     "crop_example",
@@ -101,6 +114,7 @@ __all__ = [
     "expand_box",
     "image_to_crop",
     "instance_crops",
+    "instance_drop_reason",
     "iter_crop_records",
     "parse_crop_example",
     "polygon_area",

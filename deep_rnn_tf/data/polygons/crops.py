@@ -20,8 +20,10 @@ from deep_rnn_tf.data.polygons.geometry import (
     DEFAULT_MAX_VERTICES,
     GRID_SIZE,
     MIN_AREA,
+    MIN_BOX_SIDE,
     MIN_VERTICES,
     CropMeta,
+    clip_polygon_to_image,
     crop_and_resize,
     expand_box,
     polygon_area,
@@ -30,6 +32,31 @@ from deep_rnn_tf.data.polygons.grid import encode_polygon
 from deep_rnn_tf.data.polygons.records import MANIFEST_NAME, ShardWriter, crop_example
 from deep_rnn_tf.data.video_io import VideoReadError, read_image
 from deep_rnn_tf.validation import check_positive_int
+
+DROP_REASONS = ("group_label", "under_3_vertices", "outside_image", "under_100_px", "box_under_8_px")
+
+
+def instance_drop_reason(
+    label: str, polygon: np.ndarray, height: int, width: int, classes: Sequence[str] = INSTANCE_CLASSES
+) -> str | None:
+    """Why an annotated object yields no crop (one of `DROP_REASONS`, or "not_instance" for stuff labels
+    such as road or sky, which are not counted), or None when it is kept.
+
+    `polygon` is the annotated one; the area is measured after clipping it to the image, so a polygon far
+    outside the image no longer becomes a one-pixel crop.
+
+    Example:
+        >>> instance_drop_reason("car", np.array([[-90, 0], [-10, 0], [-10, 80]]), 100, 100)
+        'outside_image'
+    """
+    if label not in classes:
+        return "group_label" if label.endswith("group") else "not_instance"
+    if len(polygon) < MIN_VERTICES:
+        return "under_3_vertices"
+    clipped = clip_polygon_to_image(polygon, height, width)
+    if polygon_area(clipped) < MIN_AREA:
+        return "outside_image" if polygon_area(polygon) >= MIN_AREA else "under_100_px"
+    return None
 
 
 def instance_crops(
@@ -53,7 +80,8 @@ def instance_crops(
         source: the image path (kept in the metadata).
         context: a fixed fraction, or a (low, high) range drawn per crop from `rng`.
         rng: the random generator for training context.
-        drops: counter of dropped instances by reason ("under_3_vertices", "under_100_px").
+        drops: counter of dropped objects by reason (`DROP_REASONS`) and, for group labels, by
+            ``"label:<name>"``.
         classes: the classes to keep.
 
     Example:
@@ -61,22 +89,26 @@ def instance_crops(
         >>> crops = list(instance_crops(img, ann.objects, ann.height, ann.width, path, 0.15, rng, drops))
     """
     for obj in annotation_objects:
-        if obj.label not in classes:
+        reason = instance_drop_reason(obj.label, obj.polygon, height, width, classes)
+        if reason == "not_instance":
             continue
-        if len(obj.polygon) < MIN_VERTICES:
-            drops["under_3_vertices"] += 1
+        if reason is not None:
+            drops[reason] += 1
+            if reason == "group_label":
+                drops[f"label:{obj.label}"] += 1
             continue
-        if polygon_area(obj.polygon) < MIN_AREA:
-            drops["under_100_px"] += 1
-            continue
+        polygon = clip_polygon_to_image(obj.polygon, height, width)
         fraction = float(rng.uniform(*context)) if isinstance(context, tuple) else float(context)
-        box = expand_box(obj.polygon, height, width, fraction)
+        box = expand_box(polygon, height, width, fraction)
+        if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
+            drops["box_under_8_px"] += 1
+            continue
         meta = CropMeta(
             label=obj.label,
             image_height=height,
             image_width=width,
             box=box,
-            polygon=obj.polygon,
+            polygon=polygon,
             source=source,
             object_index=obj.index,
             context=fraction,
@@ -125,6 +157,7 @@ def write_crop_shards(
     writer = ShardWriter(split_dir, shard_size)
     for sample, annotation in iter_annotations(tqdm(samples, desc=f"crops {split}", disable=quiet), errors):
         if not any(obj.label in INSTANCE_CLASSES for obj in annotation.objects):
+            _count_group_labels(annotation.objects, drops, copies)  # still counted: no image read needed
             continue
         try:
             image = read_image(sample.image_path)
@@ -159,7 +192,10 @@ def write_crop_shards(
         "num_instances": writer.count,
         "per_class": {name: per_class[name] for name in INSTANCE_CLASSES},
         # Each instance is seen `copies` times; drops are counted once per copy as well.
-        "dropped": {"under_3_vertices": drops["under_3_vertices"], "under_100_px": drops["under_100_px"]},
+        "dropped": {reason: drops[reason] for reason in DROP_REASONS},
+        "dropped_labels": {
+            key.split(":", 1)[1]: count for key, count in sorted(drops.items()) if key.startswith("label:")
+        },
         "errors": errors,
         "num_images": len(samples),
         "context": list(context) if isinstance(context, tuple) else context,
@@ -171,3 +207,10 @@ def write_crop_shards(
     }
     write_json_atomic(os.path.join(split_dir, MANIFEST_NAME), manifest)
     return manifest
+
+
+def _count_group_labels(objects: Sequence, drops: Counter, copies: int) -> None:
+    for obj in objects:
+        if obj.label.endswith("group"):
+            drops["group_label"] += copies
+            drops[f"label:{obj.label}"] += copies

@@ -23,6 +23,7 @@ EVAL_CONTEXT = 0.15
 TRAIN_CONTEXT_RANGE = (0.10, 0.20)
 MIN_AREA = 100.0
 MIN_VERTICES = 3
+MIN_BOX_SIDE = 8  # px of the context-widened box; smaller crops are blown up >28x into 224x224
 MANIFEST_NAME = "manifest.json"
 
 
@@ -86,6 +87,18 @@ def signed_area(points: np.ndarray) -> float:
     # Positive = clockwise on screen (image y points down).
     x, y = points[:, 0], points[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def clip_polygon_to_image(polygon: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Clips (x, y) vertices to the image's pixel centres [0, width - 1] x [0, height - 1].
+
+    Example:
+        >>> clip_polygon_to_image(np.array([[-50.0, 10.0], [300.0, 20.0]]), 100, 200)
+        array([[  0.,  10.],
+               [199.,  20.]])
+    """
+    polygon = np.asarray(polygon, dtype=np.float64)
+    return np.clip(polygon, [0.0, 0.0], [width - 1.0, height - 1.0])
 
 
 def expand_box(polygon: np.ndarray, height: int, width: int, context: float) -> tuple[int, int, int, int]:

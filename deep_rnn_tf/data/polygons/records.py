@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, CropMeta
+from deep_rnn_tf.data.tfrecord_check import TFRecordError, count_tfrecords
 from deep_rnn_tf.validation import check_positive_int
 
 MANIFEST_NAME = "manifest.json"
@@ -100,9 +101,21 @@ def read_manifest(directory: str | os.PathLike, split: str) -> dict:
 
 
 def shard_files(directory: str | os.PathLike, split: str) -> list[str]:
-    """The shard paths of a split, as listed by its manifest."""
+    """The shard paths of a split, as listed by its manifest, each checked to be complete.
+
+    Raises:
+        TFRecordError: a missing or truncated shard (named), or fewer records than the manifest counts.
+    """
     manifest = read_manifest(directory, split)
-    return [os.path.join(os.fspath(directory), split, name) for name in manifest["shards"]]
+    files = [os.path.join(os.fspath(directory), split, name) for name in manifest["shards"]]
+    found = sum(count_tfrecords(path) for path in files)  # names a cut-off shard before tf.data meets it
+    expected = manifest.get("num_instances")
+    if expected is not None and found != expected:
+        raise TFRecordError(
+            f"{os.path.join(os.fspath(directory), split)}: the shards hold {found} records but "
+            f"{MANIFEST_NAME} counts {expected} (a shard was cut or replaced); re-run polygon-crops"
+        )
+    return files
 
 
 def crop_dataset(directory: str | os.PathLike, split: str) -> tf.data.Dataset:
