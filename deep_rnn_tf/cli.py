@@ -5,6 +5,7 @@
     deep-rnn export TASK --run-dir DIR [--export-dir saved_models] [--name NAME] [--version N]
     deep-rnn predict --model saved_models/NAME[/VERSION] --input [NAME=]FILE.npy [--output FILE.npz]
     deep-rnn data TOOL [ARGS...]       (see `deep-rnn data --help`)
+    deep-rnn study NAME [--budget tiny|small|paper] [--seeds N] [--jobs N] [--out DIR] [TRAIN FLAGS...]
     deep-rnn info
 
 A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
@@ -144,6 +145,8 @@ def _main_parser() -> argparse.ArgumentParser:
     predict.add_argument("--debug", action="store_true", help="show tracebacks")
     data = sub.add_parser("data", help="dataset tools: " + ", ".join(DATA_TOOLS), add_help=False)
     data.add_argument("argv", nargs=argparse.REMAINDER)
+    study = sub.add_parser("study", help="run a named grid of runs and write one report", add_help=False)
+    study.add_argument("argv", nargs=argparse.REMAINDER)
     info = sub.add_parser("info", help="versions and visible devices")
     info.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -409,6 +412,16 @@ def cmd_data(argv: list[str]) -> int:
     return int(function(rest) or 0)
 
 
+def cmd_study(argv: list[str]) -> int:
+    """`deep-rnn study NAME ...`: a named grid of runs and its report (deep_rnn_tf/tools/study.py)."""
+    from deep_rnn_tf.tools.study import StudyError, study_main
+
+    try:
+        return study_main(argv)
+    except StudyError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_info() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import platform
@@ -431,7 +444,13 @@ def cmd_info() -> int:
 
 def _dispatch(argv: list[str]) -> int:
     # These parse their own arguments (argparse's REMAINDER drops a leading "--help").
-    passthrough = {"train": cmd_train, "test": cmd_test, "export": cmd_export, "data": cmd_data}
+    passthrough = {
+        "train": cmd_train,
+        "test": cmd_test,
+        "export": cmd_export,
+        "data": cmd_data,
+        "study": cmd_study,
+    }
     if argv and argv[0] in passthrough:
         return passthrough[argv[0]](argv[1:])
     args = _main_parser().parse_args(argv)
@@ -448,6 +467,8 @@ def _dispatch(argv: list[str]) -> int:
         return cmd_predict(args)
     if args.command == "data":
         return cmd_data(args.argv)
+    if args.command == "study":
+        return cmd_study(args.argv)
     return cmd_info()
 
 

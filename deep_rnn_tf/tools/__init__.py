@@ -1,0 +1,1 @@
+"""Tools built on the public `deep-rnn` commands (e.g. `deep-rnn study`)."""
