@@ -17,6 +17,7 @@ On a GPU, `--variants all` times the four combinations of mixed precision (mixed
 Usage:
     python benchmarks/paper_scale.py                                # every task, float32, no XLA, 3 steps
     python benchmarks/paper_scale.py --tasks polygon --steps 5 --batch-size 2
+    python benchmarks/paper_scale.py --tasks action --batch-size 1 --set num_clips=1   # fits a small CPU
     python benchmarks/paper_scale.py --variants all --steps 20      # on a GPU: precision x XLA grid
 """
 
@@ -73,7 +74,28 @@ def images_per_sample(task: str, config: dict[str, Any]) -> int:
     return int(config["past"]) + int(config["future"])
 
 
-def paper_config(task_name: str, batch_size: int | None) -> tuple[Any, dict[str, Any]]:
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` pairs (VALUE read as JSON when it parses, else kept as a string).
+
+    Example:
+        >>> parse_overrides(["num_clips=1", "backbone=vgg19"])
+        {'num_clips': 1, 'backbone': 'vgg19'}
+    """
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def paper_config(
+    task_name: str, batch_size: int | None, overrides: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """The task and its `paper` preset, resolved like the CLI does, made runnable without data."""
     from deep_rnn_tf.tasks import get_task
     from deep_rnn_tf.training.runs import COMMON_DEFAULTS
@@ -87,6 +109,10 @@ def paper_config(task_name: str, batch_size: int | None) -> tuple[Any, dict[str,
         config["encoder_weights"] = "none"
     if batch_size:
         config["batch_size"] = batch_size
+    unknown = sorted(set(overrides or {}) - set(config))
+    if unknown:
+        raise SystemExit(f"--set {unknown}: not keys of the {task_name} paper preset")
+    config.update(overrides or {})
     return task, config
 
 
@@ -128,8 +154,21 @@ def peak_memory_mb(gpu: bool) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def measure(task_name: str, steps: int, warmup: int, batch_size: int | None, mixed: bool, xla: bool) -> dict:
-    """Builds the paper preset's model and times `steps` training steps after `warmup` steps."""
+def measure(
+    task_name: str,
+    steps: int,
+    warmup: int,
+    batch_size: int | None,
+    mixed: bool,
+    xla: bool,
+    overrides: dict[str, Any] | None = None,
+) -> dict:
+    """Builds the paper preset's model and times `steps` training steps after `warmup` steps.
+
+    The schedule estimate is in images: the paper schedule's images (at the paper's batch and clip
+    sizes) divided by the measured images/s, so a smaller `batch_size` or fewer clips (to fit a CPU's
+    memory) still estimate the paper's schedule, assuming the cost per image stays the same.
+    """
     import keras
     import tensorflow as tf
 
@@ -138,7 +177,8 @@ def measure(task_name: str, steps: int, warmup: int, batch_size: int | None, mix
     from deep_rnn_tf.training.strategy import select_strategy
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    task, config = paper_config(task_name, batch_size)
+    task, config = paper_config(task_name, batch_size, overrides)
+    _, paper = paper_config(task_name, None)
     config.update(mixed_precision=mixed, jit=xla)
     configure_precision(mixed)
     keras.utils.set_random_seed(0)
@@ -164,8 +204,9 @@ def measure(task_name: str, steps: int, warmup: int, batch_size: int | None, mix
         logs = model.train_on_batch(x_step, y_step, return_dict=True)
         times.append(time.perf_counter() - begin)
     step_s = statistics.median(times)
-    plan = schedule(task_name, config)
+    plan = schedule(task_name, paper)
     images = images_per_sample(task_name, config) * int(config["batch_size"])
+    paper_images = plan["steps"] * int(paper["batch_size"]) * images_per_sample(task_name, paper)
     return {
         "task": task_name,
         "device": "GPU" if gpu else "CPU",
@@ -183,7 +224,9 @@ def measure(task_name: str, steps: int, warmup: int, batch_size: int | None, mix
         "loss": {k: float(v) for k, v in logs.items() if k.endswith("loss")},
         "schedule_steps": plan["steps"],
         "schedule_source": plan["source"],
-        "schedule_hours": round(plan["steps"] * step_s / 3600, 1),
+        "overrides": overrides or {},
+        "schedule_images": paper_images,
+        "schedule_hours": round(paper_images / (images / step_s) / 3600, 1),
     }
 
 
@@ -202,7 +245,7 @@ def _child(argv: list[str]) -> dict:
 def _print_table(results: list[dict]) -> None:
     print("\n| task | device | variant | batch | params (trainable) | peak mem (MiB) | step (s) | images/s "
           "| paper schedule | est. time (h) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")  # est. time = paper images / measured images/s
     for r in results:
         if "error" in r:
             print(f"| {' '.join(r['argv'])} | error: {r['error']} |")
@@ -210,7 +253,8 @@ def _print_table(results: list[dict]) -> None:
         print(
             f"| {r['task']} | {r['device']} | {r['variant']} | {r['batch_size']} | "
             f"{r['params_trainable'] / 1e6:.2f} M | {r['peak_memory_mb']:.0f} | {r['step_s_median']:.3f} | "
-            f"{r['images_per_s']:.1f} | {r['schedule_steps']} steps | {r['schedule_hours']:.1f} |"
+            f"{r['images_per_s']:.1f} | {r['schedule_steps']} steps ({r['schedule_images']} images) | "
+            f"{r['schedule_hours']:.1f} |"
         )
 
 
@@ -226,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         default=["fp32"],
         help=f"{list(VARIANTS)} or 'all' (GPU: mixed precision x XLA)",
     )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override paper-preset keys (e.g. num_clips=1)",
+    )
     parser.add_argument("--json", help="also write every result to this JSON file")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -235,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants {unknown}: expected names from {list(VARIANTS)} or 'all'")
     if args.one:  # child: exactly one task and variant
         mixed, xla = VARIANTS[variants[0]]
-        result = measure(args.tasks[0], args.steps, args.warmup, args.batch_size, mixed, xla)
+        overrides = parse_overrides(args.set)
+        result = measure(args.tasks[0], args.steps, args.warmup, args.batch_size, mixed, xla, overrides)
         print(json.dumps(result), flush=True)
         return 0
     results = []
@@ -245,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             child_argv += ["--warmup", str(args.warmup)]
             if args.batch_size:
                 child_argv += ["--batch-size", str(args.batch_size)]
+            if args.set:
+                child_argv += ["--set", *args.set]
             print(f"measuring {task} ({variant}) ...", file=sys.stderr, flush=True)
             result = _child(child_argv)
             print(json.dumps(result), flush=True)

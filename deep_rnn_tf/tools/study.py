@@ -680,7 +680,8 @@ def _plot_depth(grid: StudyGrid, rows: list[dict[str, Any]], path: Path) -> Path
                 alpha=0.6,
                 label=f"{series} (paper, Cityscapes)",
             )
-    axis.set_xlabel("decoder depth (layers)")
+    axis.set_xticks(sorted({r["x"] for r in rows if r["x"] is not None}))
+    axis.set_xlabel("recurrent depth (layers)")
     axis.set_ylabel(grid.metrics[0][1])
     axis.set_title(f"{grid.name}: {grid.metrics[0][1]} vs depth (mean ± std over seeds)")
     axis.grid(alpha=0.3)

@@ -188,7 +188,8 @@ def _recurrent_stack(config: dict[str, Any], features: keras.KerasTensor) -> ker
             depth=depth,
             filters=width,
             jump=jump if depth > 1 else None,
-            projection="always",  # the original's ShortCut: a 1x1 conv at every jump
+            # The original's ShortCut at every jump: 1x1 conv ("always") or conv + BN + ReLU.
+            projection=config.get("jump_projection") or "always",
             block_pool=2 if depth > 1 else None,
             return_sequences=True,
             name=rnn,
@@ -200,7 +201,7 @@ def _recurrent_stack(config: dict[str, Any], features: keras.KerasTensor) -> ker
             depth=deep,
             filters=width,
             jump=jump,
-            projection="always",
+            projection=config.get("jump_projection") or "always",
             block_pool=2,
             return_sequences=True,
             name=rnn,

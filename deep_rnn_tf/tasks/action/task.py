@@ -73,6 +73,7 @@ _PAPER = {
     "rnn": "rbm15",
     "depth": None,
     "jump": 5,
+    "jump_projection": "always",  # 1x1 conv; "conv_bn_relu" = the original's ShortCut with BN + ReLU
     "width": 512,
     "hidden": 512,
     "p_td": 1.0,  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
@@ -175,6 +176,11 @@ class ActionTask(Task):
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
         add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
         add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
+        add(
+            "--jump-projection",
+            choices=("always", "conv_bn_relu"),
+            help="shortcut of the 15-layer stacks: 1x1 conv, or 1x1 conv + BN + ReLU as the original",
+        )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")
         add("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
