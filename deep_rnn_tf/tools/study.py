@@ -287,7 +287,7 @@ class Study:
         if (self.data_dir / recipe.ready).exists():
             return
         self._progress(f"generating the data set in {self.data_dir} (seed {self.data_seed})")
-        commands = [["data", *_fill(c, self.data_dir, self.data_seed)] for c in recipe.commands]
+        commands = [["data", *_fill(c, self.data_dir, self.data_seed), "--quiet"] for c in recipe.commands]
         log = self.out / "data.log"
         if run_child(commands, log, threads=None) != 0:
             raise StudyError(f"{log}: generating the data set failed (see the log)")
