@@ -94,14 +94,16 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def paper_config(
-    task_name: str, batch_size: int | None, overrides: dict[str, Any] | None = None
+    task_name: str, batch_size: int | None, overrides: dict[str, Any] | None = None, preset: str = "paper"
 ) -> tuple[Any, dict[str, Any]]:
-    """The task and its `paper` preset, resolved like the CLI does, made runnable without data."""
+    """The task and its preset (`paper` by default), resolved like the CLI does, runnable without data."""
     from deep_rnn_tf.tasks import get_task
     from deep_rnn_tf.training.runs import COMMON_DEFAULTS
 
     task = get_task(task_name)
-    config = {**COMMON_DEFAULTS, **task.presets["paper"], "preset": "paper", "seed": 0}
+    if preset not in task.presets:
+        raise SystemExit(f"--preset {preset!r}: task {task_name!r} has presets {sorted(task.presets)}")
+    config = {**COMMON_DEFAULTS, **task.presets[preset], "preset": preset, "seed": 0}
     if task_name == "action":
         config["class_names"] = [f"class_{i:03d}" for i in range(101)]  # UCF-101, without its folder
         config["backbone_weights"] = "none"  # same cost as ImageNet weights; nothing downloaded
@@ -111,7 +113,7 @@ def paper_config(
         config["batch_size"] = batch_size
     unknown = sorted(set(overrides or {}) - set(config))
     if unknown:
-        raise SystemExit(f"--set {unknown}: not keys of the {task_name} paper preset")
+        raise SystemExit(f"--set {unknown}: not keys of the {task_name} {preset} preset")
     config.update(overrides or {})
     return task, config
 
@@ -162,6 +164,7 @@ def measure(
     mixed: bool,
     xla: bool,
     overrides: dict[str, Any] | None = None,
+    preset: str = "paper",
 ) -> dict:
     """Builds the paper preset's model and times `steps` training steps after `warmup` steps.
 
@@ -177,7 +180,7 @@ def measure(
     from deep_rnn_tf.training.strategy import select_strategy
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    task, config = paper_config(task_name, batch_size, overrides)
+    task, config = paper_config(task_name, batch_size, overrides, preset)
     _, paper = paper_config(task_name, None)
     config.update(mixed_precision=mixed, jit=xla)
     configure_precision(mixed)
@@ -210,6 +213,7 @@ def measure(
     return {
         "task": task_name,
         "device": "GPU" if gpu else "CPU",
+        "preset": preset,
         "variant": ("mixed" if mixed else "fp32") + ("+xla" if xla else ""),
         "batch_size": int(config["batch_size"]),
         "params_trainable": trainable,
@@ -251,7 +255,7 @@ def _print_table(results: list[dict]) -> None:
             print(f"| {' '.join(r['argv'])} | error: {r['error']} |")
             continue
         print(
-            f"| {r['task']} | {r['device']} | {r['variant']} | {r['batch_size']} | "
+            f"| {r['task']} ({r['preset']}) | {r['device']} | {r['variant']} | {r['batch_size']} | "
             f"{r['params_trainable'] / 1e6:.2f} M | {r['peak_memory_mb']:.0f} | {r['step_s_median']:.3f} | "
             f"{r['images_per_s']:.1f} | {r['schedule_steps']} steps ({r['schedule_images']} images) | "
             f"{r['schedule_hours']:.1f} |"
@@ -277,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override paper-preset keys (e.g. num_clips=1)",
     )
+    parser.add_argument("--preset", default="paper", help="the preset to build (default paper; e.g. small)")
     parser.add_argument("--json", help="also write every result to this JSON file")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -287,14 +292,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:  # child: exactly one task and variant
         mixed, xla = VARIANTS[variants[0]]
         overrides = parse_overrides(args.set)
-        result = measure(args.tasks[0], args.steps, args.warmup, args.batch_size, mixed, xla, overrides)
+        result = measure(
+            args.tasks[0], args.steps, args.warmup, args.batch_size, mixed, xla, overrides, args.preset
+        )
         print(json.dumps(result), flush=True)
         return 0
     results = []
     for task in args.tasks:
         for variant in variants:
             child_argv = ["--tasks", task, "--variants", variant, "--steps", str(args.steps)]
-            child_argv += ["--warmup", str(args.warmup)]
+            child_argv += ["--warmup", str(args.warmup), "--preset", args.preset]
             if args.batch_size:
                 child_argv += ["--batch-size", str(args.batch_size)]
             if args.set:
