@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 from deep_rnn_tf import cli
-from deep_rnn_tf.tools.study import CELL_RECORD, Study, StudyError, extract_metrics, study_main
+from deep_rnn_tf.tools.study import (
+    CELL_RECORD,
+    Study,
+    StudyError,
+    count_parameters,
+    extract_metrics,
+    study_main,
+)
 from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, small_polygon_filters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,6 +207,21 @@ def test_report_action_and_prediction_results(tmp_path):
     assert rows["copy-last"]["seeds_done"] == 1 and rows["copy-last"]["psnr_per_step_mean"][0] == 26.0
     markdown = prediction.write_report()["md"].read_text()
     assert "Per-step PSNR" in markdown and "| copy last frame |" in markdown
+
+
+def test_parameter_count_from_a_checkpoint(tmp_path):
+    import keras
+
+    from deep_rnn_tf import DeepRNN
+
+    frames = keras.Input((3, 6, 6, 4))
+    stack = DeepRNN("rbm", depth=2, filters=4, jump=2, projection="always", name="stack")
+    model = keras.Model(frames, keras.layers.Dense(2)(stack(frames)))
+    (tmp_path / "checkpoints").mkdir()
+    model.save_weights(tmp_path / "checkpoints" / "epoch-0001.weights.h5")
+    counts = count_parameters(tmp_path)
+    assert counts == {"total": model.count_params(), "recurrent": stack.count_params()}
+    assert count_parameters(tmp_path / "nothing") is None
 
 
 # ------------------------------------------------------------------------------------- end to end

@@ -134,8 +134,8 @@ def count_parameters(run_dir: Path) -> dict[str, int] | None:
     """Weights in the newest checkpoint of `run_dir`: total, and those of the recurrent stack.
 
     Read from the Keras ``.weights.h5`` file (the optimizer's slots excluded); "recurrent" is every
-    weight under a recurrent cell (``.../cell/...``: the stack's cells, their normalisation and its jump
-    projections). None when the run has no checkpoint.
+    weight a `DeepCell` owns (``.../cells/...``: the stack's cells and their normalisation, and
+    ``.../projection_layers/...``: its jump projections). None when the run has no checkpoint.
     """
     import h5py
 
@@ -149,7 +149,7 @@ def count_parameters(run_dir: Path) -> dict[str, int] | None:
             return
         size = int(np.prod(item.shape)) if item.shape else 1
         counts["total"] += size
-        if "/cell/" in f"/{name}":
+        if {"cells", "projection_layers"} & set(name.split("/")):  # what a DeepCell owns
             counts["recurrent"] += size
 
     with h5py.File(checkpoints[-1], "r") as handle:
