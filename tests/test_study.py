@@ -192,6 +192,10 @@ def test_report_action_and_prediction_results(tmp_path):
         and "| 15-layer RBM | 1 | 80.0 ± 0.0 | 79.8 |" in markdown
     )
     assert {"study_bars.png", "study_curves.png"} <= {p.name for p in (tmp_path / "action").iterdir()}
+    checks = {c["check"]: c for c in json.loads(paths["json"].read_text())["checks"]}
+    one_seed = checks["15-layer RBM beats 1-layer LSTM on top1"]
+    assert one_seed["holds"] is None and "needs >= 2 seeds" in one_seed["detail"]  # no spread to beat
+    assert checks["15-layer RBM beats 15-layer ConvLSTM on top1"]["detail"] == "not measured yet"
 
     prediction = Study(GRIDS["prediction-cores"], "small", tmp_path / "prediction", seeds=1)
     run_dir = prediction.run_dir(GRIDS["prediction-cores"].cell("convlstm"), 0)

@@ -445,21 +445,24 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
 # ------------------------------------------------------------------------------------- checks
 
 
-def _better(rows: dict[str, dict], a: str, b: str, metric: str) -> dict[str, Any]:
-    """a beats b on `metric` beyond one standard deviation: mean_a - mean_b > max(std_a, std_b)."""
-    text = f"{rows[a]['label'] if a in rows else a} beats {rows[b]['label'] if b in rows else b} on {metric}"
-    if (
-        a not in rows
-        or b not in rows
-        or rows[a][f"{metric}_mean"] is None
-        or rows[b][f"{metric}_mean"] is None
-    ):
+def _measured(row: dict[str, Any] | None, metric: str) -> bool:
+    return row is not None and row[f"{metric}_mean"] is not None
+
+
+def _better(rows: dict[str, dict], labels: dict[str, str], a: str, b: str, metric: str) -> dict[str, Any]:
+    """a beats b on `metric` beyond one standard deviation: mean_a - mean_b > max(std_a, std_b).
+
+    Undecided (holds None) until both cells have at least two seeds: one seed has no spread to beat.
+    """
+    text = f"{labels[a]} beats {labels[b]} on {metric}"
+    if not (_measured(rows.get(a), metric) and _measured(rows.get(b), metric)):
         return {"check": text, "holds": None, "detail": "not measured yet"}
     ma, sa = rows[a][f"{metric}_mean"], rows[a][f"{metric}_std"]
     mb, sb = rows[b][f"{metric}_mean"], rows[b][f"{metric}_std"]
-    holds = ma - mb > max(sa, sb)
     detail = f"{ma:.2f} ± {sa:.2f} vs {mb:.2f} ± {sb:.2f} (margin {ma - mb:+.2f}, needs > {max(sa, sb):.2f})"
-    return {"check": text, "holds": bool(holds), "detail": detail}
+    if min(rows[a]["seeds_done"], rows[b]["seeds_done"]) < 2:
+        return {"check": text, "holds": None, "detail": detail + "; needs >= 2 seeds per cell"}
+    return {"check": text, "holds": bool(ma - mb > max(sa, sb)), "detail": detail}
 
 
 def _rises(rows: list[dict], series: str, metric: str) -> dict[str, Any]:
@@ -475,22 +478,26 @@ def _rises(rows: list[dict], series: str, metric: str) -> dict[str, Any]:
         if q[f"{metric}_mean"] < p[f"{metric}_mean"] - max(p[f"{metric}_std"], q[f"{metric}_std"])
     ]
     values = ", ".join(f"{p['x']:g}: {p[f'{metric}_mean']:.2f} ± {p[f'{metric}_std']:.2f}" for p in points)
-    return {"check": text, "holds": not drops, "detail": values + (f"; drops {drops}" if drops else "")}
+    detail = values + (f"; drops {drops}" if drops else "")
+    if min(p["seeds_done"] for p in points) < 2:
+        return {"check": text, "holds": None, "detail": detail + "; needs >= 2 seeds per cell"}
+    return {"check": text, "holds": not drops, "detail": detail}
 
 
 def ordering_checks(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The paper's orderings (issue 12) evaluated on the measured means and standard deviations."""
     by_name = {row["cell"]: row for row in rows}
+    labels = {cell.name: cell.label for cell in grid.cells}
     if grid.name == "polygon-depth":
-        return [_rises(rows, "rbm", "iou"), _better(by_name, "rbm-15", "convlstm-15", "iou")]
+        return [_rises(rows, "rbm", "iou"), _better(by_name, labels, "rbm-15", "convlstm-15", "iou")]
     if grid.name == "action-table":
         return [
-            _better(by_name, "rbm15", other, metric)
+            _better(by_name, labels, "rbm15", other, metric)
             for metric in ("top1", "anticipation_top1")
             for other in ("lstm1", "convlstm15")
         ]
     if grid.name == "prediction-cores":
-        return [_better(by_name, "rbm-15", "convlstm", "psnr"), _rises(rows, "rbm", "psnr")]
+        return [_better(by_name, labels, "rbm-15", "convlstm", "psnr"), _rises(rows, "rbm", "psnr")]
     return []
 
 
