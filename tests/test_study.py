@@ -213,6 +213,40 @@ def test_report_action_and_prediction_results(tmp_path):
     assert "Per-step PSNR" in markdown and "| copy last frame |" in markdown
 
 
+def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_path, monkeypatch):
+    """The runner's bookkeeping with a fake child process (no TensorFlow run): data, jobs, skip, failure."""
+    from deep_rnn_tf.tools import study as study_module
+
+    calls = []
+
+    def fake_child(commands, log_path, threads):
+        calls.append((commands, threads))
+        if commands[0][0] == "data":  # the generators: make the recipe's "ready" file
+            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+            return 0
+        run_dir = Path(commands[0][commands[0].index("--run-dir") + 1])
+        if "convlstm" in run_dir.parts[-2]:
+            return 1  # a failing run
+        _finish_polygon_run(run_dir, 0.5, 0.0)
+        return 0
+
+    monkeypatch.setattr(study_module, "run_child", fake_child)
+    lines = []
+    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=2, jobs=2, log=lines.append)
+    assert study.run() == 1  # one cell failed
+    assert calls[0][0][0][:2] == ["data", "synth-cityscapes"] and calls[0][0][0][-1] == "--quiet"
+    assert sorted(c[1] for c in calls[1:]) == [max(1, (os.cpu_count() or 1) // 2)] * 4  # threads per job
+    assert sum("FAILED convlstm-2 seed" in line for line in lines) == 2
+    assert json.loads((tmp_path / "runs" / "rbm-2" / "seed-1" / CELL_RECORD).read_text())["seed"] == 1
+    rows = {row["cell"]: row for row in json.loads((tmp_path / "study.json").read_text())["cells"]}
+    assert rows["rbm-2"]["seeds_done"] == 2 and rows["convlstm-2"]["seeds_done"] == 0
+    calls.clear()
+    assert study.run() == 1  # only the failed runs are tried again; the data is not regenerated
+    assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
+
+
 def test_parameter_count_from_a_checkpoint(tmp_path):
     import keras
 
