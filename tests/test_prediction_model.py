@@ -21,6 +21,7 @@ from deep_rnn_tf.tasks.prediction.model import (
     gradient_difference_loss,
     unpool_zero_filled,
 )
+from tests.presets import tiny_args
 
 
 def test_unpool_puts_values_top_left():
@@ -105,8 +106,7 @@ def trained_run(tmp_path_factory):
     train = [
         "train",
         "prediction",
-        "--preset",
-        "tiny",
+        *tiny_args("prediction", root),
         "--data-dir",
         data_dir,
         "--run-dir",
@@ -155,7 +155,7 @@ def test_export_command_runs_without_the_package(trained_run):
     assert cli(["export", "prediction", "--run-dir", run_dir, "--export-dir", export_dir,
                 "--export-future", "4", "--quiet"]) == 0  # fmt: skip
     path = os.path.join(export_dir, "prediction", "1")
-    frames = np.random.default_rng(0).uniform(-1, 1, (2, 3, 16, 16, 1)).astype("float32")
+    frames = np.random.default_rng(0).integers(0, 256, (2, 3, 16, 16, 1), dtype=np.uint8)
     np.save(root / "frames.npy", frames)
     script = textwrap.dedent(
         f"""
@@ -176,7 +176,7 @@ def test_export_command_runs_without_the_package(trained_run):
     assert json.loads(done.stdout.strip().splitlines()[-1])["leaked"] == []
     future = np.load(root / "future.npy")
     assert future.shape == (2, 4, 16, 16, 1)  # T fixed at export by --export-future
-    assert np.abs(future).max() <= 1.0 and not np.allclose(future[0], future[1])
+    assert future.dtype == np.uint8 and not np.array_equal(future[0], future[1])  # uint8 in, uint8 out
 
 
 def test_keras_file_roundtrip(tmp_path):

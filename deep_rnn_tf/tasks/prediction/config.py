@@ -1,0 +1,112 @@
+"""Typed configuration and presets of the prediction task (no TensorFlow import).
+
+`paper` is original.md §7 (128x128 grey KTH, K=10 -> T=10 in training and 20 at test, 15-layer RBM core,
+GAN beta 0.02, Adam 1e-4 beta1 0.5, batch 8 per replica); `small` is the CPU preset on synthetic KTH.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from deep_rnn_tf.training.config import Preset, TaskConfig
+
+
+@dataclasses.dataclass
+class PredictionConfig(TaskConfig):
+    """MCnet with a deep RBM (or ConvLSTM) core on KTH. Field defaults are the `paper` preset.
+
+    Args:
+        data_dir: folder of the KTH *_uncomp.avi files and segment lists.
+        train_list, test_list: segment lists (MCnet format or 00sequences.txt).
+        image_size: frame side after resizing (multiple of 8).
+        past, future: K observed and T predicted frames in training; test_future: T at test.
+        gf_dim, df_dim: generator and discriminator base widths.
+        rnn: "rbm" (the paper) or "convlstm" (MCnet's own core); rnn_depth, rnn_filters, rnn_kernel, jump,
+            p_td: the core's depth, width, kernel, residual jump and temporal dropout.
+        alpha, beta, margin: weights of L_p + GDL and of the GAN loss (0: no discriminator); GAN balancing.
+        beta1: Adam's beta_1.
+        val_batches: validation batches per epoch (None: all).
+        test_batch_size, max_test_windows, gifs: test protocol batch, window limit, GIFs written.
+        export_future: T of the exported model (None: test_future).
+        strict_data: fail on an unreadable video instead of skipping it.
+        cache_videos: decoded videos kept in RAM.
+        run_name: name of the results folder (None: the run directory's name).
+
+    Example:
+        >>> PredictionConfig(image_size=32).image_size
+        32
+    """
+
+    data_dir: str = "data/KTH"
+    train_list: str = "train_data_list_trimmed.txt"
+    test_list: str = "test_data_list.txt"
+    image_size: int = 128
+    past: int = 10
+    future: int = 10
+    test_future: int = 20
+    gf_dim: int = 64
+    df_dim: int = 64
+    rnn: Literal["rbm", "convlstm"] = "rbm"
+    rnn_depth: int = 15
+    rnn_filters: int = 256
+    rnn_kernel: int = 3
+    jump: int | None = 5
+    p_td: float = 0.5
+    alpha: float = 1.0
+    beta: float = 0.02
+    margin: float = 0.3
+    lr: float = 1e-4
+    beta1: float = 0.5
+    batch_size: int = 8
+    epochs: int = 120
+    steps_per_epoch: int | None = 250
+    val_batches: int | None = 10
+    test_batch_size: int = 8
+    max_test_windows: int | None = None
+    gifs: int = 10
+    export_future: int | None = None
+    strict_data: bool = False
+    # Decoded videos kept in RAM: all 384 KTH training videos (~3 GB at 128x128), so the pipeline decodes
+    # each video once instead of once per sample (benchmarks/kth_pipeline.py: ~40x faster when cached).
+    cache_videos: int = 400
+    run_name: str | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.image_size < 8 or self.image_size % 8:
+            raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
+        if self.past < 2:
+            raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
+
+
+PRESETS: dict[str, Preset] = {
+    "paper": Preset("original.md §7: KTH 128x128, K=10 -> T=10/20, 15-layer RBM core, GAN", {}),
+    # K=5 -> T=10 (trained on the tested horizon: with T=5 in training the model drifted past step 5),
+    # a 3-layer x 16-channel RBM core, no GAN.
+    "small": Preset(
+        "CPU: synthetic KTH (deep-rnn data synth-kth) 32x32, K=5 -> T=10, 3-layer RBM core, no GAN",
+        {
+            "data_dir": "data/kth_synth",
+            "train_list": "train_data_list.txt",
+            "image_size": 32,
+            "past": 5,
+            "future": 10,
+            "test_future": 10,
+            "gf_dim": 8,
+            "df_dim": 8,
+            "rnn_depth": 3,
+            "rnn_filters": 16,
+            "beta": 0.0,
+            "lr": 1e-3,
+            "epochs": 8,
+            "steps_per_epoch": 100,
+            "val_batches": 4,
+            "test_batch_size": 16,
+            "gifs": 4,
+            "cache_videos": 64,
+        },
+    ),
+}
+DEFAULT_PRESET = "small"
+CONFIG = PredictionConfig
