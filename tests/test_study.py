@@ -53,6 +53,32 @@ def test_every_planned_command_parses_with_the_tasks_own_flags(name, budget, tmp
         cli._task_command_parser("test", task).parse_args(list(run.test_argv[1:]))
 
 
+# Keys of the tests' tiny configs that no `deep-rnn train` flag sets (they stay at the `small` preset's).
+_TINY_WITHOUT_FLAG = {
+    "polygon": {"feature_channels", "overlays"},
+    "prediction": {"val_batches", "test_batch_size"},
+}
+
+
+@pytest.mark.parametrize("name", ["polygon-depth", "prediction-cores"])
+def test_tiny_budget_is_the_tests_tiny_config(name, tmp_path):
+    """No `tiny` preset exists (tests/presets.py holds it): the tiny budget's flags give the same config."""
+    from deep_rnn_tf.tasks import get_task
+    from tests.presets import TINY
+
+    grid = GRIDS[name]
+    task = get_task(grid.task)
+    run = Study(grid, "tiny", tmp_path).plan()[-1]
+    config = cli.resolve_config(
+        task, cli._task_command_parser("train", task).parse_args(list(run.train_argv[1:]))
+    )
+    for key, value in TINY[grid.task].items():
+        if key in _TINY_WITHOUT_FLAG[grid.task] or (grid.task == "prediction" and key == "rnn_depth"):
+            continue  # rnn_depth: the cell's own --rnn-depth wins
+        expected = tuple(value) if isinstance(value, list) else value
+        assert getattr(config, key) == expected, key
+
+
 def test_tiny_budgets_are_one_seed_and_two_trained_cells(tmp_path):
     for grid in GRIDS.values():
         study = Study(grid, "tiny", tmp_path)
@@ -294,6 +320,7 @@ def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
     assert time.monotonic() - begin < 120
 
 
+@pytest.mark.slow  # minutes of TensorFlow start-up and tracing on a shared CPU: over the CI budget
 def test_tiny_polygon_depth_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
 
