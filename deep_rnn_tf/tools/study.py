@@ -6,7 +6,7 @@
 
 Every cell x seed of the grid (`deep_rnn_tf.tools.study_grids`) is an ordinary run directory,
 ``<out>/runs/<cell>/seed-<s>``, trained and tested through the public command line (`deep-rnn train`,
-then `deep-rnn test`, in one child process per run), so every run resumes, and a re-run of the study skips
+then `deep-rnn test`, each in a child process), so every run resumes, and a re-run of the study skips
 the runs whose test result file exists. Unknown flags (e.g. ``--epochs 2``) go to every `deep-rnn train`.
 A missing data set is generated first with the project's generators (`deep-rnn data ...`, seeded) into
 ``<out>/data``. After every finished run the report is rewritten (atomically): ``study.json``,
@@ -764,10 +764,12 @@ def _package_root() -> str:
 
 
 def run_child(commands: list[list[str]], log_path: Path, threads: int | None) -> int:
-    """Runs `deep-rnn` commands one after the other in one child process; output appended to `log_path`.
+    """Runs `deep-rnn` commands one after the other, each in a child process (`python -m
+    deep_rnn_tf.cli`); output appended to `log_path`; stops at the first failure and returns its status.
 
-    One process per run: TensorFlow starts once for train + test, and runs can go side by side
-    (``threads`` caps each child's TensorFlow thread pools when they do).
+    Child processes keep runs apart (runs can go side by side; ``threads`` caps each child's TensorFlow
+    thread pools when they do), and the study drives the public command line without importing it (the
+    one-way flow: `cli` imports `tools`, never the reverse).
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH")) if p)
@@ -777,27 +779,14 @@ def run_child(commands: list[list[str]], log_path: Path, threads: int | None) ->
         for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             env[name] = str(threads)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    child = [sys.executable, "-m", "deep_rnn_tf.tools.study", "--child", json.dumps(commands)]
     with log_path.open("a") as log:
-        log.write(
-            f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} " + " ; ".join(" ".join(c) for c in commands) + "\n"
-        )
-        log.flush()
-        return subprocess.call(child, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
-def _child(commands: list[list[str]]) -> int:
-    """The child process: `deep_rnn_tf.cli.main` on each command in turn; stops at the first failure."""
-    from deep_rnn_tf import cli
-
-    for command in commands:
-        print(f"--- deep-rnn {' '.join(command)}", flush=True)
-        status = cli.main(command)
-        if status != 0:
-            return status
-        import keras
-
-        keras.backend.clear_session()
+        for command in commands:
+            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} deep-rnn {' '.join(command)}\n")
+            log.flush()
+            child = [sys.executable, "-m", "deep_rnn_tf.cli", *command]
+            status = subprocess.call(child, stdout=log, stderr=subprocess.STDOUT, env=env)
+            if status != 0:
+                return status
     return 0
 
 
@@ -831,8 +820,6 @@ def default_out(name: str, budget: str) -> Path:
 def study_main(argv: list[str] | None = None) -> int:
     """`deep-rnn study ...` (see the module docstring). Raises StudyError on a bad command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--child"]:
-        return _child(json.loads(argv[1]))
     parser = _parser()
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
