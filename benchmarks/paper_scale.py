@@ -48,14 +48,13 @@ VARIANTS = {
 UCF101_SPLIT1_TRAIN_VIDEOS = 9537
 
 
-def schedule(task: str, config: dict[str, Any]) -> dict[str, Any]:
-    """Total training steps of the paper's schedule at `config["batch_size"]` per step, and its source.
+def schedule(task: str, batch: int) -> dict[str, Any]:
+    """Total training steps of the paper's schedule at `batch` samples per step, and its source.
 
     Example:
-        >>> schedule("prediction", {"batch_size": 8})["steps"]
+        >>> schedule("prediction", 8)["steps"]
         30000
     """
-    batch = int(config["batch_size"])
     if task == "polygon":  # original: 5 epochs over --num 50000 samples, batch 1 (original.md §5)
         samples = 5 * 50_000
         return {"steps": -(-samples // batch), "source": "5 epochs x 50000 samples (original.md §5)"}
@@ -65,13 +64,13 @@ def schedule(task: str, config: dict[str, Any]) -> dict[str, Any]:
     return {"steps": 30_000, "source": "30000 iterations (original.md §7; the original ran 8 GPUs x batch 8)"}
 
 
-def images_per_sample(task: str, config: dict[str, Any]) -> int:
+def images_per_sample(task: str, config: Any) -> int:
     """Frames one training sample feeds through the network."""
     if task == "polygon":
         return 1
     if task == "action":
-        return int(config["num_clips"]) * int(config["clip_len"])
-    return int(config["past"]) + int(config["future"])
+        return int(config.num_clips) * int(config.clip_len)
+    return int(config.past) + int(config.future)
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -95,55 +94,54 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def paper_config(
     task_name: str, batch_size: int | None, overrides: dict[str, Any] | None = None, preset: str = "paper"
-) -> tuple[Any, dict[str, Any]]:
-    """The task and its preset (`paper` by default), resolved like the CLI does, runnable without data."""
-    from deep_rnn_tf.tasks import get_task
-    from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+) -> tuple[Any, Any]:
+    """The task and its typed config (`paper` preset by default), resolved like the CLI does, runnable
+    without data: ImageNet weights off (same cost, nothing downloaded), UCF-101's 101 class names given."""
+    from deep_rnn_tf.tasks import get_task, resolve_config
 
-    task = get_task(task_name)
-    if preset not in task.presets:
-        raise SystemExit(f"--preset {preset!r}: task {task_name!r} has presets {sorted(task.presets)}")
-    config = {**COMMON_DEFAULTS, **task.presets[preset], "preset": preset, "seed": 0}
+    runnable: dict[str, Any] = {"seed": 0}
     if task_name == "action":
-        config["class_names"] = [f"class_{i:03d}" for i in range(101)]  # UCF-101, without its folder
-        config["backbone_weights"] = "none"  # same cost as ImageNet weights; nothing downloaded
+        runnable["class_names"] = [f"class_{i:03d}" for i in range(101)]  # UCF-101, without its folder
+        runnable["backbone_weights"] = "none"
     if task_name == "polygon":
-        config["encoder_weights"] = "none"
+        runnable["encoder_weights"] = "none"
     if batch_size:
-        config["batch_size"] = batch_size
-    unknown = sorted(set(overrides or {}) - set(config))
-    if unknown:
-        raise SystemExit(f"--set {unknown}: not keys of the {task_name} {preset} preset")
-    config.update(overrides or {})
-    return task, config
+        runnable["batch_size"] = batch_size
+    try:
+        config = resolve_config(
+            task_name, preset, [("paper_scale.py", runnable), ("--set", dict(overrides or {}))]
+        )
+    except ValueError as error:
+        raise SystemExit(f"paper_scale.py: {error}") from None
+    return get_task(task_name), config
 
 
-def synthetic_batch(task_name: str, config: dict[str, Any], seed: int = 0) -> tuple[Any, Any]:
+def synthetic_batch(task_name: str, config: Any, seed: int = 0) -> tuple[Any, Any]:
     """A random batch of the shapes and dtypes the task's training pipeline yields."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    batch = int(config["batch_size"])
+    batch = int(config.batch_size)
     if task_name == "polygon":
         from deep_rnn_tf.data.polygons import CROP_SIZE, EOS_TOKEN
 
-        steps = int(config["max_vertices"]) + 1
+        steps = int(config.max_vertices) + 1
         images = rng.integers(0, 256, (batch, CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
         sequence = np.full((batch, steps), -1, np.int32)
         for row in range(batch):
-            length = int(rng.integers(int(config["min_vertices"]), steps))
+            length = int(rng.integers(int(config.min_vertices), steps))
             sequence[row, :length] = rng.integers(0, EOS_TOKEN, length)
             sequence[row, length] = EOS_TOKEN
         return images, sequence
     if task_name == "action":
-        height, width = config["image_size"]
-        shape = (batch, int(config["num_clips"]), int(config["clip_len"]), height, width, 3)
+        height, width = config.image_size
+        shape = (batch, int(config.num_clips), int(config.clip_len), height, width, 3)
         frames = rng.integers(0, 256, shape, dtype=np.uint8)
-        labels = rng.integers(0, len(config["class_names"]), batch).astype(np.int32)
+        labels = rng.integers(0, len(config.class_names), batch).astype(np.int32)
         return frames, labels
-    size = int(config["image_size"])
-    past = rng.uniform(-1, 1, (batch, int(config["past"]), size, size, 1)).astype(np.float32)
-    future = rng.uniform(-1, 1, (batch, int(config["future"]), size, size, 1)).astype(np.float32)
+    size = int(config.image_size)
+    past = rng.uniform(-1, 1, (batch, int(config.past), size, size, 1)).astype(np.float32)
+    future = rng.uniform(-1, 1, (batch, int(config.future), size, size, 1)).astype(np.float32)
     return past, future
 
 
@@ -182,7 +180,7 @@ def measure(
     gpu = bool(tf.config.list_physical_devices("GPU"))
     task, config = paper_config(task_name, batch_size, overrides, preset)
     _, paper = paper_config(task_name, None)
-    config.update(mixed_precision=mixed, jit=xla)
+    config = config.replace(mixed_precision=mixed, jit=xla)
     configure_precision(mixed)
     keras.utils.set_random_seed(0)
     info = select_strategy(None)
@@ -207,15 +205,15 @@ def measure(
         logs = model.train_on_batch(x_step, y_step, return_dict=True)
         times.append(time.perf_counter() - begin)
     step_s = statistics.median(times)
-    plan = schedule(task_name, paper)
-    images = images_per_sample(task_name, config) * int(config["batch_size"])
-    paper_images = plan["steps"] * int(paper["batch_size"]) * images_per_sample(task_name, paper)
+    plan = schedule(task_name, int(paper.batch_size))
+    images = images_per_sample(task_name, config) * int(config.batch_size)
+    paper_images = plan["steps"] * int(paper.batch_size) * images_per_sample(task_name, paper)
     return {
         "task": task_name,
         "device": "GPU" if gpu else "CPU",
         "preset": preset,
         "variant": ("mixed" if mixed else "fp32") + ("+xla" if xla else ""),
-        "batch_size": int(config["batch_size"]),
+        "batch_size": int(config.batch_size),
         "params_trainable": trainable,
         "params_total": total,
         "build_s": round(build_s, 1),
