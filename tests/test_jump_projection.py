@@ -74,3 +74,17 @@ def test_action_stacks_take_the_option(rnn):
     assert cell.projection == "conv_bn_relu" and len(cell.projection_layers) == 2
     frames = np.random.default_rng(0).uniform(0, 255, (2, 3, 16, 16, 3)).astype("float32")
     assert model(frames, training=True).shape == (2, 3, 3)
+
+
+def test_action_config_field_and_flag():
+    """`jump_projection` is a typed ActionConfig field (default "always"), set by `--jump-projection`."""
+    from deep_rnn_tf import cli
+    from deep_rnn_tf.tasks import get_task, resolve_config
+    from deep_rnn_tf.tasks.action.config import ActionConfig
+
+    assert ActionConfig().jump_projection == "always"
+    task = get_task("action")
+    args = cli._task_command_parser("train", task).parse_args(["action", "--jump-projection", "conv_bn_relu"])
+    assert cli.resolve_config(task, args).jump_projection == "conv_bn_relu"
+    with pytest.raises(ValueError, match="jump_projection"):
+        resolve_config("action", "small", [("--config run.json", {"jump_projection": "bn"})])
