@@ -6,6 +6,7 @@
     deep-rnn predict --model saved_models/NAME[/VERSION] --input [NAME=]FILE.npy [--output FILE.npz]
     deep-rnn data TOOL [ARGS...]       (see `deep-rnn data --help`)
     deep-rnn annotate --model saved_models/polygon --images DIR [--labels DIR] [--port 8765]
+    deep-rnn study NAME [--budget tiny|small|paper] [--seeds N] [--jobs N] [--out DIR] [TRAIN FLAGS...]
     deep-rnn info
 
 A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
@@ -160,6 +161,8 @@ def _main_parser() -> argparse.ArgumentParser:
     data.add_argument("argv", nargs=argparse.REMAINDER)
     annotate = sub.add_parser("annotate", help="annotate polygons in the browser with a polygon export")
     annotate.add_argument("argv", nargs=argparse.REMAINDER)
+    study = sub.add_parser("study", help="run a named grid of runs and write one report", add_help=False)
+    study.add_argument("argv", nargs=argparse.REMAINDER)
     info = sub.add_parser("info", help="versions and visible devices")
     info.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -496,6 +499,16 @@ def cmd_annotate(argv: list[str]) -> int:
     return int(annotate_main(argv) or 0)
 
 
+def cmd_study(argv: list[str]) -> int:
+    """`deep-rnn study NAME ...`: a named grid of runs and its report (deep_rnn_tf/tools/study.py)."""
+    from deep_rnn_tf.tools.study import StudyError, study_main
+
+    try:
+        return study_main(argv)
+    except StudyError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_info(debug: bool = False) -> int:
     import platform
 
@@ -518,8 +531,14 @@ def cmd_info(debug: bool = False) -> int:
 
 def _dispatch(argv: list[str]) -> int:
     # These parse their own arguments (argparse's REMAINDER drops a leading "--help").
-    passthrough = {"train": cmd_train, "test": cmd_test, "export": cmd_export, "data": cmd_data}
-    passthrough["annotate"] = cmd_annotate
+    passthrough = {
+        "train": cmd_train,
+        "test": cmd_test,
+        "export": cmd_export,
+        "data": cmd_data,
+        "study": cmd_study,
+        "annotate": cmd_annotate,
+    }
     if argv and argv[0] in passthrough:
         return passthrough[argv[0]](argv[1:])
     args = _main_parser().parse_args(argv)
@@ -536,6 +555,8 @@ def _dispatch(argv: list[str]) -> int:
         return cmd_predict(args)
     if args.command == "data":
         return cmd_data(args.argv)
+    if args.command == "study":
+        return cmd_study(args.argv)
     return cmd_info(args.debug)
 
 

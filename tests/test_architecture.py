@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"training", "data"},
     "export": set(),
     "tasks": {"training", "evaluation", "data", "layers", "cells", "export"},
-    "tools": {"data"},
+    "tools": {"data", "evaluation"},  # the study reads test results with evaluation's PSNR cap
     "cli": {"tasks", "training", "export", "tools", "app"},
     "app": {"tasks", "data"},  # deep-rnn annotate: the polygon task's constants, the Cityscapes format
     "models": {"tasks", "training"},

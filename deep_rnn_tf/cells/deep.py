@@ -17,7 +17,7 @@ from deep_rnn_tf.cells.lstm import ConvLSTMCell, LSTMCell
 from deep_rnn_tf.cells.rbm import DenseRBMCell, RBMCell
 from deep_rnn_tf.validation import check_choice, check_positive_int
 
-PROJECTIONS = ("auto", "always", None)
+PROJECTIONS = ("auto", "always", "conv_bn_relu", None)
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
@@ -36,8 +36,9 @@ class DeepCell(keras.layers.Layer):
             whose shapes chain).
         jump: residual every `jump` layers (positive int), or None for no jumps.
         projection: "auto" (identity when the shapes match, else a 1x1 projection), "always" (always a
-            1x1 projection) or None (identity only: a block whose output shape differs from its input's is
-            an error).
+            1x1 projection), "conv_bn_relu" (always a 1x1 projection + batch norm + ReLU: the original's
+            `ShortCut`, original.md §1.1) or None (identity only: a block whose output shape differs from
+            its input's is an error).
         block_pool: None, or the size and stride of a max-pool applied after each residual block.
 
     State: the flat list of every layer's states, bottom layer first (`split_states` regroups them).
@@ -148,7 +149,7 @@ class DeepCell(keras.layers.Layer):
 
     def _build_projection(self, index: int, block_input_shape: tuple, output_shape: tuple) -> None:
         same = tuple(block_input_shape[1:]) == tuple(output_shape[1:])
-        if same and self.projection != "always":
+        if same and self.projection == "auto":
             return
         if self.projection is None:
             raise ValueError(
@@ -168,18 +169,32 @@ class DeepCell(keras.layers.Layer):
             )
         else:
             layer = keras.layers.Dense(channels, name=f"jump_projection_{index}", dtype=self.dtype_policy)
+        if self.projection == "conv_bn_relu":  # the original's ShortCut: 1x1 conv + BN + ReLU
+            layer = keras.Sequential(
+                [
+                    layer,
+                    keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, dtype=self.dtype_policy),
+                    keras.layers.ReLU(dtype=self.dtype_policy),
+                ],
+                name=f"jump_projection_bn_relu_{index}",
+            )
         layer.build(block_input_shape)
         self._projection_of_block[index] = len(self.projection_layers)
         self.projection_layers.append(layer)
 
     # --- running ---------------------------------------------------------------------------------------
-    def close_block(self, index: int, output: tf.Tensor, block_input: tf.Tensor) -> tf.Tensor:
+    def close_block(
+        self, index: int, output: tf.Tensor, block_input: tf.Tensor, training: bool | None = None
+    ) -> tf.Tensor:
         """Residual add (with projection if built) and optional pool at the end of block `index`.
 
         Works on one step (batch, ...) and on merged sequences (batch * time, ...) alike.
         """
         position = self._projection_of_block.get(index)
-        shortcut = block_input if position is None else self.projection_layers[position](block_input)
+        if position is None:
+            shortcut = block_input
+        else:
+            shortcut = self.projection_layers[position](block_input, training=training)
         output = output + shortcut
         if self.block_pool is not None and len(output.shape) == 4:
             output = tf.nn.max_pool2d(output, self.block_pool, self.block_pool, padding="SAME")
@@ -194,7 +209,7 @@ class DeepCell(keras.layers.Layer):
             x, cell_states = cell(x, per_layer[index], training=training)
             new_states.extend(cell_states)
             if self.is_block_end(index):
-                x = self.close_block(index, x, block_input)
+                x = self.close_block(index, x, block_input, training=training)
         return x, new_states
 
     def get_initial_state(self, batch_size=None):

@@ -36,7 +36,7 @@ class DeepRNN(ConvRNN):
         filters: channels (units) per layer: an int or one per layer.
         kernel_size: conv kernel size.
         jump: residual jump every `jump` layers (None: no jumps).
-        projection: "auto", "always" or None (see `DeepCell`).
+        projection: "auto", "always", "conv_bn_relu" or None (see `DeepCell`).
         block_pool: None or max-pool size/stride after each block.
         fast: use the time-batched layer-major path.
         return_sequences, return_state, go_backwards, stateful, unroll: as `ConvRNN`.
@@ -123,7 +123,7 @@ class DeepRNN(ConvRNN):
             )
             final_states.extend(states)
             if deep.is_block_end(index):
-                merged = deep.close_block(index, merge_time(x), merge_time(block_input))
+                merged = deep.close_block(index, merge_time(x), merge_time(block_input), training=training)
                 x = split_time(merged, x)
         last_output, outputs = self._apply_output_mask(x, mask)
         return last_output, outputs, final_states

@@ -15,6 +15,7 @@ from deep_rnn_tf.training.config import Preset, TaskConfig
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
+JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
 BACKBONE_PREPROCESSING = {"vgg19": "caffe", "resnet50": "caffe", "tiny": "torch", "none": "torch"}
@@ -31,7 +32,9 @@ class ActionConfig(TaskConfig):
         model: "backbone" (CNN + recurrent stack) or "standalone" (17-cell RBM).
         backbone, backbone_weights, freeze_backbone: per-frame CNN, its weights, frozen or fine-tuned.
         rnn: recurrent stack ("rbm15", "rbm1", "convlstm15", "lstm1"); depth: override of its 15 layers.
-        jump: residual jump; width: channels of the stack (standalone: base width); hidden: head units.
+        jump: residual jump; jump_projection: its shortcut, "always" (1x1 conv) or "conv_bn_relu" (1x1
+            conv + BN + ReLU, the original's ShortCut).
+        width: channels of the stack (standalone: base width); hidden: head units.
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
         image_size: (H, W) fed to the model.
         num_clips, clip_len, overlap_rate, coherence: OCTS clips N x L, overlap rate, lambda.
@@ -59,6 +62,9 @@ class ActionConfig(TaskConfig):
     rnn: Literal["rbm15", "rbm1", "convlstm15", "lstm1"] = "rbm15"
     depth: int | None = None
     jump: int | None = 5
+    # The shortcut at every jump of the 15-layer stacks: a 1x1 conv ("always"), or 1x1 conv + BN + ReLU
+    # ("conv_bn_relu", the original's SNN.ShortCut, original.md §1.1).
+    jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
     hidden: int = 512
     p_td: float = 1.0  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)

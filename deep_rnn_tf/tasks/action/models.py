@@ -159,7 +159,8 @@ def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras
             depth=depth,
             filters=width,
             jump=jump if depth > 1 else None,
-            projection="always",  # the original's ShortCut: a 1x1 conv at every jump
+            # The original's ShortCut at every jump: 1x1 conv ("always") or conv + BN + ReLU.
+            projection=config.jump_projection,
             block_pool=2 if depth > 1 else None,
             return_sequences=True,
             name=rnn,
@@ -171,7 +172,7 @@ def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras
             depth=deep,
             filters=width,
             jump=jump,
-            projection="always",
+            projection=config.jump_projection,
             block_pool=2,
             return_sequences=True,
             name=rnn,

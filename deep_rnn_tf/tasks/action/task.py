@@ -50,7 +50,7 @@ from deep_rnn_tf.evaluation.classification import (
 )
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
-from deep_rnn_tf.tasks.action.config import MODELS, RNNS, ActionConfig
+from deep_rnn_tf.tasks.action.config import JUMP_PROJECTIONS, MODELS, RNNS, ActionConfig
 from deep_rnn_tf.tasks.action.models import (
     ActionOCTSModel,
     build_clip_model,
@@ -94,6 +94,11 @@ class ActionTask(Task):
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
         add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
         add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
+        add(
+            "--jump-projection",
+            choices=JUMP_PROJECTIONS,
+            help="shortcut of the 15-layer stacks: 1x1 conv, or 1x1 conv + BN + ReLU as the original",
+        )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")
         add("--p-td", type=float, help="temporal-dropout probability of the RBM cells")

@@ -1,0 +1,860 @@
+"""`deep-rnn study NAME`: run a named grid of ordinary runs and write one report.
+
+    deep-rnn study polygon-depth|action-table|prediction-cores [--budget tiny|small|paper] [--seeds N]
+                   [--jobs N] [--out DIR] [--cells A,B] [--data-seed N] [--dry-run] [--report-only]
+                   [TRAIN FLAGS...]
+
+Every cell x seed of the grid (`deep_rnn_tf.tools.study_grids`) is an ordinary run directory,
+``<out>/runs/<cell>/seed-<s>``, trained and tested through the public command line (`deep-rnn train`,
+then `deep-rnn test`, each in a child process), so every run resumes, and a re-run of the study skips
+the runs whose test result file exists. Unknown flags (e.g. ``--epochs 2``) go to every `deep-rnn train`.
+A missing data set is generated first with the project's generators (`deep-rnn data ...`, seeded) into
+``<out>/data``. After every finished run the report is rewritten (atomically): ``study.json``,
+``study.csv``, ``study.md`` (mean +- std over seeds, the paper's numbers beside, the ordering checks) and
+the plots (``study_*.png``).
+
+Example:
+    $ deep-rnn study polygon-depth --budget tiny --out runs/study/ci
+    $ deep-rnn study action-table --budget small --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
+from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, StudyCell, StudyGrid
+
+PROG = "deep-rnn study"
+CELL_RECORD = "study_cell.json"  # what the study remembers of a finished run (wall time, metrics)
+
+# The file each task's `deep-rnn test` writes last: its existence means the run is finished.
+RESULT_PATTERNS: dict[str, str] = {
+    "polygon": "results/polygon_metrics.json",
+    "action": "results/action_results.json",
+    "prediction": "results/quantitative/KTH/*/results_model=MCNET_*.npz",
+}
+
+
+class StudyError(ValueError):
+    """A bad study command line or a missing input (one line, exit status 2)."""
+
+
+# ------------------------------------------------------------------------------------- results
+
+
+def result_file(task: str, run_dir: Path) -> Path | None:
+    """The task's test result file in `run_dir`, or None while the run is unfinished.
+
+    Example:
+        >>> result_file("polygon", Path("runs/study/polygon-depth/runs/rbm-2/seed-0"))  # doctest: +SKIP
+    """
+    found = sorted(run_dir.glob(RESULT_PATTERNS[task]))
+    return found[-1] if found else None
+
+
+def _percent(value: Any) -> float | None:
+    return None if value is None else 100.0 * float(value)
+
+
+def extract_metrics(task: str, run_dir: Path, derived: bool = False) -> dict[str, Any]:
+    """The study's metrics of one finished run, read from the task's result files.
+
+    Args:
+        task: "polygon", "action" or "prediction".
+        run_dir: the run directory.
+        derived: for prediction, score the copy-last-frame baseline that the run's test also wrote.
+
+    Returns:
+        polygon: iou, instance_iou (%); action: top1, anticipation_top1, top5, mean_class_accuracy (%)
+        and curve {fraction: top-1 %}; prediction: psnr, ssim (mean over steps) and psnr_per_step,
+        ssim_per_step (mean over test windows, PSNR of identical frames capped as the task does).
+
+    Raises:
+        StudyError: the result file is missing or unreadable (names it).
+    """
+    path = result_file(task, run_dir)
+    if path is None:
+        raise StudyError(f"{run_dir}: no test result ({RESULT_PATTERNS[task]}); the run is not finished")
+    try:
+        if task == "polygon":
+            data = json.loads(path.read_text())
+            return {
+                "iou": _percent(data["class_mean_iou"]),
+                "instance_iou": _percent(data["instance_mean_iou"]),
+            }
+        if task == "action":
+            data = json.loads(path.read_text())
+            return {
+                "top1": _percent(data["top1"]),
+                "anticipation_top1": _percent(data["anticipation_top1"]),
+                "top5": _percent(data.get("top5")),
+                "mean_class_accuracy": _percent(data.get("mean_class_accuracy")),
+                "curve": {k: _percent(v) for k, v in sorted(data["anticipation_curve"].items())},
+            }
+        if derived:
+            path = path.with_name("results_model=copy_last_frame.npz")
+        return _video_metrics(path)
+    except (OSError, KeyError, ValueError) as error:
+        raise StudyError(f"{path}: cannot read the test result ({error})") from None
+
+
+def _video_metrics(path: Path) -> dict[str, Any]:
+    from deep_rnn_tf.evaluation.video import finite_mean
+
+    with np.load(path) as data:
+        psnr, ssim = data["psnr"], data["ssim"]
+    per_step_psnr = finite_mean(psnr, axis=0)
+    per_step_ssim = np.mean(ssim, axis=0)
+    return {
+        "psnr": float(np.mean(per_step_psnr)),
+        "ssim": float(np.mean(per_step_ssim)),
+        "psnr_per_step": [round(float(v), 3) for v in per_step_psnr],
+        "ssim_per_step": [round(float(v), 4) for v in per_step_ssim],
+    }
+
+
+def count_parameters(run_dir: Path) -> dict[str, int] | None:
+    """Weights in the newest checkpoint of `run_dir`: total, and those of the recurrent stack.
+
+    Read from the Keras ``.weights.h5`` file (the optimizer's slots excluded); "recurrent" is every
+    weight a `DeepCell` owns (``.../cells/...``: the stack's cells and their normalisation, and
+    ``.../projection_layers/...``: its jump projections). None when the run has no checkpoint.
+    """
+    import h5py
+
+    checkpoints = sorted((run_dir / "checkpoints").glob("epoch-*.weights.h5"))
+    if not checkpoints:
+        return None
+    counts = {"total": 0, "recurrent": 0}
+
+    def visit(name: str, item: Any) -> None:
+        if not isinstance(item, h5py.Dataset) or name.startswith("optimizer/"):
+            return
+        size = int(np.prod(item.shape)) if item.shape else 1
+        counts["total"] += size
+        if {"cells", "projection_layers"} & set(name.split("/")):  # what a DeepCell owns
+            counts["recurrent"] += size
+
+    with h5py.File(checkpoints[-1], "r") as handle:
+        handle.visititems(visit)
+    return counts
+
+
+# ------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """One cell x seed: its run directory and the two commands (train, test) that make it."""
+
+    cell: StudyCell
+    seed: int
+    run_dir: Path
+    train_argv: tuple[str, ...]
+    test_argv: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.cell.name} seed {self.seed}"
+
+
+def _fill(line: str, data_dir: Path, seed: int) -> list[str]:
+    """Splits a command line of the grids and fills in "{data}" and "{seed}"."""
+    return [arg.replace("{data}", str(data_dir)).replace("{seed}", str(seed)) for arg in line.split()]
+
+
+def _given_flags(argv: Sequence[str]) -> set[str]:
+    return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+
+
+class Study:
+    """Plans, runs and reports one grid at one budget.
+
+    Args:
+        grid: the grid (`study_grids.GRIDS[name]`).
+        budget: "tiny", "small" or "paper".
+        out: the study folder (runs/, data/, the report).
+        seeds: seeds per cell (default: the budget's).
+        jobs: runs at the same time (each a child process).
+        train_flags: extra `deep-rnn train` flags for every run (they win over the budget's).
+        cells: names of the cells to run (default: the budget's).
+        data_seed: seed of the generated data set.
+        log: where progress lines go.
+
+    Example:
+        >>> study = Study(GRIDS["polygon-depth"], "tiny", Path("runs/study/ci"))
+        >>> [run.key for run in study.plan()]
+        ['rbm-2 seed 0', 'convlstm-2 seed 0']
+    """
+
+    def __init__(
+        self,
+        grid: StudyGrid,
+        budget: str,
+        out: Path,
+        seeds: int | None = None,
+        jobs: int = 1,
+        train_flags: Sequence[str] = (),
+        cells: Sequence[str] | None = None,
+        data_seed: int = 0,
+        log: Callable[[str], None] = print,
+    ):
+        if budget not in BUDGETS:
+            raise StudyError(f"--budget {budget!r}: expected one of {list(BUDGETS)}")
+        self.grid, self.budget, self.out = grid, budget, Path(out)
+        self.spec = grid.budgets[budget]
+        self.seeds = self.spec.seeds if seeds is None else int(seeds)
+        if self.seeds < 1:
+            raise StudyError(f"--seeds must be >= 1; received {seeds}")
+        if jobs < 1:
+            raise StudyError(f"--jobs must be >= 1; received {jobs}")
+        self.jobs, self.train_flags, self.data_seed, self.log = jobs, list(train_flags), data_seed, log
+        self.cells = grid.cells_for(budget)
+        if cells:
+            known = {cell.name for cell in grid.cells}
+            unknown = [name for name in cells if name not in known]
+            if unknown:
+                raise StudyError(f"--cells {','.join(unknown)}: {grid.name} has cells {sorted(known)}")
+            wanted = set(cells) | {grid.cell(n).derived_from for n in cells if grid.cell(n).derived_from}
+            self.cells = [cell for cell in grid.cells if cell.name in wanted]
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+
+    # --- plan --------------------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.out / "data"
+
+    def data_flags(self) -> list[str]:
+        """Flags pointing the runs at the data (none when the user passed the data flag or at paper scale)."""
+        recipe = self.spec.data
+        if recipe is None or recipe.flags.split()[0] in _given_flags(self.train_flags):
+            return []
+        return _fill(recipe.flags, self.data_dir, self.data_seed)
+
+    def run_dir(self, cell: StudyCell, seed: int) -> Path:
+        return self.out / "runs" / cell.name / f"seed-{seed}"
+
+    def plan(self) -> list[CellRun]:
+        """Every cell x seed that trains (derived cells are scored from their source's runs)."""
+        runs = []
+        for cell in self.cells:
+            if cell.derived_from:
+                continue
+            for seed in range(self.seeds):
+                run_dir = self.run_dir(cell, seed)
+                train = (
+                    "train", self.grid.task, "--preset", self.spec.preset, "--run-dir", str(run_dir),
+                    "--seed", str(seed), "--quiet", *self.data_flags(), *self.spec.flags.split(),
+                    *cell.train_flags(self.budget), *self.train_flags,
+                )  # fmt: skip
+                test = ("test", self.grid.task, "--run-dir", str(run_dir), "--quiet")
+                runs.append(CellRun(cell, seed, run_dir, train, test))
+        return runs
+
+    def is_finished(self, run: CellRun) -> bool:
+        return result_file(self.grid.task, run.run_dir) is not None
+
+    # --- running -----------------------------------------------------------------------------------
+    def _progress(self, text: str) -> None:
+        elapsed = int(time.monotonic() - self._started)
+        stamp = f"{elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
+        with self._lock:
+            self.log(f"[study {self.grid.name} {stamp}] {text}")
+
+    def ensure_data(self) -> None:
+        """Generates the budget's data set into ``<out>/data`` unless it is there (or given by a flag)."""
+        recipe = self.spec.data
+        if recipe is None or not self.data_flags():
+            return
+        if (self.data_dir / recipe.ready).exists():
+            return
+        self._progress(f"generating the data set in {self.data_dir} (seed {self.data_seed})")
+        commands = [["data", *_fill(c, self.data_dir, self.data_seed), "--quiet"] for c in recipe.commands]
+        log = self.out / "data.log"
+        if run_child(commands, log, threads=None) != 0:
+            raise StudyError(f"{log}: generating the data set failed (see the log)")
+
+    def _threads(self) -> int | None:
+        return None if self.jobs == 1 else max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool:
+        self._progress(f"running {run.key} ({counter['done']}/{total} done)")
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        begin = time.monotonic()
+        status = run_child(
+            [list(run.train_argv), list(run.test_argv)], run.run_dir / "study.log", self._threads()
+        )
+        wall = time.monotonic() - begin
+        if status != 0 or not self.is_finished(run):
+            self._progress(
+                f"FAILED {run.key} after {wall:.0f} s (exit {status}); see {run.run_dir / 'study.log'}"
+            )
+            return False
+        record = {
+            "cell": run.cell.name,
+            "seed": run.seed,
+            "wall_s": round(wall, 1),
+            "train_argv": list(run.train_argv),
+            "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_json_atomic(run.run_dir / CELL_RECORD, record)
+        with self._lock:
+            counter["done"] += 1
+        summary = _headline(self.grid, extract_metrics(self.grid.task, run.run_dir))
+        self._progress(f"done {run.key} in {wall:.0f} s: {summary} ({counter['done']}/{total} done)")
+        with self._lock:
+            self.write_report()
+        return True
+
+    def run(self) -> int:
+        """Runs the unfinished runs (``jobs`` at a time), rewriting the report after each; 1 if any failed."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        runs = self.plan()
+        todo = [run for run in runs if not self.is_finished(run)]
+        counter = {"done": len(runs) - len(todo)}
+        self._progress(
+            f"budget {self.budget}, {len(self.cells)} cells x {self.seeds} seed(s): {len(runs)} runs, "
+            f"{counter['done']} already finished, {len(todo)} to run, {self.jobs} at a time"
+        )
+        if todo:
+            self.ensure_data()
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            outcomes = list(pool.map(lambda run: self._run_one(run, counter, len(runs)), todo))
+        paths = self.write_report()
+        failed = outcomes.count(False)
+        self._progress(
+            f"report: {paths['md']} ({counter['done']}/{len(runs)} runs finished, {failed} failed)"
+        )
+        return 1 if failed else 0
+
+    # --- report ------------------------------------------------------------------------------------
+    def collect(self) -> list[dict[str, Any]]:
+        """One row per cell: per-seed metrics of its finished runs, mean and std, wall time, parameters."""
+        rows = []
+        for cell in self.cells:
+            source = self.grid.cell(cell.derived_from) if cell.derived_from else cell
+            seeds = []
+            for seed in range(self.seeds):
+                run_dir = self.run_dir(source, seed)
+                if result_file(self.grid.task, run_dir) is None:
+                    continue
+                metrics = extract_metrics(self.grid.task, run_dir, derived=bool(cell.derived_from))
+                record = _read_json(run_dir / CELL_RECORD)
+                params = None if cell.derived_from else count_parameters(run_dir)
+                wall = None if cell.derived_from else record.get("wall_s")
+                seeds.append(
+                    {"seed": seed, "run_dir": str(run_dir), "wall_s": wall, "params": params, **metrics}
+                )
+            rows.append(_aggregate(cell, seeds, self.grid))
+        return rows
+
+    def write_report(self) -> dict[str, Path]:
+        """Writes study.json, study.csv, study.md and the plots in the study folder; returns their paths."""
+        rows = self.collect()
+        checks = ordering_checks(self.grid, rows)
+        plots = write_plots(self.grid, rows, self.out)
+        report = {
+            "study": self.grid.name,
+            "task": self.grid.task,
+            "description": self.grid.description,
+            "budget": self.budget,
+            "preset": self.spec.preset,
+            "seeds": self.seeds,
+            "flags": [*self.spec.flags.split(), *self.train_flags],
+            "cells": rows,
+            "checks": checks,
+            "plots": [p.name for p in plots],
+            "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        paths = {"json": self.out / "study.json", "csv": self.out / "study.csv", "md": self.out / "study.md"}
+        write_json_atomic(paths["json"], report)
+        write_text_atomic(paths["csv"], study_csv(self.grid, rows))
+        write_text_atomic(paths["md"], study_markdown(self.grid, report, rows, checks, plots))
+        return paths
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _headline(grid: StudyGrid, metrics: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{key} {metrics[key]:.2f}" for key, _ in grid.metrics[:2] if metrics.get(key) is not None
+    )
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return None, None
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "cell": cell.name,
+        "label": cell.label,
+        "series": cell.series,
+        "x": cell.x,
+        "derived_from": cell.derived_from,
+        "seeds_done": len(seeds),
+        "paper": cell.paper,
+        "runs": seeds,
+    }
+    for key, _ in grid.metrics:
+        row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([s.get(key) for s in seeds])
+    row["wall_s_mean"], _ = _mean_std([s.get("wall_s") for s in seeds])
+    params = [s["params"] for s in seeds if s.get("params")]
+    row["params_total"] = params[0]["total"] if params else None
+    row["params_recurrent"] = params[0]["recurrent"] if params else None
+    for curve in ("curve", "psnr_per_step", "ssim_per_step"):
+        series = [s[curve] for s in seeds if s.get(curve)]
+        if series:
+            if isinstance(series[0], dict):
+                keys = list(series[0])
+                stacked = np.array([[s[k] for k in keys] for s in series], dtype=float)
+                row[f"{curve}_mean"] = dict(
+                    zip(keys, np.round(stacked.mean(axis=0), 3).tolist(), strict=True)
+                )
+            else:
+                row[f"{curve}_mean"] = np.round(np.mean(np.array(series, dtype=float), axis=0), 4).tolist()
+    return row
+
+
+# ------------------------------------------------------------------------------------- checks
+
+
+def _measured(row: dict[str, Any] | None, metric: str) -> bool:
+    return row is not None and row[f"{metric}_mean"] is not None
+
+
+def _better(rows: dict[str, dict], labels: dict[str, str], a: str, b: str, metric: str) -> dict[str, Any]:
+    """a beats b on `metric` beyond one standard deviation: mean_a - mean_b > max(std_a, std_b).
+
+    Undecided (holds None) until both cells have at least two seeds: one seed has no spread to beat.
+    """
+    text = f"{labels[a]} beats {labels[b]} on {metric}"
+    if not (_measured(rows.get(a), metric) and _measured(rows.get(b), metric)):
+        return {"check": text, "holds": None, "detail": "not measured yet"}
+    ma, sa = rows[a][f"{metric}_mean"], rows[a][f"{metric}_std"]
+    mb, sb = rows[b][f"{metric}_mean"], rows[b][f"{metric}_std"]
+    detail = f"{ma:.2f} ± {sa:.2f} vs {mb:.2f} ± {sb:.2f} (margin {ma - mb:+.2f}, needs > {max(sa, sb):.2f})"
+    if min(rows[a]["seeds_done"], rows[b]["seeds_done"]) < 2:
+        return {"check": text, "holds": None, "detail": detail + "; needs >= 2 seeds per cell"}
+    return {"check": text, "holds": bool(ma - mb > max(sa, sb)), "detail": detail}
+
+
+def _rises(rows: list[dict], series: str, metric: str) -> dict[str, Any]:
+    """The series' metric rises or holds with depth: no step drops by more than one standard deviation."""
+    points = sorted((r for r in rows if r["series"] == series and r["x"] is not None), key=lambda r: r["x"])
+    text = f"{series} {metric} rises (or holds) with depth"
+    points = [p for p in points if p[f"{metric}_mean"] is not None]
+    if len(points) < 2:
+        return {"check": text, "holds": None, "detail": "fewer than two depths measured"}
+    drops = [
+        f"{p['x']:g}->{q['x']:g}: {p[f'{metric}_mean']:.2f} -> {q[f'{metric}_mean']:.2f}"
+        for p, q in zip(points, points[1:], strict=False)
+        if q[f"{metric}_mean"] < p[f"{metric}_mean"] - max(p[f"{metric}_std"], q[f"{metric}_std"])
+    ]
+    values = ", ".join(f"{p['x']:g}: {p[f'{metric}_mean']:.2f} ± {p[f'{metric}_std']:.2f}" for p in points)
+    detail = values + (f"; drops {drops}" if drops else "")
+    if min(p["seeds_done"] for p in points) < 2:
+        return {"check": text, "holds": None, "detail": detail + "; needs >= 2 seeds per cell"}
+    return {"check": text, "holds": not drops, "detail": detail}
+
+
+def ordering_checks(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper's orderings (issue 12) evaluated on the measured means and standard deviations."""
+    by_name = {row["cell"]: row for row in rows}
+    labels = {cell.name: cell.label for cell in grid.cells}
+    if grid.name == "polygon-depth":
+        return [_rises(rows, "rbm", "iou"), _better(by_name, labels, "rbm-15", "convlstm-15", "iou")]
+    if grid.name == "action-table":
+        return [
+            _better(by_name, labels, "rbm15", other, metric)
+            for metric in ("top1", "anticipation_top1")
+            for other in ("lstm1", "convlstm15")
+        ]
+    if grid.name == "prediction-cores":
+        return [_better(by_name, labels, "rbm-15", "convlstm", "psnr"), _rises(rows, "rbm", "psnr")]
+    return []
+
+
+# ------------------------------------------------------------------------------------- files
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
+    """One line per cell: seeds done, mean/std/paper of each metric, wall time, parameter counts."""
+    header = ["cell", "label", "seeds_done"]
+    for key, _ in grid.metrics:
+        header += [f"{key}_mean", f"{key}_std", f"paper_{key}"]
+    header += ["wall_s_mean", "params_total", "params_recurrent", "paper_params_m"]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        line = [row["cell"], row["label"], row["seeds_done"]]
+        for key, _ in grid.metrics:
+            line += [_fmt(row[f"{key}_mean"], 4), _fmt(row[f"{key}_std"], 4), _fmt(row["paper"].get(key))]
+        line += [
+            _fmt(row["wall_s_mean"], 1),
+            _fmt(row["params_total"]),
+            _fmt(row["params_recurrent"]),
+            _fmt(row["paper"].get("decoder_params_m")),
+        ]
+        writer.writerow(["" if value == "-" else value for value in line])
+    return buffer.getvalue()
+
+
+def _pm(row: dict[str, Any], key: str, digits: int = 2) -> str:
+    mean, std = row[f"{key}_mean"], row[f"{key}_std"]
+    return "-" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _params(row: dict[str, Any]) -> str:
+    if row["params_total"] is None:
+        return "-"
+    return f"{row['params_recurrent'] / 1e6:.3f} M / {row['params_total'] / 1e6:.3f} M"
+
+
+def study_markdown(
+    grid: StudyGrid,
+    report: dict[str, Any],
+    rows: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    plots: list[Path],
+) -> str:
+    """The report page: settings, the table (mean ± std, paper beside), the checks, curves, plots."""
+    digits = 3 if grid.task == "prediction" else 1
+    lines = [
+        f"# Study `{grid.name}` ({grid.task})",
+        "",
+        grid.description + ".",
+        "",
+        f"Budget `{report['budget']}` (preset `{report['preset']}`), {report['seeds']} seed(s) per cell; "
+        f"extra train flags: `{' '.join(report['flags']) or '-'}`. Written {report['written_utc']}. "
+        "Values are the mean ± sample standard deviation over the finished seeds; the paper's numbers "
+        "(original.md §9) are on the real data sets at full scale: compare orderings, not values.",
+        "",
+    ]
+    header = ["cell", "seeds"]
+    for _, label in grid.metrics:
+        header += [label, "paper"]
+    header += ["wall / run (s)", "params recurrent / total", "paper params"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["label"], str(row["seeds_done"])]
+        for key, _ in grid.metrics:
+            cells += [_pm(row, key, digits), _fmt(row["paper"].get(key), digits)]
+        paper_params = row["paper"].get("decoder_params_m")
+        cells += [
+            _fmt(row["wall_s_mean"], 0),
+            _params(row),
+            "-" if paper_params is None else f"{paper_params:.2f} M",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## The paper's orderings, measured", ""]
+    marks = {True: "holds", False: "does NOT hold", None: "not measured"}
+    lines += [f"- {c['check']}: **{marks[c['holds']]}** ({c['detail']})" for c in checks] or ["- none"]
+    lines += _curve_tables(grid, rows)
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
+    if grid.task == "action":
+        done = [r for r in rows if r.get("curve_mean")]
+        if not done:
+            return []
+        keys = list(done[0]["curve_mean"])
+        lines = ["", "## Accuracy (%) vs observed fraction of the test sequence (mean over seeds)", ""]
+        lines += [
+            "| cell | " + " | ".join(f"{float(k):.0%}" for k in keys) + " |",
+            "|" + "---|" * (len(keys) + 1),
+        ]
+        lines += [
+            f"| {r['label']} | " + " | ".join(f"{r['curve_mean'][k]:.1f}" for k in keys) + " |" for r in done
+        ]
+        return lines
+    if grid.task == "prediction":
+        lines = []
+        for metric, digits in (("psnr", 2), ("ssim", 3)):
+            done = [r for r in rows if r.get(f"{metric}_per_step_mean")]
+            if not done:
+                continue
+            steps = len(done[0][f"{metric}_per_step_mean"])
+            lines += ["", f"## Per-step {metric.upper()} (mean over seeds)", ""]
+            lines += [
+                "| cell | " + " | ".join(f"T{i + 1}" for i in range(steps)) + " |",
+                "|" + "---|" * (steps + 1),
+            ]
+            lines += [
+                f"| {r['label']} | "
+                + " | ".join(f"{v:.{digits}f}" for v in r[f"{metric}_per_step_mean"])
+                + " |"
+                for r in done
+            ]
+        return lines
+    return []
+
+
+# ------------------------------------------------------------------------------------- plots
+
+
+def _save_figure(figure: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def write_plots(grid: StudyGrid, rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    """The grid's figure(s) from the measured rows (nothing before the first finished run)."""
+    if not any(row["seeds_done"] for row in rows):
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if grid.plot == "depth":
+        return [_plot_depth(grid, rows, out / "study_depth.png")]
+    if grid.plot == "bars":
+        return [
+            _plot_bars(grid, rows, out / "study_bars.png"),
+            _plot_action_curves(rows, out / "study_curves.png"),
+        ]
+    return [_plot_per_step(rows, out / "study_per_step.png")]
+
+
+def _plot_depth(grid: StudyGrid, rows: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    metric = grid.metrics[0][0]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for index, series in enumerate(dict.fromkeys(r["series"] for r in rows)):
+        points = sorted((r for r in rows if r["series"] == series), key=lambda r: r["x"])
+        color = f"C{index}"
+        measured = [p for p in points if p[f"{metric}_mean"] is not None]
+        if measured:
+            axis.errorbar(
+                [p["x"] for p in measured],
+                [p[f"{metric}_mean"] for p in measured],
+                yerr=[p[f"{metric}_std"] for p in measured],
+                marker="o",
+                capsize=3,
+                color=color,
+                label=f"{series} (measured)",
+            )
+        paper = [p for p in points if p["paper"].get(metric) is not None]
+        if paper:
+            axis.plot(
+                [p["x"] for p in paper],
+                [p["paper"][metric] for p in paper],
+                linestyle="--",
+                marker="x",
+                color=color,
+                alpha=0.6,
+                label=f"{series} (paper, Cityscapes)",
+            )
+    axis.set_xticks(sorted({r["x"] for r in rows if r["x"] is not None}))
+    axis.set_xlabel("recurrent depth (layers)")
+    axis.set_ylabel(grid.metrics[0][1])
+    axis.set_title(f"{grid.name}: {grid.metrics[0][1]} vs depth (mean ± std over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save_figure(figure, path)
+
+
+def _plot_bars(grid: StudyGrid, rows: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    metrics = grid.metrics[:2]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4))
+    positions = np.arange(len(rows))
+    for axis, (metric, label) in zip(np.atleast_1d(axes), metrics, strict=True):
+        means = [r[f"{metric}_mean"] or 0.0 for r in rows]
+        stds = [r[f"{metric}_std"] or 0.0 for r in rows]
+        papers = [r["paper"].get(metric) or 0.0 for r in rows]
+        axis.bar(positions - 0.2, means, 0.4, yerr=stds, capsize=3, label="measured (synthetic)")
+        axis.bar(positions + 0.2, papers, 0.4, alpha=0.5, hatch="//", label="paper (UCF-101)")
+        axis.set_xticks(positions, [r["label"] for r in rows], rotation=20, ha="right", fontsize=8)
+        axis.set_ylabel(label)
+        axis.legend(fontsize=8)
+        axis.grid(axis="y", alpha=0.3)
+    figure.suptitle(f"{grid.name} (mean ± std over seeds)")
+    return _save_figure(figure, path)
+
+
+def _plot_action_curves(rows: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for row in rows:
+        curve = row.get("curve_mean")
+        if curve:
+            axis.plot([100 * float(k) for k in curve], list(curve.values()), marker="o", label=row["label"])
+    axis.set_xlabel("observed part of the test sequence (%)")
+    axis.set_ylabel("top-1 accuracy (%)")
+    axis.set_title("accuracy vs observed fraction (mean over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save_figure(figure, path)
+
+
+def _plot_per_step(rows: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, metric in zip(axes, ("psnr", "ssim"), strict=True):
+        for row in rows:
+            values = row.get(f"{metric}_per_step_mean")
+            if not values:
+                continue
+            runs = np.array([r[f"{metric}_per_step"] for r in row["runs"]], dtype=float)
+            steps = np.arange(1, len(values) + 1)
+            line = axis.plot(steps, values, marker="o", markersize=3, label=row["label"])[0]
+            if len(runs) > 1:
+                std = runs.std(axis=0, ddof=1)
+                axis.fill_between(steps, np.array(values) - std, np.array(values) + std, alpha=0.15,
+                                  color=line.get_color())  # fmt: skip
+        axis.set_xlabel("predicted step")
+        axis.set_ylabel(metric.upper())
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle("per-step quality (mean ± std over seeds)")
+    return _save_figure(figure, path)
+
+
+# ------------------------------------------------------------------------------------- child runs
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def run_child(commands: list[list[str]], log_path: Path, threads: int | None) -> int:
+    """Runs `deep-rnn` commands one after the other, each in a child process (`python -m
+    deep_rnn_tf.cli`); output appended to `log_path`; stops at the first failure and returns its status.
+
+    Child processes keep runs apart (runs can go side by side; ``threads`` caps each child's TensorFlow
+    thread pools when they do), and the study drives the public command line without importing it (the
+    one-way flow: `cli` imports `tools`, never the reverse).
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH")) if p)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("MPLBACKEND", "Agg")
+    if threads:
+        for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+            env[name] = str(threads)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log:
+        for command in commands:
+            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} deep-rnn {' '.join(command)}\n")
+            log.flush()
+            child = [sys.executable, "-m", "deep_rnn_tf.cli", *command]
+            status = subprocess.call(child, stdout=log, stderr=subprocess.STDOUT, env=env)
+            if status != 0:
+                return status
+    return 0
+
+
+# ------------------------------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run a named grid of ordinary runs (train + test per cell and seed) and write one report "
+        "(study.json, study.csv, study.md, plots). Unknown flags go to every `deep-rnn train`.",
+        epilog="Grids: " + "; ".join(f"{g.name}: {g.description}" for g in GRIDS.values()),
+    )
+    parser.add_argument("name", metavar="NAME", help=f"one of {', '.join(GRIDS)}")
+    parser.add_argument("--budget", default="small", help="tiny (CI: 1 seed, 2 cells), small (CPU), paper")
+    parser.add_argument("--seeds", type=int, help="seeds per cell (default: 3; tiny: 1)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (default 1)")
+    parser.add_argument("--out", help="study folder (default runs/study/NAME, plus -BUDGET unless small)")
+    parser.add_argument("--cells", help="comma-separated subset of the grid's cells")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the generated data set (default 0)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from finished runs")
+    return parser
+
+
+def default_out(name: str, budget: str) -> Path:
+    """runs/study/NAME (small budget) or runs/study/NAME-BUDGET."""
+    return Path("runs") / "study" / (name if budget == "small" else f"{name}-{budget}")
+
+
+def study_main(argv: list[str] | None = None) -> int:
+    """`deep-rnn study ...` (see the module docstring). Raises StudyError on a bad command line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0
+    if argv[0] not in GRIDS:
+        raise StudyError(f"{PROG}: unknown study {argv[0]!r}; expected one of {list(GRIDS)}")
+    args, train_flags = parser.parse_known_args(argv)
+    stray = [flag for flag in train_flags if not flag.startswith("-")][:1]
+    if stray and train_flags.index(stray[0]) == 0:
+        raise StudyError(f"{PROG}: unexpected argument {stray[0]!r} (train flags start with --)")
+    if args.budget not in BUDGETS:
+        raise StudyError(f"--budget {args.budget!r}: expected one of {list(BUDGETS)}")
+    study = Study(
+        GRIDS[args.name],
+        args.budget,
+        Path(args.out) if args.out else default_out(args.name, args.budget),
+        seeds=args.seeds,
+        jobs=args.jobs,
+        train_flags=train_flags,
+        cells=args.cells.split(",") if args.cells else None,
+        data_seed=args.data_seed,
+        log=lambda line: print(line, flush=True),
+    )
+    if args.dry_run:
+        for command in study.plan():
+            state = "finished" if study.is_finished(command) else "to run"
+            print(f"# {command.key} ({state})")
+            print("deep-rnn " + " ".join(command.train_argv))
+            print("deep-rnn " + " ".join(command.test_argv))
+        return 0
+    if args.report_only:
+        print(f"Wrote {study.write_report()['md']}")
+        return 0
+    return study.run()
+
+
+if __name__ == "__main__":
+    sys.exit(study_main())

@@ -1,0 +1,335 @@
+"""`deep-rnn study NAME`: grids, the report from result files, errors, a tiny end-to-end study."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deep_rnn_tf import cli
+from deep_rnn_tf.tools.study import (
+    CELL_RECORD,
+    Study,
+    StudyError,
+    count_parameters,
+    extract_metrics,
+    study_main,
+)
+from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, small_polygon_filters
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------- the grids
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_every_planned_command_parses_with_the_tasks_own_flags(name, budget, tmp_path):
+    """Every train command of the study is accepted by `deep-rnn train TASK` (flags exist, values fit)."""
+    from deep_rnn_tf.tasks import get_task
+
+    grid = GRIDS[name]
+    study = Study(grid, budget, tmp_path)
+    runs = study.plan()
+    assert runs, "a budget with nothing to run"
+    task = get_task(grid.task)
+    for run in runs:
+        args = cli._task_command_parser("train", task).parse_args(list(run.train_argv[1:]))
+        assert args.preset == grid.budgets[budget].preset and args.seed == run.seed
+        assert Path(args.run_dir) == tmp_path / "runs" / run.cell.name / f"seed-{run.seed}"
+        config = cli.resolve_config(task, args)
+        if grid.task == "polygon":
+            from deep_rnn_tf.tasks.polygon.task import resolve_filters
+
+            assert len(resolve_filters(config)) == run.cell.x
+        cli._task_command_parser("test", task).parse_args(list(run.test_argv[1:]))
+
+
+# Keys of the tests' tiny configs that no `deep-rnn train` flag sets (they stay at the `small` preset's).
+_TINY_WITHOUT_FLAG = {
+    "polygon": {"feature_channels", "overlays"},
+    "prediction": {"val_batches", "test_batch_size"},
+}
+
+
+@pytest.mark.parametrize("name", ["polygon-depth", "prediction-cores"])
+def test_tiny_budget_is_the_tests_tiny_config(name, tmp_path):
+    """No `tiny` preset exists (tests/presets.py holds it): the tiny budget's flags give the same config."""
+    from deep_rnn_tf.tasks import get_task
+    from tests.presets import TINY
+
+    grid = GRIDS[name]
+    task = get_task(grid.task)
+    run = Study(grid, "tiny", tmp_path).plan()[-1]
+    config = cli.resolve_config(
+        task, cli._task_command_parser("train", task).parse_args(list(run.train_argv[1:]))
+    )
+    for key, value in TINY[grid.task].items():
+        if key in _TINY_WITHOUT_FLAG[grid.task] or (grid.task == "prediction" and key == "rnn_depth"):
+            continue  # rnn_depth: the cell's own --rnn-depth wins
+        expected = tuple(value) if isinstance(value, list) else value
+        assert getattr(config, key) == expected, key
+
+
+def test_tiny_budgets_are_one_seed_and_two_trained_cells(tmp_path):
+    for grid in GRIDS.values():
+        study = Study(grid, "tiny", tmp_path)
+        assert study.seeds == 1
+        assert len({run.cell.name for run in study.plan()}) == 2, grid.name
+        assert grid.budgets["tiny"].data is not None and grid.budgets["small"].data is not None
+
+
+def test_grid_cells_match_the_paper_tables():
+    polygon = GRIDS["polygon-depth"]
+    assert [c.name for c in polygon.cells] == [
+        f"{r}-{d}" for r in ("rbm", "convlstm") for d in (2, 5, 10, 15)
+    ]
+    assert polygon.cell("rbm-15").paper == {"iou": 70.4, "decoder_params_m": 5.85}
+    assert polygon.cell("convlstm-15").paper["iou"] == 46.7
+    assert small_polygon_filters(2) == [16, 8] and len(small_polygon_filters(15)) == 15
+    action = GRIDS["action-table"]
+    assert [c.name for c in action.cells] == ["lstm1", "convlstm15", "rbm1", "rbm15"]
+    assert action.cell("rbm15").paper == {"top1": 79.8, "anticipation_top1": 57.7}
+    prediction = GRIDS["prediction-cores"]
+    assert [c.name for c in prediction.cells] == [
+        "copy-last",
+        "convlstm",
+        "rbm-1",
+        "rbm-3",
+        "rbm-8",
+        "rbm-15",
+    ]
+    assert len(prediction.cell("rbm-15").paper["psnr_per_step"]) == 20
+
+
+def test_user_data_flag_replaces_the_generated_set(tmp_path):
+    study = Study(
+        GRIDS["polygon-depth"], "small", tmp_path, train_flags=["--crops", "/my/crops", "--epochs", "2"]
+    )
+    assert study.data_flags() == []
+    argv = study.plan()[0].train_argv
+    assert argv[-4:] == ("--crops", "/my/crops", "--epochs", "2")  # the user's flags come last and win
+
+
+# ------------------------------------------------------------------------------------- errors
+
+
+def test_bad_name_is_a_one_line_error_listing_the_names(capsys):
+    assert cli.main(["study", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "unknown study 'nope'" in err
+    for name in GRIDS:
+        assert name in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["polygon-depth", "--budget", "huge"], "--budget 'huge'"),
+        (["polygon-depth", "--seeds", "0"], "--seeds must be >= 1"),
+        (["polygon-depth", "--cells", "rbm-3"], "--cells rbm-3: polygon-depth has cells"),
+    ],
+)
+def test_bad_options(argv, message):
+    with pytest.raises(StudyError, match=message.replace("(", r"\(")):
+        study_main(argv)
+
+
+def test_help_lists_the_grids(capsys):
+    assert cli.main(["study", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in GRIDS)
+
+
+def test_dry_run_prints_train_and_test_commands(capsys, tmp_path):
+    assert study_main(["action-table", "--dry-run", "--out", str(tmp_path), "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("deep-rnn train action --preset small") == 8  # 4 cells x 2 seeds
+    assert "--rnn rbm15" in out and "(to run)" in out
+
+
+# ------------------------------------------------------------------------------------- the report
+
+
+def _finish_polygon_run(run_dir: Path, iou: float, wall: float) -> None:
+    (run_dir / "results").mkdir(parents=True)
+    metrics = {"class_mean_iou": iou, "instance_mean_iou": iou - 0.01}
+    (run_dir / "results" / "polygon_metrics.json").write_text(json.dumps(metrics))
+    (run_dir / CELL_RECORD).write_text(json.dumps({"wall_s": wall}))
+
+
+def test_report_from_result_files(tmp_path):
+    """Mean ± std over seeds, the paper beside, the checks, CSV columns, the plot; no training involved."""
+    grid = GRIDS["polygon-depth"]
+    study = Study(grid, "small", tmp_path, seeds=2)
+    ious = {"rbm-2": (0.40, 0.42), "rbm-5": (0.45, 0.47), "convlstm-2": (0.41, 0.41)}
+    for cell, values in ious.items():
+        for seed, iou in enumerate(values):
+            _finish_polygon_run(study.run_dir(grid.cell(cell), seed), iou, 10.0 + seed)
+    paths = study.write_report()
+    with paths["csv"].open() as handle:
+        rows = {row["cell"]: row for row in csv.DictReader(handle)}
+    assert list(next(iter(rows.values())))[:6] == [
+        "cell",
+        "label",
+        "seeds_done",
+        "iou_mean",
+        "iou_std",
+        "paper_iou",
+    ]
+    assert {"instance_iou_mean", "wall_s_mean", "params_total", "paper_params_m"} <= set(rows["rbm-2"])
+    assert float(rows["rbm-2"]["iou_mean"]) == pytest.approx(41.0)
+    assert float(rows["rbm-2"]["iou_std"]) == pytest.approx(np.std([40.0, 42.0], ddof=1), abs=1e-4)
+    assert rows["rbm-2"]["paper_iou"] == "59.90" and rows["rbm-2"]["wall_s_mean"] == "10.5"
+    assert rows["rbm-15"]["seeds_done"] == "0" and rows["rbm-15"]["iou_mean"] == ""
+    report = json.loads(paths["json"].read_text())
+    assert report["study"] == "polygon-depth" and report["seeds"] == 2
+    checks = {c["check"]: c for c in report["checks"]}
+    assert checks["rbm iou rises (or holds) with depth"]["holds"] is True
+    assert checks["15-layer RBM beats 15-layer ConvLSTM on iou"]["holds"] is None  # not measured
+    markdown = paths["md"].read_text()
+    assert "| 2-layer RBM | 2 | 41.0 ± 1.4 | 59.9 |" in markdown
+    assert (tmp_path / "study_depth.png").stat().st_size > 1000
+
+
+def test_report_action_and_prediction_results(tmp_path):
+    action = Study(GRIDS["action-table"], "small", tmp_path / "action", seeds=1)
+    for cell, top1 in (("rbm15", 0.8), ("lstm1", 0.5)):
+        run_dir = action.run_dir(GRIDS["action-table"].cell(cell), 0)
+        (run_dir / "results").mkdir(parents=True)
+        curve = {f"{0.1 * i:.1f}": top1 * i / 10 for i in range(1, 11)}
+        result = {"top1": top1, "top5": 1.0, "mean_class_accuracy": top1, "anticipation_top1": top1 / 2}
+        (run_dir / "results" / "action_results.json").write_text(
+            json.dumps({**result, "anticipation_curve": curve})
+        )
+    paths = action.write_report()
+    markdown = paths["md"].read_text()
+    assert (
+        "Accuracy (%) vs observed fraction" in markdown
+        and "| 15-layer RBM | 1 | 80.0 ± 0.0 | 79.8 |" in markdown
+    )
+    assert {"study_bars.png", "study_curves.png"} <= {p.name for p in (tmp_path / "action").iterdir()}
+    checks = {c["check"]: c for c in json.loads(paths["json"].read_text())["checks"]}
+    one_seed = checks["15-layer RBM beats 1-layer LSTM on top1"]
+    assert one_seed["holds"] is None and "needs >= 2 seeds" in one_seed["detail"]  # no spread to beat
+    assert checks["15-layer RBM beats 15-layer ConvLSTM on top1"]["detail"] == "not measured yet"
+
+    prediction = Study(GRIDS["prediction-cores"], "small", tmp_path / "prediction", seeds=1)
+    run_dir = prediction.run_dir(GRIDS["prediction-cores"].cell("convlstm"), 0)
+    folder = run_dir / "results" / "quantitative" / "KTH" / "seed-0"
+    folder.mkdir(parents=True)
+    psnr = np.array([[30.0, 25.0, np.inf], [32.0, 27.0, 20.0]])
+    np.savez(folder / "results_model=MCNET_convlstm.npz", psnr=psnr, ssim=np.full((2, 3), 0.8))
+    np.savez(folder / "results_model=copy_last_frame.npz", psnr=psnr - 5, ssim=np.full((2, 3), 0.5))
+    metrics = extract_metrics("prediction", run_dir)
+    assert metrics["psnr_per_step"] == [31.0, 26.0, 60.0]  # inf capped at 100, as the task's tables do
+    assert extract_metrics("prediction", run_dir, derived=True)["ssim"] == pytest.approx(0.5)
+    rows = {row["cell"]: row for row in prediction.collect()}
+    assert rows["copy-last"]["seeds_done"] == 1 and rows["copy-last"]["psnr_per_step_mean"][0] == 26.0
+    markdown = prediction.write_report()["md"].read_text()
+    assert "Per-step PSNR" in markdown and "| copy last frame |" in markdown
+
+
+def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_path, monkeypatch):
+    """The runner's bookkeeping with a fake child process (no TensorFlow run): data, jobs, skip, failure."""
+    from deep_rnn_tf.tools import study as study_module
+
+    calls = []
+
+    def fake_child(commands, log_path, threads):
+        calls.append((commands, threads))
+        if commands[0][0] == "data":  # the generators: make the recipe's "ready" file
+            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+            return 0
+        run_dir = Path(commands[0][commands[0].index("--run-dir") + 1])
+        if "convlstm" in run_dir.parts[-2]:
+            return 1  # a failing run
+        _finish_polygon_run(run_dir, 0.5, 0.0)
+        return 0
+
+    monkeypatch.setattr(study_module, "run_child", fake_child)
+    lines = []
+    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=2, jobs=2, log=lines.append)
+    assert study.run() == 1  # one cell failed
+    assert calls[0][0][0][:2] == ["data", "synth-cityscapes"] and calls[0][0][0][-1] == "--quiet"
+    assert sorted(c[1] for c in calls[1:]) == [max(1, (os.cpu_count() or 1) // 2)] * 4  # threads per job
+    assert sum("FAILED convlstm-2 seed" in line for line in lines) == 2
+    assert json.loads((tmp_path / "runs" / "rbm-2" / "seed-1" / CELL_RECORD).read_text())["seed"] == 1
+    rows = {row["cell"]: row for row in json.loads((tmp_path / "study.json").read_text())["cells"]}
+    assert rows["rbm-2"]["seeds_done"] == 2 and rows["convlstm-2"]["seeds_done"] == 0
+    calls.clear()
+    assert study.run() == 1  # only the failed runs are tried again; the data is not regenerated
+    assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
+
+
+def test_parameter_count_from_a_checkpoint(tmp_path):
+    import keras
+
+    from deep_rnn_tf import DeepRNN
+
+    frames = keras.Input((3, 6, 6, 4))
+    stack = DeepRNN("rbm", depth=2, filters=4, jump=2, projection="always", name="stack")
+    model = keras.Model(frames, keras.layers.Dense(2)(stack(frames)))
+    (tmp_path / "checkpoints").mkdir()
+    model.save_weights(tmp_path / "checkpoints" / "epoch-0001.weights.h5")
+    counts = count_parameters(tmp_path)
+    assert counts == {"total": model.count_params(), "recurrent": stack.count_params()}
+    assert count_parameters(tmp_path / "nothing") is None
+
+
+# ------------------------------------------------------------------------------------- end to end
+
+
+def _study(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    command = [sys.executable, "-m", "deep_rnn_tf.cli", "study", *argv, "--out", str(tmp_path / "study")]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+
+
+def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
+    done = _study(tmp_path, name, "--budget", "tiny")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = tmp_path / "study"
+    assert {"study.json", "study.csv", "study.md"} <= {p.name for p in out.iterdir()}
+    assert any(p.suffix == ".png" for p in out.iterdir())
+    with (out / "study.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert set(columns) <= set(rows[0])
+    trained = [row for row in rows if row["params_total"]]
+    assert len(trained) == 2 and all(row["seeds_done"] == "1" for row in trained)
+    assert all(row[columns[0]] != "" for row in trained)
+    assert "running " in done.stdout and "(2/2 done)" in done.stdout
+    # A re-run skips the finished cells: nothing trains, the report is rewritten.
+    begin = time.monotonic()
+    again = _study(tmp_path, name, "--budget", "tiny")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 already finished, 0 to run" in again.stdout and "running " not in again.stdout
+    assert time.monotonic() - begin < 120
+
+
+@pytest.mark.slow  # minutes of TensorFlow start-up and tracing on a shared CPU: over the CI budget
+def test_tiny_polygon_depth_study_end_to_end(tmp_path):
+    _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
+
+
+@pytest.mark.slow
+def test_tiny_action_table_study_end_to_end(tmp_path):
+    _check_tiny_study(tmp_path, "action-table", ["top1_mean", "anticipation_top1_mean", "paper_top1"])
+
+
+@pytest.mark.slow
+def test_tiny_prediction_cores_study_end_to_end(tmp_path):
+    _check_tiny_study(tmp_path, "prediction-cores", ["psnr_mean", "ssim_mean", "paper_psnr"])
