@@ -31,6 +31,7 @@ PROG = "deep-rnn"
 # `deep-rnn data <tool>` -> "module:function"; each function is `main(argv: list[str] | None) -> int`.
 DATA_TOOLS: dict[str, str] = {
     "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
+    "synth-video": "deep_rnn_tf.data.synthetic.photo_video:main",
     "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
     "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
     "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
