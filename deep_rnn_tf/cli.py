@@ -32,12 +32,16 @@ PROG = "deep-rnn"
 DATA_TOOLS: dict[str, str] = {
     "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
     "synth-video": "deep_rnn_tf.data.synthetic.photo_video:main",
+    "synth-mmnist": "deep_rnn_tf.data.moving_mnist:main",
     "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
     "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
     "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
     "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
 }
 
+
+# Config keys holding a data location: a relative path is made absolute when the config is resolved.
+_PATH_KEYS = ("data_dir", "data_root")
 
 # Flags that steer the command rather than the run; everything else (common and task flags) is config.
 _NOT_CONFIG = frozenset(
@@ -196,6 +200,10 @@ def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | N
     for key, value in vars(args).items():
         if value is not None and key not in _NOT_CONFIG:
             config[key] = value
+    for key in _PATH_KEYS:
+        # Stored absolute, so that `test`/`export` of the run work from any working directory.
+        if isinstance(config.get(key), str) and config[key] and not os.path.isabs(config[key]):
+            config[key] = os.path.abspath(config[key])
     return config
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -11,6 +11,43 @@ import numpy as np
 
 class VideoReadError(IOError):
     """A video or image that is missing or cannot be decoded; the message names the file."""
+
+
+def iter_video_frames(path: str | os.PathLike, grayscale: bool = False) -> Iterator[np.ndarray]:
+    """Decodes a video file frame by frame (memory stays at one frame, for long or large videos).
+
+    Args:
+        path: an .avi / .mp4 / .mkv / .webm ... file OpenCV can open.
+        grayscale: yield (H, W) single-channel frames instead of (H, W, 3) RGB.
+
+    Yields:
+        uint8 frames, RGB (H, W, 3) or grey (H, W).
+
+    Raises:
+        VideoReadError: the file is missing, cannot be opened or holds no frame.
+
+    Example:
+        >>> first = next(iter_video_frames("clip.mp4", grayscale=True))
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise VideoReadError(f"{path}: no such video file")
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise VideoReadError(f"{path}: cannot be opened as a video")
+    code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
+    count = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield cv2.cvtColor(frame, code)
+    finally:
+        capture.release()
+    if not count:
+        raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
 
 
 def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
@@ -29,25 +66,7 @@ def read_video(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
     Example:
         >>> frames = read_video("person01_boxing_d1_uncomp.avi", grayscale=True)
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise VideoReadError(f"{path}: no such video file")
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise VideoReadError(f"{path}: cannot be opened as a video")
-    frames = []
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
-            frames.append(cv2.cvtColor(frame, code))
-    finally:
-        capture.release()
-    if not frames:
-        raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
-    return np.stack(frames)
+    return np.stack(list(iter_video_frames(path, grayscale)))
 
 
 def write_video(

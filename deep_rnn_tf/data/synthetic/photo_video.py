@@ -17,7 +17,8 @@ Layouts:
 
 - `kth`: `personNN_<action>_d1_uncomp.avi` (MJPG) plus `train_data_list.txt` (and an identical
   `train_data_list_trimmed.txt`) and `test_data_list.txt` holding a **time split**: the first
-  `train_fraction` of each clip trains, the rest tests (0-based frame indices, as the KTH reader uses them).
+  `train_fraction` of each clip trains, the rest tests (`<video> <start> <end>`: frames [start, end),
+  0-based, as the KTH reader uses them).
   The KTH reader (`deep_rnn_tf.data.kth`) reads it unchanged.
 - `folder`: `clip_NNN.mp4` (or `.avi`) plus `dataset.json` (`{"split": "time", "train_fraction": ...}`), the
   generic layout of `deep_rnn_tf.data.videos`.
@@ -556,8 +557,9 @@ def generate(
         cuts[name] = clip_cuts
         if layout == "kth":
             write_video(os.path.join(out_dir, f"{name}_uncomp.avi"), frames, fps=25.0)
-            train_lines.append(f"{name} 0 {split - 1}")
-            test_lines.append(f"{name} {split} {num_frames - 1}")
+            # The reader takes a segment's frames as [start, min(end, frames)): the two halves never overlap.
+            train_lines.append(f"{name} 0 {split}")
+            test_lines.append(f"{name} {split} {num_frames}")
         else:
             write_video(os.path.join(out_dir, f"{name}.{video_format}"), frames, fps=25.0)
     paths: dict[str, object] = {"out": out_dir, "cuts": cuts}
