@@ -32,7 +32,7 @@ setup(
         "matplotlib",
         "tqdm",
     ],
-    extras_require={"dev": ["pytest", "pytest-timeout", "ruff"]},
+    extras_require={"dev": ["pytest", "pytest-timeout", "ruff", "mlxtend"]},
     entry_points={"console_scripts": ["deep-rnn=deep_rnn_tf.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -210,8 +210,8 @@ class VideoFolderDataset(KTHDataset):
         image_size: frame side after resizing.
         past: K, observed frames.
         future: T, predicted frames.
-        split_mode: `time`, `list` or None (dataset.json's `split`, else `list` when both list files exist,
-            else `time`).
+        split_mode: `time`, `list` or None (dataset.json's `split`, else `list` when this split's list is
+            given and exists or both default lists exist, else `time`).
         train_fraction: leading share of each video that trains in the time split (None: dataset.json's or
             0.7).
         train_list: training list file (relative: looked up in data_dir); default dataset.json's or
@@ -280,11 +280,9 @@ class VideoFolderDataset(KTHDataset):
             "train": _in_dir(data_dir, train_list or spec.get("train_list") or "train.txt"),
             "test": _in_dir(data_dir, test_list or spec.get("test_list") or "test.txt"),
         }
-        self.split_mode = (
-            split_mode
-            or spec.get("split")
-            or ("list" if all(os.path.isfile(p) for p in lists.values()) else "time")
-        )
+        given = train_list if split == "train" else test_list
+        listed = (given and os.path.isfile(lists[split])) or all(os.path.isfile(p) for p in lists.values())
+        self.split_mode = split_mode or spec.get("split") or ("list" if listed else "time")
         if self.split_mode not in SPLITS:
             raise ValueError(f"split_mode must be one of {SPLITS}; received split_mode={self.split_mode!r}")
         if self.split_mode == "list":
