@@ -224,7 +224,7 @@ class VideoFolderDataset(KTHDataset):
         name: the data set's name in results (default dataset.json's `name` or the folder's name).
 
     Example:
-        >>> data = VideoFolderDataset("data/my_clips", "train", image_size=64, past=10, future=10)
+        >>> data = VideoFolderDataset("data/my_clips", "train", past=10, future=10)  # doctest: +SKIP
         >>> train = data.train_dataset(batch_size=8, seed=0)  # doctest: +SKIP
     """
 
