@@ -63,6 +63,21 @@ def _tiny(**kwargs) -> MCNet:
     return MCNet(**{**config, **kwargs})
 
 
+@pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
+def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn):
+    model = _tiny(rnn=rnn, beta=0.0, predict_change=True)
+    frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
+    out = model(frames, num_future=5).numpy()
+    np.testing.assert_array_equal(out, copy_last_frame(frames, 5).numpy())
+    # The change head is a live layer: once its weights move, the output departs from the copy.
+    head = model.decoder.stages[-1][-1]
+    head.bias.assign(tf.fill(head.bias.shape, 0.1))
+    moved = model(frames, num_future=2).numpy()
+    assert not np.array_equal(moved, copy_last_frame(frames, 2).numpy())
+    assert np.abs(moved).max() <= 1.0  # clipped to the frame range
+    assert MCNet.from_config(model.get_config()).predict_change
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)
@@ -114,7 +129,7 @@ def trained_run(tmp_path_factory):
         "--quiet",
     ]
     assert cli([*train, "--seed", "3"]) == 0
-    first = sorted(os.listdir(os.path.join(run_dir, "checkpoints")))
+    first = sorted(n for n in os.listdir(os.path.join(run_dir, "checkpoints")) if n.startswith("epoch"))
     assert cli([*train, "--seed", "3", "--epochs", "2"]) == 0
     return root, data_dir, run_dir, first
 
@@ -127,6 +142,12 @@ def test_training_runs_and_resumes(trained_run):
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == [0, 1]  # epoch 1 was resumed, not retrained
     assert all(np.isfinite(float(r["loss"])) for r in rows)
+    # Validation comes from the training videos; the best epoch by val_loss is kept for test/export.
+    with open(os.path.join(run_dir, "checkpoints", "best.json")) as handle:
+        best = json.load(handle)
+    val_losses = [float(r["val_loss"]) for r in rows]
+    assert best["epoch"] == 1 + int(np.argmin(val_losses))
+    assert best["value"] == pytest.approx(min(val_losses), rel=1e-5)
     with open(os.path.join(run_dir, "config.json")) as handle:
         assert json.load(handle)["rnn"] == "rbm"
 

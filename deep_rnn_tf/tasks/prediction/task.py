@@ -18,9 +18,11 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_text_atomic
+from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import KTHDataset
+from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
 from deep_rnn_tf.evaluation import video
-from deep_rnn_tf.tasks.prediction.model import MCNet, copy_last_frame
+from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,12 @@ _PAPER = {
     "data_dir": "data/KTH",
     "train_list": "train_data_list_trimmed.txt",
     "test_list": "test_data_list.txt",
+    # Data-set layout: kth, folder (any videos / frame folders) or moving_mnist; auto detects it from
+    # data_dir. train_fraction: time split of a folder (None: its dataset.json's or 0.7). dataset_name: the
+    # name in results folders and tables (None: "KTH", "MovingMNIST" or the folder's name).
+    "dataset": "auto",
+    "train_fraction": None,
+    "dataset_name": None,
     "image_size": 128,
     "past": 10,
     "future": 10,
@@ -61,9 +69,28 @@ _PAPER = {
     # each video once instead of once per sample (benchmarks/kth_pipeline.py: ~40x faster when cached).
     "cache_videos": 400,
     "run_name": None,
+    # Departures from the original, all off here (named options; the small preset turns them on):
+    "predict_change": False,  # output = last frame + a change whose last layer starts at zero
+    "content_frame": "previous",  # or "observed": content (and change base) = the last observed frame
+    "gdl_weight": 1.0,  # L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (the original: 1, 0)
+    "ssim_weight": 0.0,
+    "lr_schedule": "constant",  # or "cosine": linear warm-up over warmup_steps, then cosine decay to 0
+    "warmup_steps": 0,
+    "clip_norm": None,  # global gradient-norm clipping
+    # Validation: the last val_fraction of every training segment (0: none, the original had none); the
+    # test list is never scored while training. test/export load the best epoch by val_loss.
+    "val_fraction": 0.0,
+    "val_seed": 12345,
 }
 _SMALL = {
     **_PAPER,
+    # Learn the change from copy-last-frame (the untrained model IS copy-last), warm-up + cosine decay,
+    # clipping, validation carved from the training videos (see docs/prediction.md, "Recipe").
+    "predict_change": True,
+    "lr_schedule": "cosine",
+    "warmup_steps": 50,
+    "clip_norm": 1.0,
+    "val_fraction": 0.1,
     # CPU preset: the synthetic KTH set (`deep-rnn data synth-kth --out data/kth_synth`), 32x32 frames,
     # K=5 -> T=10 (trained on the tested horizon: with T=5 in training the model drifted past step 5),
     # a 3-layer x 16-channel RBM core, no GAN.
@@ -117,6 +144,7 @@ class PredictionTask(Task):
             "steps_per_epoch": 2,
             "batch_size": 2,
             "val_batches": 1,
+            "warmup_steps": 1,
             "test_batch_size": 8,
             "max_test_windows": 8,
             "gifs": 1,
@@ -125,7 +153,16 @@ class PredictionTask(Task):
     default_preset = "small"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data-dir", help="directory of the KTH *_uncomp.avi files and segment lists")
+        parser.add_argument(
+            "--data-dir",
+            help="data set: KTH layout (*_uncomp.avi + segment lists), a folder of videos or frame folders, "
+            "or a Moving MNIST folder (mnist_test_seq.npy)",
+        )
+        parser.add_argument("--dataset", choices=DATASET_KINDS, help="data-set layout (default: auto-detect)")
+        parser.add_argument(
+            "--train-fraction", type=float, help="folder layout, time split: leading share of each video"
+        )
+        parser.add_argument("--dataset-name", help="data-set name in results folders and tables")
         parser.add_argument("--train-list", help="training segment list (MCnet format or 00sequences.txt)")
         parser.add_argument("--test-list", help="test segment list")
         parser.add_argument("--image-size", type=int, help="frame side after resizing (multiple of 8)")
@@ -142,6 +179,27 @@ class PredictionTask(Task):
         parser.add_argument("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
         parser.add_argument("--alpha", type=float, help="weight of L_p + GDL")
         parser.add_argument("--beta", type=float, help="weight of the GAN loss (0: no discriminator)")
+        parser.add_argument(
+            "--predict-change",
+            action=argparse.BooleanOptionalAction,
+            help="output = last frame + a zero-initialised change (untrained: copies the last frame)",
+        )
+        parser.add_argument(
+            "--content-frame",
+            choices=CONTENT_FRAMES,
+            help="content encoder input at each future step: previous prediction or last observed frame",
+        )
+        parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
+        parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
+        parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
+        parser.add_argument(
+            "--lr-schedule", choices=LR_SCHEDULES, help="constant, or warm-up then cosine decay to 0"
+        )
+        parser.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
+        parser.add_argument("--clip-norm", type=float, help="clip gradients to this global norm")
+        parser.add_argument(
+            "--val-fraction", type=float, help="share of each training segment held out for validation"
+        )
         parser.add_argument("--max-test-windows", type=int, help="score only the first N test windows")
         parser.add_argument("--gifs", type=int, help="test windows to write GIFs for")
         parser.add_argument("--export-future", type=int, help="T of the exported model (default: test T)")
@@ -165,39 +223,57 @@ class PredictionTask(Task):
             df_dim=int(config["df_dim"]),
             margin=float(config["margin"]),
             seed=config.get("seed"),
+            gdl_weight=float(config.get("gdl_weight", 1.0)),
+            ssim_weight=float(config.get("ssim_weight") or 0.0),
+            predict_change=bool(config.get("predict_change", False)),
+            content_frame=config.get("content_frame") or "previous",
             name=f"mcnet_{config['rnn']}",
         )
-        beta1 = float(config["beta1"])
-        model.compile(
-            optimizer=keras.optimizers.Adam(float(config["lr"]), beta_1=beta1),
-            d_optimizer=keras.optimizers.Adam(float(config["lr"]), beta_1=beta1),
-        )
+        model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
         size, past = int(config["image_size"]), int(config["past"])
         model.build((None, past, size, size, 1))
         return model
 
     # --- data ----------------------------------------------------------------------------------------
     def _data(self, config: dict[str, Any], split: str, future: int) -> KTHDataset:
-        return KTHDataset(
+        return open_video_data(
             config["data_dir"],
-            config[f"{split}_list"],
+            split,
+            kind=config.get("dataset") or "auto",
             image_size=int(config["image_size"]),
             past=int(config["past"]),
             future=future,
+            list_file=config.get(f"{split}_list"),
+            train_fraction=config.get("train_fraction"),
             strict=bool(config["strict_data"]),
             cache_size=int(config["cache_videos"]),
+            name=config.get("dataset_name"),
         )
 
     def datasets(
         self, config: dict[str, Any], global_batch_size: int
     ) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+        """Training samples from the head of every training segment, validation from its tail (the last
+        `val_fraction`, a fixed set of `val_batches` batches); the test list is not read."""
         future = int(config["future"])
-        train = self._data(config, "train", future).train_dataset(
-            global_batch_size, seed=int(config.get("seed") or 0)
+        train_data = self._data(config, "train", future)
+        val_data = self._data(config, "train", future)
+        fraction = float(config.get("val_fraction") or 0.0)
+        segments = train_data.segments
+        train_data.segments, val_data.segments = split_segments_by_time(
+            segments, train_data._num_frames, train_data.length, fraction
         )
-        val = self._data(config, "test", future).test_dataset(global_batch_size)
-        batches = config.get("val_batches")
-        return train, (val.take(int(batches)) if batches else val)
+        if fraction and not val_data.segments:  # short sequences (Moving MNIST): hold out whole ones
+            train_data.segments, val_data.segments = split_segments_by_count(segments, fraction)
+        if fraction and not val_data.segments:
+            logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
+        val_data.reader = train_data.reader  # one cache of decoded videos
+        train = train_data.train_dataset(global_batch_size, seed=int(config.get("seed") or 0))
+        if not val_data.segments:
+            return train, None
+        # Dataset.random with a fixed seed repeats its stream on every iteration: the same windows each epoch.
+        val = val_data.train_dataset(global_batch_size, seed=int(config.get("val_seed", 12345)))
+        return train, val.take(int(config.get("val_batches") or 4))
 
     # --- test protocol -------------------------------------------------------------------------------
     def evaluate(self, config: dict[str, Any], model: keras.Model, run_dir: str) -> dict[str, Any]:
@@ -217,8 +293,8 @@ class PredictionTask(Task):
             raise ValueError(f"{data.list_file}: no test window of K+T={data.length} frames")
         run_name = config.get("run_name") or os.path.basename(os.path.normpath(run_dir))
         results_dir = os.path.join(run_dir, "results")
-        quantitative = os.path.join(results_dir, "quantitative", "KTH", run_name)
-        images = os.path.join(results_dir, "images", "KTH", run_name)
+        quantitative = os.path.join(results_dir, "quantitative", data.name, run_name)
+        images = os.path.join(results_dir, "images", data.name, run_name)
         names = {"model": f"MCNET_{config['rnn']}", "copy": "copy_last_frame"}
 
         predict = tf.function(
@@ -241,6 +317,8 @@ class PredictionTask(Task):
                     values = video.sequence_metrics(prediction, future, convention)
                     for metric, array in values.items():
                         scores[key].setdefault(f"{metric}_{convention}", []).append(array)
+                for metric, array in video.openstl_errors(prediction, future).items():
+                    scores[key].setdefault(f"{metric}_openstl", []).append(array)
             for i in range(min(gifs_left, len(chunk))):
                 segment, start = chunk[i]
                 folder = os.path.join(images, f"{segment.video}.{start}-{start + steps}")
@@ -258,19 +336,26 @@ class PredictionTask(Task):
                 a["ssim_mcnet"],
                 psnr_openstl=a["psnr_openstl"],
                 ssim_openstl=a["ssim_openstl"],
+                mse_openstl=a["mse_openstl"],
+                mae_openstl=a["mae_openstl"],
             )
         mcnet = {names[k]: {"psnr": a["psnr_mcnet"], "ssim": a["ssim_mcnet"]} for k, a in arrays.items()}
         openstl = {
             names[k]: {"psnr": a["psnr_openstl"], "ssim": a["ssim_openstl"]} for k, a in arrays.items()
         }
         header = (
-            f"KTH {data.past}->{steps}, {len(windows)} test windows of {data.list_file}, "
+            f"{data.name} {data.past}->{steps}, {len(windows)} test windows of {data.list_file}, "
             f"{config['image_size']}x{config['image_size']} grey"
+        )
+        errors = "\n".join(
+            f"- {names[k]}: MSE {a['mse_openstl'].mean():.2f}, MAE {a['mae_openstl'].mean():.2f}"
+            for k, a in arrays.items()
         )
         table = (
             f"{header}\n\nMCnet protocol (uint8, PSNR skimage, SSIM Gaussian 11 / 1.5):\n\n"
             f"{video.per_step_table(mcnet)}\n\nOpenSTL convention ([0, 1] floats):\n\n"
-            f"{video.per_step_table(openstl)}\n"
+            f"{video.per_step_table(openstl)}\n\nOpenSTL per-frame errors (squared / absolute error summed "
+            f"over a frame's pixels, mean over windows and steps):\n\n{errors}\n"
         )
         _write_text(os.path.join(quantitative, "per_step.md"), table)
         video.plot_per_step(
@@ -287,6 +372,9 @@ class PredictionTask(Task):
             summary[f"{name}/ssim"] = float(np.mean(values["ssim"]))
             summary[f"{name}/psnr_per_step"] = video.finite_mean(values["psnr"], axis=0).round(3).tolist()
             summary[f"{name}/ssim_per_step"] = np.mean(values["ssim"], axis=0).round(4).tolist()
+        for key, a in arrays.items():
+            summary[f"{names[key]}/mse_openstl"] = float(a["mse_openstl"].mean())
+            summary[f"{names[key]}/mae_openstl"] = float(a["mae_openstl"].mean())
         if data.skipped:
             summary["skipped"] = data.skipped
         return summary
@@ -299,6 +387,48 @@ class PredictionTask(Task):
         frames = keras.Input((past, size, size, 1), name="frames")
         future = _Predict(model, steps, name="future")(frames)
         return keras.Model(frames, {"future": future}, name="mcnet_serving")
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(config: dict[str, Any]) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The config's learning rate: `lr` constant (the original), or `lr_schedule: cosine`: a linear warm-up
+    from 0 over `warmup_steps`, then a cosine decay to 0 at the end of training (epochs x steps_per_epoch).
+
+    Example:
+        >>> learning_rate({"lr": 1e-3, "lr_schedule": "constant"})
+        0.001
+    """
+    lr, kind = float(config["lr"]), config.get("lr_schedule") or "constant"
+    if kind not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; received lr_schedule={kind!r}")
+    warmup = int(config.get("warmup_steps") or 0)
+    if kind == "constant":
+        if warmup:
+            raise ValueError("warmup_steps needs lr_schedule 'cosine'; received lr_schedule='constant'")
+        return lr
+    total = int(config["epochs"]) * int(config.get("steps_per_epoch") or 0)
+    if total <= warmup:
+        raise ValueError(
+            f"lr_schedule 'cosine' needs epochs x steps_per_epoch > warmup_steps; received "
+            f"epochs={config['epochs']!r}, steps_per_epoch={config.get('steps_per_epoch')!r}, "
+            f"warmup_steps={warmup}"
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else lr,
+        decay_steps=total - warmup,
+        warmup_target=lr if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def adam_optimizer(config: dict[str, Any]) -> keras.optimizers.Adam:
+    """Adam with the config's learning rate (see `learning_rate`), `beta1` and optional `clip_norm`."""
+    clip = config.get("clip_norm")
+    return keras.optimizers.Adam(
+        learning_rate(config), beta_1=float(config["beta1"]), global_clipnorm=float(clip) if clip else None
+    )
 
 
 class _Predict(keras.layers.Layer):
