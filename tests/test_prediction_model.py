@@ -63,9 +63,9 @@ def _tiny(**kwargs) -> MCNet:
     return MCNet(**{**config, **kwargs})
 
 
-@pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
-def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn):
-    model = _tiny(rnn=rnn, beta=0.0, predict_change=True)
+@pytest.mark.parametrize(("rnn", "content_frame"), [("rbm", "previous"), ("convlstm", "observed")])
+def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_frame):
+    model = _tiny(rnn=rnn, beta=0.0, predict_change=True, content_frame=content_frame)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
     out = model(frames, num_future=5).numpy()
     np.testing.assert_array_equal(out, copy_last_frame(frames, 5).numpy())
@@ -76,6 +76,25 @@ def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn):
     assert not np.array_equal(moved, copy_last_frame(frames, 2).numpy())
     assert np.abs(moved).max() <= 1.0  # clipped to the frame range
     assert MCNet.from_config(model.get_config()).predict_change
+
+
+def test_paper_preset_keeps_the_original_and_small_names_its_departures():
+    from deep_rnn_tf.tasks.prediction.task import PredictionTask
+
+    paper, small = PredictionTask.presets["paper"], PredictionTask.presets["small"]
+    original = {"image_size": 128, "past": 10, "future": 10, "test_future": 20, "gf_dim": 64, "rnn": "rbm",
+                "rnn_depth": 15, "rnn_filters": 256, "jump": 5, "p_td": 0.5, "alpha": 1.0, "beta": 0.02,
+                "margin": 0.3, "lr": 1e-4, "beta1": 0.5, "batch_size": 8, "gdl_weight": 1.0}  # fmt: skip
+    assert {key: paper[key] for key in original} == original
+    departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
+                      "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
+                      "content_frame": "previous"}  # fmt: skip
+    assert {key: paper[key] for key in departures_off} == departures_off
+    assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
+    with pytest.raises(ValueError, match="content_frame"):
+        MCNet(content_frame="last")
+    with pytest.raises(ValueError, match="ssim_weight"):
+        MCNet(ssim_weight=-1.0)
 
 
 def test_convlstm_core_and_longer_test_horizon():
