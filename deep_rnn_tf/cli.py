@@ -249,6 +249,13 @@ def cmd_train(argv: list[str]) -> int:
         if latest:
             print(f"Newest checkpoint: {latest[1]}")
     if args.export:
+        if info.is_chief:  # export the best epoch by validation loss, as `deep-rnn export` does
+            from deep_rnn_tf.training.best import inference_checkpoint
+            from deep_rnn_tf.training.runs import load_checkpoint
+
+            chosen = inference_checkpoint(run)
+            if chosen is not None:
+                load_checkpoint(result.model, chosen[1])
         _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
     return 0
 
