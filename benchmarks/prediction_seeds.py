@@ -99,7 +99,7 @@ def table(rows: dict, args: argparse.Namespace) -> str:
     for name, row in rows.items():
         runs = row["runs"]
         cells = [name, ",".join(str(r["seed"]) for r in runs)]
-        for metric, digits in (("psnr", 2), ("ssim", 3), *((m, 2) for m in extra)):
+        for metric, digits in (("psnr", 2), ("ssim", 4), *((m, 2) for m in extra)):
             value = row.get(metric)
             cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
         if name == COPY:
