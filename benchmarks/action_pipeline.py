@@ -40,14 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from deep_rnn_tf.data import frames as F
-    from deep_rnn_tf.data.synthetic import actions
+    from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data
         if root is None:
             root = os.path.join(tmp, "synth")
-            actions.main(["--out", root, "--size", "64", "--videos-per-class", "8", "--min-frames", "60",
-                          "--max-frames", "90", "--quiet"])  # fmt: skip
+            sizes = ["--size", "64", "--videos-per-class", "8", "--min-frames", "60", "--max-frames", "90"]
+            synth_actions_main(["--out", root, *sizes, "--quiet"])
         split = F.load_split(root, "train")
         sampler = F.octs_frame_indices(args.num_clips, args.clip_len, 0.25)
         size = (args.image_size, args.image_size)

@@ -37,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from deep_rnn_tf.data.kth import KTHDataset
-    from deep_rnn_tf.data.synthetic import kth as synth
+    from deep_rnn_tf.tools.synth_kth import main as synth_kth_main
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir
         if data_dir is None:
             data_dir = os.path.join(tmp, "kth")
-            synth.main(["--out", data_dir, "--quiet"])
+            synth_kth_main(["--out", data_dir, "--quiet"])
         for cache in (0, 64):
             data = KTHDataset(
                 data_dir, args.list, image_size=args.image_size, past=args.K, future=args.T, cache_size=cache

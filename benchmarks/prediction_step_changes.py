@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     from deep_rnn_tf.training.strategy import select_strategy
 
     task = get_task("prediction")
-    config = RunDirectory(args.run_dir).read_config()
+    config = task.config(RunDirectory(args.run_dir).read_config(), f"{args.run_dir}/config.json")
     model = load_trained(task, config, args.run_dir, select_strategy(None))
-    steps = int(config["test_future"])
-    for past in args.past or [int(config["past"])]:
-        data = task._data({**config, "past": past}, "test", steps)
+    steps = config.test_future
+    for past in args.past or [config.past]:
+        data = task._data(config.replace(past=past), "test", steps)
         windows = data.test_windows()[: args.windows]
         clips = np.stack([data.window(segment.video, start) for segment, start in windows])
         frames = clips.astype(np.float32)[..., None] / 127.5 - 1.0

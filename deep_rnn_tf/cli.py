@@ -10,6 +10,11 @@
 A task is found by name through `deep_rnn_tf.tasks.get_task` and driven only through the `Task`
 methods (deep_rnn_tf/training/task.py). Errors print one line naming the file or flag at fault and
 exit with status 1 (2 for usage errors); `--debug` shows the traceback instead.
+
+Start-up: this module imports no TensorFlow, so `--help` and `--version` answer at once (the preset lists
+come from the TF-free `tasks/<name>/config.py`). Commands that need TensorFlow import it with file
+descriptor 2 sent to /dev/null, because TF 2.21 prints absl/oneDNN lines at import whatever
+TF_CPP_MIN_LOG_LEVEL says (docs/reference/platform.md, "Learned in use"); `--debug` keeps them.
 """
 
 from __future__ import annotations
@@ -24,19 +29,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from deep_rnn_tf._tf_import import import_tensorflow, stderr_silenced
 from deep_rnn_tf._version import __version__
 
 PROG = "deep-rnn"
 
 # `deep-rnn data <tool>` -> "module:function"; each function is `main(argv: list[str] | None) -> int`.
 DATA_TOOLS: dict[str, str] = {
-    "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
-    "synth-video": "deep_rnn_tf.data.synthetic.photo_video:main",
-    "synth-mmnist": "deep_rnn_tf.data.moving_mnist:main",
-    "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
-    "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
-    "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
-    "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+    "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+    "synth-video": "deep_rnn_tf.tools.synth_video:main",
+    "synth-mmnist": "deep_rnn_tf.tools.synth_mmnist:main",
+    "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
+    "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
+    "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",
+    "polygon-crops": "deep_rnn_tf.tools.polygon_crops:crops_main",
 }
 
 
@@ -101,7 +107,13 @@ def _task_command_parser(command: str, task: Any | None) -> argparse.ArgumentPar
         "test": "Run TASK's test protocol on the newest checkpoint of --run-dir.",
         "export": "Export the newest checkpoint of --run-dir as a SavedModel for TF Serving.",
     }
-    parser = _Parser(prog=f"{PROG} {command}", description=descriptions[command], parents=[_common_parser()])
+    parser = _Parser(
+        prog=f"{PROG} {command}",
+        description=descriptions[command],
+        parents=[_common_parser()],
+        epilog=_task_presets_text(task.name) if task is not None else presets_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("task", help="task name (demo, prediction, action, polygon)")
     if command in ("train", "export"):
         group = parser.add_argument_group("export options")
@@ -122,7 +134,8 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Deep RNN Framework (Pang et al., CVPR 2019) on TensorFlow 2 / Keras 3.",
-        epilog="Run `deep-rnn COMMAND --help` for a command's options.",
+        epilog=f"{presets_text()}\n\nRun `deep-rnn COMMAND --help` for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -154,6 +167,41 @@ def _main_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def presets_text(descriptions: bool = False) -> str:
+    """The tasks and their presets (one line a task, or a preset with `descriptions`), without TensorFlow.
+
+    Example:
+        >>> print(presets_text())  # doctest: +SKIP
+        tasks and presets (* = default):
+          demo        small*, deep
+    """
+    from deep_rnn_tf.tasks import TASKS, default_preset_of, presets_of
+
+    lines = ["tasks and presets (* = default):"]
+    for name in TASKS:
+        default = default_preset_of(name)
+        presets = presets_of(name)
+        if descriptions:
+            for preset, spec in presets.items():
+                mark = "*" if preset == default else " "
+                lines.append(f"  {name:11s} {preset + mark:18s} {spec.description}")
+        else:
+            names = [f"{preset}*" if preset == default else preset for preset in presets]
+            lines.append(f"  {name:11s} {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def _task_presets_text(name: str) -> str:
+    """One task's presets with what each is for (the `--preset` choices of `deep-rnn train NAME --help`)."""
+    from deep_rnn_tf.tasks import default_preset_of, presets_of
+
+    default = default_preset_of(name)
+    lines = [f"presets of {name} (--preset NAME; * = default):"]
+    for preset, spec in presets_of(name).items():
+        lines.append(f"  {preset + ('*' if preset == default else ''):18s} {spec.description}")
+    return "\n".join(lines)
+
+
 def _setup_logging(quiet: bool, debug: bool) -> None:
     if not debug:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -177,34 +225,27 @@ def _read_config_file(path: str) -> dict[str, Any]:
     return data
 
 
-def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Preset (or `base`, e.g. a run's saved config) < --config file < command-line flags.
+def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
+    """The task's typed config: preset (or `base`, e.g. a run's saved config) < --config file < flags.
 
     Raises:
-        ValueError: unknown preset, or a config-file key the task does not know (names the file and key).
+        ValueError: one line naming the source (preset, --config file, command line) and the bad key.
     """
-    from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+    from deep_rnn_tf.tasks import resolve_config as resolve_task_config
 
-    if base is None:
-        preset = args.preset or task.default_preset
-        if preset not in task.presets:
-            raise ValueError(f"--preset {preset!r}: task {task.name!r} has presets {sorted(task.presets)}")
-        base = {**COMMON_DEFAULTS, **task.presets[preset], "preset": preset}
-    config = dict(base)
+    layers = []
     if args.config:
-        overrides = _read_config_file(args.config)
-        unknown = sorted(set(overrides) - set(config))
-        if unknown:
-            raise ValueError(f"--config {args.config}: unknown key(s) {unknown}; known: {sorted(config)}")
-        config.update(overrides)
-    for key, value in vars(args).items():
-        if value is not None and key not in _NOT_CONFIG:
-            config[key] = value
-    for key in _PATH_KEYS:
-        # Stored absolute, so that `test`/`export` of the run work from any working directory.
-        if isinstance(config.get(key), str) and config[key] and not os.path.isabs(config[key]):
-            config[key] = os.path.abspath(config[key])
-    return config
+        layers.append((f"--config {args.config}", _read_config_file(args.config)))
+    flags = {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_CONFIG}
+    layers.append(("command line", flags))
+    config = resolve_task_config(task.name, args.preset, layers, base=base)
+    # Data locations stored absolute, so that `test`/`export` of the run work from any working directory.
+    relative = {
+        key: os.path.abspath(value)
+        for key in _PATH_KEYS
+        if isinstance(value := getattr(config, key, None), str) and value and not os.path.isabs(value)
+    }
+    return config.replace(**relative) if relative else config
 
 
 def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Namespace]:
@@ -218,7 +259,8 @@ def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Na
     if probe.task not in TASKS:
         raise UsageError(f"{PROG} {command}: unknown task {probe.task!r}; expected one of {sorted(TASKS)}")
     try:
-        task = get_task(probe.task)
+        with stderr_silenced(not probe.debug):
+            task = get_task(probe.task)
     except ModuleNotFoundError as error:
         raise ValueError(f"task {probe.task!r} is not available in this installation ({error})") from None
     return task, _task_command_parser(command, task).parse_args(argv)
@@ -294,7 +336,7 @@ def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namesp
     from deep_rnn_tf.export.serving import export_for_serving
 
     serving = task.serving_model(config, model)
-    example = _example_inputs(task, config)
+    example = _example_inputs(task, config, serving)
     result = export_for_serving(
         serving,
         args.export_dir,
@@ -310,14 +352,9 @@ def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namesp
     print(f"See {result.path / 'README.txt'} for the input spec and serving commands.")
 
 
-def _example_inputs(task: Any, config: dict[str, Any]) -> Any:
-    """One example from the task's validation (else training) data, batch 1; None if unusable."""
-    train_data, val_data = task.datasets(config, 1)
-    batch = next(iter(val_data if val_data is not None else train_data))
-    x = batch[0] if isinstance(batch, (tuple, list)) else batch
-    if isinstance(x, dict):
-        return {k: v.numpy() for k, v in x.items()}
-    return x.numpy() if hasattr(x, "numpy") else None
+def _example_inputs(task: Any, config: Any, serving: Any) -> Any:
+    """A batch-1 example for the export check, built from the served model's input specs (no data read)."""
+    return task.serving_example(serving, seed=int(config.get("seed") or 0))
 
 
 def _load_input_file(path: str) -> dict[str, Any] | Any:
@@ -358,6 +395,7 @@ def _serving_request(body: Any, path: str) -> dict[str, Any]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     _setup_logging(False, args.debug)
+    import_tensorflow(args.debug)
     import numpy as np
 
     from deep_rnn_tf.atomic_io import atomic_path
@@ -412,7 +450,8 @@ def cmd_data(argv: list[str]) -> int:
         raise UsageError(f"{PROG} data: unknown tool {tool!r}; expected one of {sorted(DATA_TOOLS)}")
     module_name, function_name = DATA_TOOLS[tool].split(":")
     try:
-        module = importlib.import_module(module_name)
+        with stderr_silenced("--debug" not in rest):
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
             raise ValueError(
@@ -425,13 +464,12 @@ def cmd_data(argv: list[str]) -> int:
     return int(function(rest) or 0)
 
 
-def cmd_info() -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def cmd_info(debug: bool = False) -> int:
     import platform
 
+    tf = import_tensorflow(debug)
     import keras
     import numpy as np
-    import tensorflow as tf
 
     print(f"deep_rnn_tf {__version__}")
     print(f"python {platform.python_version()} ({platform.platform()})")
@@ -442,6 +480,7 @@ def cmd_info() -> int:
     for device in tf.config.list_physical_devices():
         print(f"  {device.device_type}: {device.name}")
     print(f"TF_CONFIG: {'set' if os.environ.get('TF_CONFIG') else 'not set'}")
+    print(presets_text(descriptions=True))
     return 0
 
 
@@ -464,7 +503,7 @@ def _dispatch(argv: list[str]) -> int:
         return cmd_predict(args)
     if args.command == "data":
         return cmd_data(args.argv)
-    return cmd_info()
+    return cmd_info(args.debug)
 
 
 def main(argv: list[str] | None = None) -> int:

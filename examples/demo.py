@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", default="runs/demo-small")
     parser.add_argument("--export-dir", default="saved_models")
-    parser.add_argument("--preset", default="small", help="small (default), tiny or deep")
+    parser.add_argument("--preset", default="small", help="small (default) or deep")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     args = parser.parse_args(argv)
     common = ["demo", "--preset", args.preset, "--run-dir", args.run_dir] + (

@@ -13,12 +13,16 @@ from deep_rnn_tf.data import frames as F
 from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.data.video_io import write_image, write_video
 from deep_rnn_tf.evaluation import classification as C
+from deep_rnn_tf.evaluation.results import ResultsWriter
+from deep_rnn_tf.layers.preprocessing import preprocess_pixels
+from deep_rnn_tf.tools.extract_frames import extract_frames_main
+from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    assert actions.main(["--out", str(out), "--size", "32", "--videos-per-class", "2",
+    assert synth_actions_main(["--out", str(out), "--size", "32", "--videos-per-class", "2",
                          "--test-videos-per-class", "1", "--min-frames", "6", "--max-frames", "9",
                          "--quiet"]) == 0  # fmt: skip
     return str(out)
@@ -53,8 +57,8 @@ def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
     assert split.class_names == actions.CLASS_NAMES and len(split.items) == 20
     assert F.read_class_index(os.path.join(synth, "classes.txt")) == actions.CLASS_NAMES
     again = tmp_path / "again"
-    actions.main(["--out", str(again), "--size", "32", "--videos-per-class", "2", "--test-videos-per-class",
-                  "1", "--min-frames", "6", "--max-frames", "9", "--quiet"])  # fmt: skip
+    sizes = ["--size", "32", "--videos-per-class", "2", "--test-videos-per-class", "1"]
+    synth_actions_main(["--out", str(again), *sizes, "--min-frames", "6", "--max-frames", "9", "--quiet"])
     first = split.items[5].frames[2]
     other = str(again / os.path.relpath(first, synth))
     with open(first, "rb") as a, open(other, "rb") as b:
@@ -62,7 +66,7 @@ def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
 
 
 def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
-    assert actions.main(["--out", str(tmp_path), "--size", "8"]) == 2
+    assert synth_actions_main(["--out", str(tmp_path), "--size", "8"]) == 2
     assert "size" in capsys.readouterr().err
 
 
@@ -191,12 +195,12 @@ def test_pipeline_shapes_octs_and_clip_consistent_augmentation(tmp_path):
 
 def test_preprocessing_modes():
     x = np.full((1, 2, 2, 3), 255.0, np.float32)
-    caffe = np.asarray(F.preprocess_frames(x, "vgg19"))
+    caffe = np.asarray(preprocess_pixels(x, "caffe"))
     assert np.allclose(caffe[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68])
-    torch = np.asarray(F.preprocess_frames(x, "torch"))
+    torch = np.asarray(preprocess_pixels(x, "torch"))
     assert np.allclose(torch[0, 0, 0], [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225])
     with pytest.raises(ValueError, match="mode"):
-        F.preprocess_frames(x, "bgr")
+        preprocess_pixels(x, "bgr")
 
 
 # ------------------------------------------------------------------------------------------- extract-frames
@@ -213,7 +217,7 @@ def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, c
     (videos / "run" / "broken.avi").write_bytes(b"this is not a video" * 50)
     out = tmp_path / "frames"
     assert (
-        F.extract_frames_main([str(videos), str(out), "--short-side", "24", "--workers", "2", "--quiet"]) == 0
+        extract_frames_main([str(videos), str(out), "--short-side", "24", "--workers", "2", "--quiet"]) == 0
     )
     printed = capsys.readouterr()
     assert "2 extracted, 0 already complete, 1 failed" in printed.out
@@ -224,10 +228,10 @@ def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, c
     assert first.shape == (24, 32, 3)  # short side 24, aspect kept
     assert not (out / "run" / "broken").exists() and not list(out.rglob("*.partial"))
     stamp = os.path.getmtime(walk[0])
-    assert F.extract_frames_main([str(videos), str(out), "--workers", "1", "--quiet"]) == 0
+    assert extract_frames_main([str(videos), str(out), "--workers", "1", "--quiet"]) == 0
     assert "0 extracted, 2 already complete, 1 failed" in capsys.readouterr().out
     assert os.path.getmtime(walk[0]) == stamp
-    assert F.extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
+    assert extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
 
 
 # ------------------------------------------------------------------------------------------- metrics
@@ -243,11 +247,12 @@ def test_classification_metrics_by_hand(tmp_path):
     assert C.mean_class_accuracy(scores, labels) == pytest.approx(0.5)
     report = C.classification_report(scores, labels, ["a", "b", "c"])
     assert report["confusion_matrix"] == [[1, 0, 0], [1, 0, 0], [0, 1, 1]]
-    C.write_per_class_csv(str(tmp_path / "per_class.csv"), report)
+    writer = ResultsWriter(tmp_path)
+    writer.csv("per_class.csv", C.PER_CLASS_FIELDS, C.per_class_rows(report))
     lines = (tmp_path / "per_class.csv").read_text().splitlines()
     assert lines[0] == "class_id,class_name,support,correct,accuracy,predicted"
     assert lines[3] == "2,c,2,1,0.5000,1"
-    C.plot_confusion_matrix(str(tmp_path / "c.png"), np.array(report["confusion_matrix"]), ["a", "b", "c"])
+    writer.figure("c.png", C.confusion_figure(np.array(report["confusion_matrix"]), ["a", "b", "c"]))
     assert cv2.imread(str(tmp_path / "c.png")) is not None
     with pytest.raises(ValueError, match="labels"):
         C.top_k_accuracy(scores, np.array([0, 1, 2, 3]))

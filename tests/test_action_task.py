@@ -16,6 +16,7 @@ from deep_rnn_tf import cli
 from deep_rnn_tf.data.frames import FrameDataError
 from deep_rnn_tf.data.synthetic import actions
 from deep_rnn_tf.tasks import get_task
+from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
 # The cheapest stack to trace (1-layer LSTM); the deep stacks are trained in test_action_models.py.
 TINY_FLAGS = ["--rnn", "lstm1", "--image-size", "16", "16", "--width", "4", "--hidden", "8",
@@ -27,7 +28,7 @@ TINY_FLAGS = ["--rnn", "lstm1", "--image-size", "16", "16", "--width", "4", "--h
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_actions")
     sizes = ["--size", "16", "--videos-per-class", "1", "--test-videos-per-class", "1"]
-    actions.main(["--out", str(out), *sizes, "--min-frames", "5", "--max-frames", "7", "--quiet"])
+    synth_actions_main(["--out", str(out), *sizes, "--min-frames", "5", "--max-frames", "7", "--quiet"])
     return str(out)
 
 

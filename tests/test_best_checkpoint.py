@@ -11,6 +11,7 @@ import pytest
 
 from deep_rnn_tf.data.holdout import MIN_VALIDATION_STARTS, split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import Segment, train_start_range
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.task import learning_rate
 from deep_rnn_tf.training.best import BestCheckpoint, best_record, inference_checkpoint
 from deep_rnn_tf.training.runs import RunDirectory, save_checkpoint
@@ -115,14 +116,16 @@ def test_short_sequences_are_held_out_whole():
 
 
 def test_learning_rate_warm_up_then_cosine_decay():
-    config = {"lr": 1e-3, "lr_schedule": "cosine", "warmup_steps": 10, "epochs": 2, "steps_per_epoch": 55}
-    schedule = learning_rate(config)
-    values = [float(schedule(step)) for step in (0, 5, 10, 60, 110)]
-    assert values[0] == 0.0 and values[1] == pytest.approx(5e-4) and values[2] == pytest.approx(1e-3)
-    assert values[3] == pytest.approx(5e-4, rel=1e-3) and values[4] == pytest.approx(0.0, abs=1e-9)
-    assert learning_rate({"lr": 1e-4, "lr_schedule": "constant"}) == 1e-4
+    values = {"lr": 1e-3, "lr_schedule": "cosine", "warmup_steps": 10, "epochs": 2, "steps_per_epoch": 55}
+    schedule = learning_rate(PredictionConfig.from_dict(values))
+    rates = [float(schedule(step)) for step in (0, 5, 10, 60, 110)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(5e-4) and rates[2] == pytest.approx(1e-3)
+    assert rates[3] == pytest.approx(5e-4, rel=1e-3) and rates[4] == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate(PredictionConfig(lr=1e-4, lr_schedule="constant")) == 1e-4
     with pytest.raises(ValueError, match="lr_schedule"):
-        learning_rate({"lr": 1e-4, "lr_schedule": "step"})
+        PredictionConfig.from_dict({"lr": 1e-4, "lr_schedule": "step"})
     with pytest.raises(ValueError, match="warmup_steps"):
-        learning_rate({**config, "epochs": 1, "steps_per_epoch": 10})
+        PredictionConfig.from_dict({"lr": 1e-4, "warmup_steps": 10})  # a warm-up needs the cosine schedule
+    with pytest.raises(ValueError, match="warmup_steps"):
+        learning_rate(PredictionConfig.from_dict({**values, "epochs": 1, "steps_per_epoch": 10}))
     json.dumps(keras.optimizers.schedules.serialize(schedule))  # the optimizer config stays serialisable

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from deep_rnn_tf import __version__, cli
+from tests.presets import tiny_args
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +37,43 @@ def test_version_and_info(capsys):
     assert status == 0 and out.strip() == f"deep-rnn {__version__}"
     status, out, _ = _run(capsys, "info")
     assert status == 0
-    for word in ("deep_rnn_tf", "tensorflow", "keras", "numpy", "devices:", "CPU"):
+    for word in ("deep_rnn_tf", "tensorflow", "keras", "numpy", "devices:", "CPU", "paper_standalone"):
         assert word in out, word
+
+
+_NO_TF_PROBE = """
+import sys
+from deep_rnn_tf import cli
+status = cli.main(sys.argv[1:])
+heavy = sorted(m for m in ("tensorflow", "keras", "numpy") if m in sys.modules)
+print("HEAVY", heavy)
+sys.exit(status)
+"""
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_tensorflow(flag):
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_TF_PROBE, flag], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout, done.stdout
+    assert done.stderr == ""
+    if flag == "--help":
+        from deep_rnn_tf.tasks import TASKS, presets_of
+
+        for task in TASKS:
+            line = next(line for line in done.stdout.splitlines() if line.strip().startswith(task + " "))
+            for preset in presets_of(task):
+                assert preset in line, (task, preset, line)
+
+
+def test_tensorflow_start_up_lines_are_hidden_unless_debug():
+    quiet = subprocess.run(
+        [sys.executable, "-m", "deep_rnn_tf.cli", "info"], capture_output=True, text=True, timeout=300
+    )
+    assert quiet.returncode == 0 and "tensorflow" in quiet.stdout
+    assert "absl" not in quiet.stderr and "oneDNN" not in quiet.stderr, quiet.stderr
 
 
 @pytest.mark.parametrize(
@@ -75,25 +111,24 @@ def test_config_file_errors_name_file_and_key(tmp_path, capsys):
     unknown = tmp_path / "unknown.json"
     unknown.write_text('{"epochz": 2}')
     status, _, err = _run(capsys, "train", "demo", "--config", str(unknown))
-    assert status == 1 and "unknown key(s) ['epochz']" in err
+    assert status == 1 and f"--config {unknown}: unknown key 'epochz'" in err
 
 
 def test_batch_size_flag_is_validated(tmp_path, capsys):
-    status, _, err = _run(
-        capsys, "train", "demo", "--preset", "tiny", "--batch-size", "0", "--run-dir", str(tmp_path)
-    )
-    assert status == 1 and "--batch-size (per replica) must be a positive integer; received: 0" in err
+    tiny = tiny_args("demo", tmp_path)
+    status, _, err = _run(capsys, "train", "demo", *tiny, "--batch-size", "0", "--run-dir", str(tmp_path))
+    assert status == 1 and "batch_size" in err and "received 0" in err and len(err.strip().splitlines()) == 1
 
 
 def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert cli.DATA_TOOLS == {
-        "synth-kth": "deep_rnn_tf.data.synthetic.kth:main",
-        "synth-video": "deep_rnn_tf.data.synthetic.photo_video:main",
-        "synth-mmnist": "deep_rnn_tf.data.moving_mnist:main",
-        "synth-actions": "deep_rnn_tf.data.synthetic.actions:main",
-        "extract-frames": "deep_rnn_tf.data.frames:extract_frames_main",
-        "synth-cityscapes": "deep_rnn_tf.data.synthetic.cityscapes:main",
-        "polygon-crops": "deep_rnn_tf.data.polygons:crops_main",
+        "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+        "synth-video": "deep_rnn_tf.tools.synth_video:main",
+        "synth-mmnist": "deep_rnn_tf.tools.synth_mmnist:main",
+        "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
+        "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
+        "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",
+        "polygon-crops": "deep_rnn_tf.tools.polygon_crops:crops_main",
     }
     (tmp_path / "fake_tool.py").write_text(
         "calls = []\ndef main(argv=None):\n    calls.append(argv)\n    return 3\n"
@@ -113,12 +148,12 @@ def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
 
 def test_demo_train_test_export_predict(tmp_path, capsys):
     run_dir, export_dir = tmp_path / "run", tmp_path / "saved_models"
-    common = ["--preset", "tiny", "--run-dir", str(run_dir), "--quiet"]
+    common = [*tiny_args("demo", tmp_path), "--run-dir", str(run_dir), "--quiet"]
     status, out, err = _run(capsys, "train", "demo", *common, "--epochs", "1", "--seed", "0", "--lr", "0.02")
     assert status == 0, err
     assert "Epochs done: 1" in out and (run_dir / "checkpoints" / "epoch-0001.weights.h5").is_file()
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["lr"], config["epochs"], config["seed"], config["preset"]) == (0.02, 1, 0, "tiny")
+    assert (config["lr"], config["epochs"], config["seed"], config["preset"]) == (0.02, 1, 0, "small")
     assert (config["batch_size"], config["global_batch_size"], config["num_replicas"]) == (16, 16, 1)
 
     status, out, err = _run(capsys, "test", "demo", *common)
@@ -172,3 +207,9 @@ def test_console_script_errors_without_traceback_unless_debug(tmp_path):
 def test_debug_shows_the_traceback(tmp_path, capsys):
     status, _, err = _run(capsys, "train", "demo", "--config", str(tmp_path / "missing.json"), "--debug")
     assert status == 1 and "Traceback (most recent call last)" in err and "file not found" in err
+
+
+def test_task_command_help_lists_the_task_presets(capsys):
+    status, out, _ = _run(capsys, "train", "action", "--help")
+    assert status == 0 and "presets of action" in out
+    assert "paper_standalone" in out and "small*" in out

@@ -15,7 +15,7 @@ import pytest
 
 from deep_rnn_tf.export.serving import export_for_serving, next_version, resolve_export, versions
 from deep_rnn_tf.tasks import get_task
-from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+from tests.presets import tiny_config
 
 _ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -24,7 +24,7 @@ _ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 def demo_export(tmp_path_factory):
     """The demo task's serving model (a real 2-layer DeepRNN of RBM cells), exported once."""
     task = get_task("demo")
-    config = {**COMMON_DEFAULTS, **task.presets["tiny"], "seed": 0}
+    config = tiny_config("demo", seed=0)
     keras.utils.set_random_seed(0)
     serving = task.serving_model(config, task.build_model(config))
     example = task._clips(config, "test")[0][:2]
@@ -39,14 +39,14 @@ def test_layout_files_and_signature(demo_export):
     assert result.path.name == "1" and result.version == 1
     for name in ("saved_model.pb", "variables", "README.txt", "example_request.json", "example_frames.npy"):
         assert (result.path / name).exists(), name
-    assert result.inputs == {"frames": ("float32", [None, 8, 16, 16, 1])}
+    assert result.inputs == {"frames": ("uint8", [None, 8, 16, 16, 1])}
     assert set(result.outputs) == {"probabilities", "label"}
     assert result.max_abs_diff <= 1e-4
     request = json.loads((result.path / "example_request.json").read_text())
     assert len(request["instances"]) == 2
-    np.testing.assert_array_equal(np.asarray(request["instances"][0]["frames"], np.float32), example[0])
+    np.testing.assert_array_equal(np.asarray(request["instances"][0]["frames"], np.uint8), example[0])
     readme = (result.path / "README.txt").read_text()
-    assert "frames: float32 [None, 8, 16, 16, 1]" in readme and "saved_model_cli run" in readme
+    assert "frames: uint8 [None, 8, 16, 16, 1]" in readme and "saved_model_cli run" in readme
     assert not [p for p in result.path.parent.iterdir() if p.name.startswith(".")], (
         "temporary dir left behind"
     )
@@ -67,7 +67,7 @@ _PLAIN_TF = textwrap.dedent(
     errors = {}
     for name, bad in {
         "rank": x[0],                              # missing batch axis
-        "size": np.zeros((1, 8, 12, 16, 1), np.float32),
+        "size": np.zeros((1, 8, 12, 16, 1), np.uint8),
         "dtype": x.astype(np.int32),
     }.items():
         try:
@@ -106,7 +106,7 @@ def test_export_runs_in_plain_tensorflow_and_rejects_bad_input(demo_export, tmp_
     # Shape errors come from the export's input check, naming the input and the expected shape.
     for case in ("rank", "size"):
         assert "Shape of tensor frames" in errors[case] and "[?,8,16,16,1]" in errors[case], errors[case]
-    assert "expected to be a float tensor but is a int32 tensor" in errors["dtype"]
+    assert "expected to be a uint8 tensor but is a int32 tensor" in errors["dtype"]
 
 
 def test_saved_model_cli_run_matches_keras(demo_export, tmp_path):
@@ -145,3 +145,15 @@ def test_export_refuses_models_without_dict_outputs(tmp_path):
     with pytest.raises(ValueError, match="name must be a plain directory name"):
         export_for_serving(keras.Model(frames, {"y": keras.layers.Dense(2)(frames)}), tmp_path, "../up")
     assert not (tmp_path / "plain").exists() or versions(tmp_path / "plain") == []
+
+
+def test_coerce_inputs_casts_json_integers_to_uint8_only_when_they_fit():
+    from deep_rnn_tf.export.serving import coerce_inputs
+
+    spec = {"frames": ("uint8", [None, 2])}
+    got = coerce_inputs({"frames": np.array([[0, 255]])}, spec)
+    assert got["frames"].dtype == np.uint8
+    with pytest.raises(ValueError, match=r"input 'frames' has values outside uint8"):
+        coerce_inputs({"frames": np.array([[0, 256]])}, spec)
+    with pytest.raises(ValueError, match=r"has dtype float64; the export expects uint8"):
+        coerce_inputs({"frames": np.array([[0.5, 1.0]])}, spec)

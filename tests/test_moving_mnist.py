@@ -13,6 +13,7 @@ import pytest
 from deep_rnn_tf.data import moving_mnist as mm
 from deep_rnn_tf.data.videos import detect_kind, open_video_data
 from deep_rnn_tf.evaluation.video import openstl_errors
+from deep_rnn_tf.tools import synth_mmnist
 
 
 def _random_digits(count: int = 20, seed: int = 0) -> np.ndarray:
@@ -56,7 +57,7 @@ def test_standard_file_reader_and_dataset(tmp_path):
     np.save(digits, _random_digits(30))
     out = str(tmp_path / "mmnist")
     argv = ["--out", out, "--digits", str(digits), "--train", "12", "--test", "5", "--seed", "1", "--quiet"]
-    assert mm.main(argv) == 0
+    assert synth_mmnist.main(argv) == 0
     assert sorted(os.listdir(out)) == [mm.TEST_FILE, mm.TRAIN_FILE]
     test_seq = mm.load_sequences(os.path.join(out, mm.TEST_FILE))
     assert test_seq.shape == (20, 5, 64, 64) and test_seq.dtype == np.uint8

@@ -18,6 +18,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.presets import tiny_args
+
 # The worker: the real CLI, plus a spy on `runs.train` that dumps the final weights for the test.
 _WORKER = textwrap.dedent(
     """
@@ -72,7 +74,8 @@ def _run_two_workers(
             env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TF_CPP_MIN_LOG_LEVEL": "2"}
             command = [
                 sys.executable, str(script), str(tmp_path / f"weights{index}.npz"),
-                "train", "demo", "--preset", "tiny", "--epochs", str(epochs), "--seed", "0", "--quiet",
+                "train", "demo", *tiny_args("demo", tmp_path),
+                "--epochs", str(epochs), "--seed", "0", "--quiet",
                 "--run-dir", str(tmp_path / f"run{index}"), *[a.format(index=index) for a in extra],
             ]  # fmt: skip
             log = (tmp_path / f"worker{index}.log").open("w")

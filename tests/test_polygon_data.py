@@ -16,9 +16,10 @@ from deep_rnn_tf.data.cityscapes import (
     list_samples,
     read_polygons_json,
 )
-from deep_rnn_tf.data.synthetic import cityscapes as synth
 from deep_rnn_tf.data.video_io import write_image
 from deep_rnn_tf.evaluation.polygon import polygon_iou
+from deep_rnn_tf.tools.polygon_crops import crops_main
+from deep_rnn_tf.tools.synth_cityscapes import main as synth_cityscapes_main
 
 
 def _write_json(path, content) -> str:
@@ -180,12 +181,12 @@ def synthetic_crops(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("synth"))
     out = str(tmp_path_factory.mktemp("crops"))
     assert (
-        synth.main(
+        synth_cityscapes_main(
             ["--out", root, "--train", "3", "--val", "2", "--width", "256", "--height", "128", "--quiet"]
         )
         == 0
     )
-    status = P.crops_main(["--root", root, "--out", out, "--copies", "2", "--shard-size", "4", "--quiet"])
+    status = crops_main(["--root", root, "--out", out, "--copies", "2", "--shard-size", "4", "--quiet"])
     assert status == 0
     return root, out
 

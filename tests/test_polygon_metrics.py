@@ -8,12 +8,13 @@ import pytest
 from deep_rnn_tf.data.video_io import read_image
 from deep_rnn_tf.evaluation.polygon import (
     box_polygon,
-    draw_overlay,
     iou_markdown_table,
+    overlay_image,
     polygon_iou,
     rasterize_polygon,
     summarize_iou,
 )
+from deep_rnn_tf.evaluation.results import ResultsWriter
 
 SQUARE = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.float64)  # 11 x 11 = 121 pixel centres
 
@@ -67,9 +68,9 @@ def test_summaries_class_and_instance_means():
 
 
 def test_overlay_is_written(tmp_path):
-    path = tmp_path / "sub" / "overlay.png"
-    draw_overlay(
-        np.zeros((20, 30, 3), np.uint8), [(SQUARE, (0, 255, 0)), (SQUARE + 3, (255, 0, 0))], path, scale=2
+    overlay = overlay_image(
+        np.zeros((20, 30, 3), np.uint8), [(SQUARE, (0, 255, 0)), (SQUARE + 3, (255, 0, 0))], scale=2
     )
+    path = ResultsWriter(tmp_path).image("sub/overlay.png", overlay)
     image = read_image(path)
     assert image.shape == (40, 60, 3) and image[..., 1].max() > 0 and image[..., 0].max() > 0

@@ -11,11 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-from deep_rnn_tf.data.polygons import EOS_TOKEN, crops_main, iter_crop_records
-from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
+from deep_rnn_tf.data.polygons import EOS_TOKEN, iter_crop_records
 from deep_rnn_tf.evaluation.polygon import box_polygon, polygon_iou
 from deep_rnn_tf.tasks.polygon.task import PolygonTask
-from deep_rnn_tf.training.runs import COMMON_DEFAULTS
+from deep_rnn_tf.tools.polygon_crops import crops_main
+from deep_rnn_tf.tools.synth_cityscapes import main as synth_main
+from tests.presets import tiny_args, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def crops(tmp_path_factory):
 
 def test_datasets_and_evaluation_outputs(crops, tmp_path):
     task = PolygonTask()
-    config = {**COMMON_DEFAULTS, **task.presets["tiny"], "crops": crops, "seed": 0}
+    config = tiny_config("polygon", crops=crops, seed=0)
     model = task.build_model(config)
     train, val = task.datasets(config, 2)
     images, sequences = next(iter(train))
@@ -64,7 +65,7 @@ def test_datasets_and_evaluation_outputs(crops, tmp_path):
 
 
 def test_cli_train_test_export(crops, tmp_path):
-    """`deep-rnn train|test|export polygon` end to end with the tiny preset."""
+    """`deep-rnn train|test|export polygon` end to end with the tiny test config."""
     run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
 
     def deep_rnn(*args):
@@ -73,8 +74,8 @@ def test_cli_train_test_export(crops, tmp_path):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         return result.stdout
 
-    deep_rnn("train", "polygon", "--preset", "tiny", "--crops", crops, "--run-dir", run_dir, "--epochs", "1",
-             "--steps-per-epoch", "2", "--seed", "0", "--quiet")  # fmt: skip
+    deep_rnn("train", "polygon", *tiny_args("polygon", tmp_path), "--crops", crops, "--run-dir", run_dir,
+             "--epochs", "1", "--steps-per-epoch", "2", "--seed", "0", "--quiet")  # fmt: skip
     out = deep_rnn("test", "polygon", "--run-dir", run_dir)
     assert "| bounding box |" in out
     assert os.path.isfile(os.path.join(run_dir, "results", "polygon_iou.md"))

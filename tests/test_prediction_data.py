@@ -12,6 +12,7 @@ import pytest
 from deep_rnn_tf.data import kth
 from deep_rnn_tf.data.synthetic import kth as synth
 from deep_rnn_tf.data.video_io import VideoReadError, write_video
+from deep_rnn_tf.tools.synth_kth import main as synth_kth_main
 
 SHARED_LISTS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kth")
 
@@ -20,7 +21,7 @@ SHARED_LISTS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "da
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("kth")
     assert (
-        synth.main(
+        synth_kth_main(
             ["--out", str(out), "--train-persons", "1", "--test-persons", "1", "--frames", "40", "--quiet"]
         )
         == 0

@@ -10,6 +10,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from deep_rnn_tf.evaluation import video
+from deep_rnn_tf.evaluation.results import ResultsWriter
 
 
 def _frame(seed: int, shape=(32, 40)) -> np.ndarray:
@@ -110,18 +111,20 @@ def test_table_npz_plot_and_gifs(tmp_path):
     assert lines[0] == "| model | metric | T1 | T2 | avg |"
     assert lines[2] == "| model | PSNR | 31.00 | 62.50 | 46.75 |"
     assert lines[3] == "| model | SSIM | 0.800 | 0.700 | 0.750 |"
-    path = tmp_path / "q" / "results_model=MCNET.npz"
-    video.save_metrics_npz(str(path), results["model"]["psnr"], results["model"]["ssim"])
+    writer = ResultsWriter(tmp_path)
+    path = writer.npz(
+        "q/results_model=MCNET.npz",
+        **video.metrics_arrays(results["model"]["psnr"], results["model"]["ssim"]),
+    )
     loaded = np.load(path)
     assert loaded["psnr"].shape == (2, 2) and np.isinf(loaded["psnr"][1, 1])
     with pytest.raises(ValueError, match="windows, T"):
-        video.save_metrics_npz(str(path), np.zeros(3), np.zeros(3))
-    video.plot_per_step(str(tmp_path / "plot.png"), results)
-    assert (tmp_path / "plot.png").stat().st_size > 1000
+        video.metrics_arrays(np.zeros(3), np.zeros(3))
+    assert writer.figure("plot.png", video.per_step_figure(results)).stat().st_size > 1000
     # Distinct frames: GIF encoders merge identical consecutive frames.
     inputs = np.stack([np.full((12, 12), 50 + i, np.uint8) for i in range(2)])
     future = np.stack([np.full((12, 12), 200 + i, np.uint8) for i in range(3)])
-    paths = video.write_prediction_gifs(str(tmp_path / "gif"), inputs, future, future)
+    paths = video.write_prediction_gifs(writer.sub("gif"), inputs, future, future)
     import imageio.v2 as imageio
 
     frames = imageio.mimread(paths[1])

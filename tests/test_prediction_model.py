@@ -21,6 +21,7 @@ from deep_rnn_tf.tasks.prediction.model import (
     gradient_difference_loss,
     unpool_zero_filled,
 )
+from tests.presets import tiny_args
 
 
 def test_unpool_puts_values_top_left():
@@ -79,9 +80,10 @@ def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_fram
 
 
 def test_paper_preset_keeps_the_original_and_small_names_its_departures():
-    from deep_rnn_tf.tasks.prediction.task import PredictionTask
+    from deep_rnn_tf.tasks import resolve_config
 
-    paper, small = PredictionTask.presets["paper"], PredictionTask.presets["small"]
+    paper = resolve_config("prediction", "paper", []).to_dict()
+    small = resolve_config("prediction", "small", []).to_dict()
     original = {"image_size": 128, "past": 10, "future": 10, "test_future": 20, "gf_dim": 64, "rnn": "rbm",
                 "rnn_depth": 15, "rnn_filters": 256, "jump": 5, "p_td": 0.5, "alpha": 1.0, "beta": 0.02,
                 "margin": 0.3, "lr": 1e-4, "beta1": 0.5, "batch_size": 8, "gdl_weight": 1.0}  # fmt: skip
@@ -139,8 +141,7 @@ def trained_run(tmp_path_factory):
     train = [
         "train",
         "prediction",
-        "--preset",
-        "tiny",
+        *tiny_args("prediction", root),
         "--data-dir",
         data_dir,
         "--run-dir",
@@ -195,7 +196,7 @@ def test_export_command_runs_without_the_package(trained_run):
     assert cli(["export", "prediction", "--run-dir", run_dir, "--export-dir", export_dir,
                 "--export-future", "4", "--quiet"]) == 0  # fmt: skip
     path = os.path.join(export_dir, "prediction", "1")
-    frames = np.random.default_rng(0).uniform(-1, 1, (2, 3, 16, 16, 1)).astype("float32")
+    frames = np.random.default_rng(0).integers(0, 256, (2, 3, 16, 16, 1), dtype=np.uint8)
     np.save(root / "frames.npy", frames)
     script = textwrap.dedent(
         f"""
@@ -216,7 +217,7 @@ def test_export_command_runs_without_the_package(trained_run):
     assert json.loads(done.stdout.strip().splitlines()[-1])["leaked"] == []
     future = np.load(root / "future.npy")
     assert future.shape == (2, 4, 16, 16, 1)  # T fixed at export by --export-future
-    assert np.abs(future).max() <= 1.0 and not np.allclose(future[0], future[1])
+    assert future.dtype == np.uint8 and not np.array_equal(future[0], future[1])  # uint8 in, uint8 out
 
 
 def test_keras_file_roundtrip(tmp_path):

@@ -26,6 +26,7 @@ from deep_rnn_tf.training.runs import (
 )
 from deep_rnn_tf.training.strategy import select_strategy
 from deep_rnn_tf.training.task import Task
+from tests.presets import tiny_args, tiny_config
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +78,7 @@ def test_trim_metrics_csv_drops_epochs_to_redo(tmp_path):
 
 def _tiny_config(**overrides):
     task = get_task("demo")
-    return task, {**COMMON_DEFAULTS, **task.presets["tiny"], **overrides}
+    return task, tiny_config("demo", **overrides)
 
 
 def test_seed_makes_a_cpu_run_repeatable(tmp_path):
@@ -105,6 +106,9 @@ class _PoisonTask(Task):
 
     name = "poison"
     presets = {"small": {"poison": False}}
+
+    def example_batch(self, config, batch_size=1):
+        return np.zeros((batch_size, 4), np.float32), np.zeros((batch_size, 1), np.float32)
 
     def build_model(self, config):
         model = keras.Sequential([keras.Input((4,), name="x"), keras.layers.Dense(1)])
@@ -148,7 +152,8 @@ def test_sigkill_mid_epoch_then_same_command_resumes(tmp_path):
     run_dir = tmp_path / "run"
     # 30 steps per epoch (~1.5-5 s on 2 cores): long enough to be killed in the middle of epoch 2.
     command = [
-        sys.executable, "-m", "deep_rnn_tf.cli", "train", "demo", "--preset", "tiny", "--train-clips", "480",
+        sys.executable, "-m", "deep_rnn_tf.cli", "train", "demo", *tiny_args("demo", tmp_path),
+        "--train-clips", "480",
         "--epochs", "2", "--seed", "1", "--run-dir", str(run_dir), "--quiet",
     ]  # fmt: skip
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

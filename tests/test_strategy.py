@@ -66,6 +66,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     from deep_rnn_tf.training.strategy import select_strategy
     from deep_rnn_tf.training.multiworker import DistributedLoop
     from deep_rnn_tf import DeepRNN
+    from deep_rnn_tf.tasks.demo.task import ClipClassifier
 
     mirrored = select_strategy("CPU:0,CPU:1", environ={})  # splits the CPU into two logical devices
     single = select_strategy("CPU:0", environ={})
@@ -77,15 +78,19 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     y = rng.integers(0, 3, 16).astype("int32")
     GLOBAL_BATCH = 8  # 4 per replica on two replicas, 8 on one
 
-    def build(strategy):
+    def build(strategy, shared_trainer=False):
         keras.utils.set_random_seed(1)  # same initial weights for every run
         with strategy.scope():
             frames = keras.Input((4, 8, 8, 1), name="frames")
             h = DeepRNN("rbm", depth=2, filters=4, jump=None)(frames)
             logits = keras.layers.Dense(3)(keras.layers.GlobalMaxPooling2D()(h))
             model = keras.Model(frames, logits)
-            model.compile(keras.optimizers.SGD(0.5),
-                          keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            if shared_trainer:  # the package's TaskModel step: its own replica scaling
+                model = ClipClassifier(model)
+                model.compile(keras.optimizers.SGD(0.5))
+            else:
+                model.compile(keras.optimizers.SGD(0.5),
+                              keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         return model
 
     def data():
@@ -98,6 +103,9 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     model = build(mirrored.strategy)
     curves["mirrored_custom_loop"] = DistributedLoop(model, mirrored.strategy).fit(
         data(), epochs=3, verbose=0).history["loss"]
+    for name, info in (("trainer_single", single), ("trainer_mirrored", mirrored)):
+        model = build(info.strategy, shared_trainer=True)
+        curves[name] = model.fit(data(), epochs=3, verbose=0, shuffle=False).history["loss"]
     print("CURVES " + json.dumps(curves))
     """
 )
@@ -115,7 +123,7 @@ def test_mirrored_two_cpus_matches_one_device_with_same_global_batch(tmp_path):
     print("loss per epoch:", curves)
     single = curves["single"]
     assert single[-1] < single[0], "the loss should go down at lr 0.5"
-    for name in ("mirrored", "mirrored_custom_loop"):
+    for name in ("mirrored", "mirrored_custom_loop", "trainer_single", "trainer_mirrored"):
         assert curves[name] == pytest.approx(single, rel=1e-4, abs=1e-5), name
 
 

@@ -58,3 +58,42 @@ def test_projection_free_jump_with_mismatched_channels_fails_at_build():
 def test_state_before_build_is_a_clear_error():
     with pytest.raises(ValueError, match="build the cell"):
         RBMCell(4).get_initial_state(2)
+
+
+# --- deep_rnn_tf.validation, the shared checks ----------------------------------------------------------
+from pathlib import Path  # noqa: E402
+
+from deep_rnn_tf import validation as V  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "check, args, pattern",
+    [
+        (V.check_positive_int, ("depth", 0), r"`depth` must be a positive integer. Received: depth=0"),
+        (V.check_positive_int, ("depth", True), r"depth=True"),
+        (V.check_positive_int, ("depth", 2.0), r"depth=2\.0"),
+        (V.check_non_negative_int, ("context", -1), r"context=-1"),
+        (V.check_int_at_least, ("past", 1, 2), r"`past` must be an integer >= 2. Received: past=1"),
+        (V.check_choice, ("cell", "gru", ("rbm",)), r"one of \('rbm',\). Received: cell='gru'"),
+        (V.check_probability, ("p", 1.5), r"p=1\.5"),
+        (V.check_non_negative, ("w", float("nan")), r"w=nan"),
+        (V.check_positive, ("lr", 0), r"lr=0"),
+        (V.check_in_range, ("width", 2.0, 0.0, 1.0), r"\[0\.0, 1\.0\]. Received: width=2\.0"),
+    ],
+)
+def test_validation_helpers_name_the_argument_and_value(check, args, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        check(*args)
+
+
+def test_validation_helpers_return_the_value():
+    assert V.check_positive_int("n", np.int64(3)) == 3 and type(V.check_positive_int("n", np.int64(3))) is int
+    assert V.check_choice("c", None, (None, "batch")) is None
+    assert V.check_non_negative("w", 0) == 0.0
+    assert V.check_probability("p", 1) == 1.0
+
+
+def test_validation_imports_nothing_of_the_package():
+    lines = Path(V.__file__).read_text().splitlines()
+    imports = [line for line in lines if line.startswith(("import", "from"))]
+    assert not [line for line in imports if "deep_rnn_tf" in line or "tensorflow" in line or "keras" in line]

@@ -11,6 +11,7 @@ import pytest
 from deep_rnn_tf.data import kth, videos
 from deep_rnn_tf.data.synthetic import photo_video
 from deep_rnn_tf.data.video_io import write_image, write_video
+from deep_rnn_tf.tools import synth_video
 
 
 def _numbered_video(num_frames: int, height: int, width: int, colour: bool = True) -> np.ndarray:
@@ -129,7 +130,7 @@ def test_missing_data_says_which_command_makes_one(tmp_path):
 def synth_kth(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("video_synth"))
     argv = ["--out", out, "--clips", "2", "--frames", "40", "--width", "40", "--height", "32", "--quiet"]
-    assert photo_video.main(argv) == 0
+    assert synth_video.main(argv) == 0
     return out
 
 
@@ -191,4 +192,4 @@ def test_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
     # The stored absolute path is kept as is when the run is tested from elsewhere.
     monkeypatch.chdir("/")
     task, args = cli._parse_task_command("test", ["prediction"])
-    assert cli.resolve_config(task, args, base=config)["data_dir"] == config["data_dir"]
+    assert cli.resolve_config(task, args, base=config.to_dict())["data_dir"] == config["data_dir"]

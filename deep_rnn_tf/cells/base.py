@@ -13,31 +13,11 @@ a single step, so both paths run the same code.
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import tensorflow as tf
 
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Returns `value` as an int, or raises ValueError naming `name` unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
-
-
-def check_choice(name: str, value: Any, choices: tuple) -> Any:
-    """Returns `value` or raises ValueError naming `name` and the allowed `choices`."""
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}. Received: {name}={value!r}")
-    return value
-
-
-def check_probability(name: str, value: Any) -> float:
-    """Returns `value` as a float in [0, 1], or raises ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"`{name}` must be a probability in [0, 1]. Received: {name}={value!r}")
-    return float(value)
+# Re-exported for code written before `deep_rnn_tf.validation` existed.
+from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability  # noqa: F401
 
 
 def temporal_dropout(x: tf.Tensor, keep_gradient: tf.Tensor) -> tf.Tensor:
@@ -106,8 +86,8 @@ class RecurrentCell(keras.layers.Layer):
     # --- the Keras RNN cell contract -------------------------------------------------------------------
     @property
     def state_size(self):
-        # Conv states cannot be described by an int (platform.md): -1 is a placeholder, as Keras' ConvLSTM;
-        # the real shapes come from `get_initial_state` and `compute_output_shape`.
+        # Conv states cannot be described by an int (docs/reference/platform.md): -1 is a placeholder, as
+        # Keras' ConvLSTM; the real shapes come from `get_initial_state` and `compute_output_shape`.
         return [-1] * self.num_states if self.num_states > 1 else -1
 
     def call(self, inputs, states, training=None):

@@ -1,8 +1,8 @@
 """`DeepCell`: a deep stack of recurrent cells run bottom-up inside one time step, with residual jumps.
 
 Keras' `StackedRNNCells` cannot stack conv cells (it derives each next input shape from an int
-`state_size`, platform.md), so the stack is one cell of our own whose state is the flat list of the
-per-layer states.
+`state_size`, docs/reference/platform.md), so the stack is one cell of our own whose state is the flat list
+of the per-layer states.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import RecurrentCell, check_choice, check_positive_int
+from deep_rnn_tf.cells.base import RecurrentCell
 from deep_rnn_tf.cells.lstm import ConvLSTMCell, LSTMCell
 from deep_rnn_tf.cells.rbm import DenseRBMCell, RBMCell
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 PROJECTIONS = ("auto", "always", None)
 
@@ -24,8 +25,9 @@ class DeepCell(keras.layers.Layer):
     """One RNN cell that owns a list of cells and runs them bottom-up within a time step.
 
     Every `jump` layers the input of the block (the `jump` layers just run) is added to the block's output
-    ("jump" / residual connections, original.md §1.1): as it is when shapes agree, through a 1x1 projection
-    (convolution, strided if the block reduced the resolution; dense for vector cells) when they differ.
+    ("jump" / residual connections, docs/reference/original.md §1.1): as it is when shapes agree, through a
+    1x1 projection (convolution, strided if the block reduced the resolution; dense for vector cells) when
+    they differ.
     Optionally each block ends with a max-pool (`block_pool`, "same" padding = ceil mode, e.g. 7->4->2->1
     for the backbone action model).
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import RecurrentCell, check_choice, check_positive_int, merge_time, split_time
+from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 
 class _LSTMBase(RecurrentCell):

@@ -6,11 +6,11 @@ For a layer input x_t and the recurrent state s_{t-1} (zero at t = 0):
     s_t = sigmoid( N_T( W_T * [ TD(x_t) ; s_{t-1} ] + b_T ) )  temporal unit
     h_t = r_t (.) s_t                                         merge: element-wise product
 
-`h_t` goes up to the next layer; the state passed to t + 1 is the gate `s_t` itself (original.md §1.1). W_T
-over the concatenation `[x; s]` is stored as two kernels, `temporal_kernel` (over x) and
-`recurrent_kernel` (over s); their sum is the same convolution. TD (temporal dropout) is the identity
-forward; in training, with probability `p_td`, it stops the gradient into x through the temporal branch
-only (the gradient still reaches W_T and flows back in time through s).
+`h_t` goes up to the next layer; the state passed to t + 1 is the gate `s_t` itself
+(docs/reference/original.md §1.1). W_T over the concatenation `[x; s]` is stored as two kernels,
+`temporal_kernel` (over x) and `recurrent_kernel` (over s); their sum is the same convolution. TD
+(temporal dropout) is the identity forward; in training, with probability `p_td`, it stops the gradient
+into x through the temporal branch only (the gradient still reaches W_T and flows back in time through s).
 """
 
 from __future__ import annotations
@@ -18,15 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import (
-    RecurrentCell,
-    check_choice,
-    check_positive_int,
-    check_probability,
-    merge_time,
-    split_time,
-    temporal_dropout,
-)
+from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time, temporal_dropout
+from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability
 
 NORMALIZATIONS = (None, "batch", "layer")
 TD_MODES = ("batch", "sample")

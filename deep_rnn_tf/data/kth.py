@@ -31,6 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.video_io import VideoReadError, read_video
+from deep_rnn_tf.layers.preprocessing import preprocess_pixels
+from deep_rnn_tf.validation import check_int_at_least, check_non_negative_int, check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +157,7 @@ def to_unit_range(frames: np.ndarray) -> np.ndarray:
         >>> to_unit_range(np.array([0, 255], np.uint8))
         array([-1.,  1.], dtype=float32)
     """
-    return frames.astype(np.float32) / 127.5 - 1.0
+    return np.asarray(preprocess_pixels(frames, "minus_one_one"))
 
 
 class KTHReader:
@@ -175,10 +177,8 @@ class KTHReader:
     """
 
     def __init__(self, data_dir: str, image_size: int = 128, cache_size: int = 64):
-        if not isinstance(image_size, int) or image_size < 8:
-            raise ValueError(f"image_size must be an int >= 8; received image_size={image_size!r}")
-        if cache_size < 0:
-            raise ValueError(f"cache_size must be >= 0; received cache_size={cache_size!r}")
+        check_int_at_least("image_size", image_size, 8)
+        check_non_negative_int("cache_size", cache_size)
         self.data_dir = data_dir
         self.image_size = image_size
         self.cache_size = cache_size
@@ -265,12 +265,8 @@ class KTHDataset:
         strict: bool = True,
         cache_size: int = 64,
     ):
-        if past < 2:
-            raise ValueError(
-                f"past (K) must be >= 2 (motion needs a frame difference); received past={past!r}"
-            )
-        if future < 1:
-            raise ValueError(f"future (T) must be >= 1; received future={future!r}")
+        check_int_at_least("past", past, 2)  # K >= 2: motion needs a frame difference
+        check_positive_int("future", future)
         if not os.path.isdir(data_dir):
             raise FileNotFoundError(f"{data_dir}: KTH data directory does not exist")
         if not os.path.isabs(list_file) and os.path.isfile(os.path.join(data_dir, list_file)):
@@ -419,9 +415,8 @@ class KTHDataset:
         past = self.past
 
         def split(clip: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            frames = tf.cast(clip, tf.float32) / 127.5 - 1.0
-            if len(self.frame_shape) == 2:  # grey: add the channel axis
-                frames = frames[..., None]
+            grey = len(self.frame_shape) == 2  # grey frames get their channel axis
+            frames = preprocess_pixels(clip[..., None] if grey else clip, "minus_one_one")
             return frames[:, :past], frames[:, past:]
 
         return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

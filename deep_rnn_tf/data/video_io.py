@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 import cv2
 import numpy as np
 
+from deep_rnn_tf.atomic_io import atomic_path
+
 
 class VideoReadError(IOError):
     """A video or image that is missing or cannot be decoded; the message names the file."""
@@ -92,17 +94,16 @@ def write_video(
     height, width = frames.shape[1:3]
     ext = os.path.splitext(path)[1].lower()
     fourcc = cv2.VideoWriter_fourcc(*("mp4v" if ext == ".mp4" else "MJPG"))
-    tmp = f"{path}.tmp{ext}"
-    writer = cv2.VideoWriter(tmp, fourcc, float(fps), (width, height), True)
-    if not writer.isOpened():
-        raise VideoReadError(f"{path}: OpenCV cannot write this video format")
-    try:
-        for frame in frames:
-            bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR)
-            writer.write(bgr)
-    finally:
-        writer.release()
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=ext) as tmp:  # OpenCV picks the container from the extension
+        writer = cv2.VideoWriter(str(tmp), fourcc, float(fps), (width, height), True)
+        if not writer.isOpened():
+            raise VideoReadError(f"{path}: OpenCV cannot write this video format")
+        try:
+            for frame in frames:
+                bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR)
+                writer.write(bgr)
+        finally:
+            writer.release()
 
 
 def read_image(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
@@ -125,7 +126,5 @@ def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -
     ok, encoded = cv2.imencode(ext, bgr, params)
     if not ok:
         raise VideoReadError(f"{path}: cannot encode image as {ext}")
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(encoded.tobytes())
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=ext) as tmp:
+        tmp.write_bytes(encoded.tobytes())

@@ -1,18 +1,13 @@
 """Classification metrics from scores: top-k accuracy, mean class accuracy, confusion matrix, reports.
 
-Generic (any task with class scores): numpy in, numbers and files out. Files are written atomically.
+Generic (any task with class scores): numpy in, numbers, rows and figures out (`ResultsWriter` writes them).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 
 import numpy as np
-
-from deep_rnn_tf.atomic_io import write_bytes_atomic, write_text_atomic
 
 
 def _check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,27 +124,30 @@ def classification_report(scores: np.ndarray, labels: np.ndarray, class_names: S
     }
 
 
-def write_per_class_csv(path: str, report: dict) -> None:
-    """Writes the report's per-class rows (class_id, class_name, support, correct, accuracy, predicted)."""
-    buffer = io.StringIO()
-    fields = ["class_id", "class_name", "support", "correct", "accuracy", "predicted"]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    for row in report["per_class"]:
-        writer.writerow({**row, "accuracy": "" if row["accuracy"] is None else f"{row['accuracy']:.4f}"})
-    write_text_atomic(path, buffer.getvalue())
+PER_CLASS_FIELDS = ("class_id", "class_name", "support", "correct", "accuracy", "predicted")
 
 
-def write_json(path: str, payload: dict) -> None:
-    """Writes a JSON file atomically (indent 2)."""
-    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
-
-
-def plot_confusion_matrix(path: str, matrix: np.ndarray, class_names: Sequence[str], title: str = "") -> None:
-    """Saves a row-normalised confusion-matrix heat map as PNG (counts in the cells when they fit).
+def per_class_rows(report: dict) -> list[list]:
+    """The report's per-class rows in `PER_CLASS_FIELDS` order, for `ResultsWriter.csv`.
 
     Example:
-        >>> plot_confusion_matrix("run/confusion.png", np.eye(3, dtype=int), ["a", "b", "c"])
+        >>> writer.csv("per_class.csv", PER_CLASS_FIELDS, per_class_rows(report))
+    """
+    return [
+        [
+            *(row[field] for field in PER_CLASS_FIELDS[:4]),
+            "" if row["accuracy"] is None else f"{row['accuracy']:.4f}",
+            row["predicted"],
+        ]
+        for row in report["per_class"]
+    ]
+
+
+def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], title: str = ""):
+    """A row-normalised confusion-matrix heat map (counts in the cells when they fit), a matplotlib figure.
+
+    Example:
+        >>> writer.figure("confusion.png", confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"]))
     """
     import matplotlib
 
@@ -177,16 +175,11 @@ def plot_confusion_matrix(path: str, matrix: np.ndarray, class_names: Sequence[s
     axes.set_ylabel("true class")
     axes.set_title(title or "confusion matrix")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    write_bytes_atomic(path, buffer.getvalue())
+    return figure
 
 
-def plot_curve(
-    path: str, xs: Sequence[float], ys: Sequence[float], xlabel: str, ylabel: str, title: str = ""
-) -> None:
-    """Saves a simple line plot (e.g. accuracy against the observed fraction of the video) as PNG."""
+def curve_figure(xs: Sequence[float], ys: Sequence[float], xlabel: str, ylabel: str, title: str = ""):
+    """A simple line plot (e.g. accuracy against the observed fraction of the video), a matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,7 +193,4 @@ def plot_curve(
     axes.grid(True, alpha=0.3)
     axes.set_title(title)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    write_bytes_atomic(path, buffer.getvalue())
+    return figure

@@ -10,14 +10,11 @@ cost. Degenerate polygons (no pixel) give IoU 0 unless both are empty.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
 from skimage.draw import polygon as draw_polygon
-
-from deep_rnn_tf.data.video_io import write_image
 
 
 def rasterize_polygon(
@@ -170,22 +167,20 @@ def _percent(value: float | None) -> str:
     return "-" if value is None or np.isnan(value) else f"{100 * value:.1f}"
 
 
-def draw_overlay(
-    image: np.ndarray,
-    polygons: Iterable[tuple[np.ndarray, tuple[int, int, int]]],
-    path: str | os.PathLike,
-    scale: int = 2,
-) -> None:
-    """Draws polygons (closed, with vertex dots) on an RGB image and writes it atomically as PNG/JPEG.
+def overlay_image(
+    image: np.ndarray, polygons: Iterable[tuple[np.ndarray, tuple[int, int, int]]], scale: int = 2
+) -> np.ndarray:
+    """Draws polygons (closed, with vertex dots) on an RGB image upsampled by `scale`; returns the image
+    (write it with `ResultsWriter.image`).
 
     Args:
         image: uint8 (H, W, 3) RGB.
         polygons: (points (N, 2) of (x, y) in `image` pixels, RGB colour) pairs; the first vertex is ringed.
-        path: output file.
         scale: upsampling factor for legibility.
 
     Example:
-        >>> draw_overlay(crop, [(true_pts, (0, 255, 0)), (pred_pts, (255, 0, 0))], "overlay_000.png")
+        >>> overlay = overlay_image(crop, [(true_pts, (0, 255, 0)), (pred_pts, (255, 0, 0))])
+        >>> writer.image("overlay_000.png", overlay)
     """
     canvas = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST).copy()
     for points, colour in polygons:
@@ -197,5 +192,4 @@ def draw_overlay(
         for point in pixels:
             cv2.circle(canvas, tuple(int(v) for v in point), 2, colour, -1)
         cv2.circle(canvas, tuple(int(v) for v in pixels[0]), 5, colour, 1)
-    os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-    write_image(path, canvas)
+    return canvas

@@ -14,17 +14,18 @@ Two conventions (see the spec's "Metrics conventions"):
 Identical frames give PSNR = inf (as skimage); averages over steps and windows use `finite_mean`, which caps
 inf at `PSNR_CAP` dB so that a table stays readable (the npz files keep the raw values).
 
-The GIF, table, plot and npz writers are generic: any (frames, metric arrays) pair can use them.
+The table, figure, npz-array and GIF helpers are generic; every file goes through `ResultsWriter`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy.ndimage import correlate1d
 from skimage.metrics import structural_similarity
+
+from deep_rnn_tf.evaluation.results import ResultsWriter
 
 PSNR_CAP = 100.0
 GREEN = (0, 255, 0)
@@ -247,30 +248,27 @@ def per_step_table(
     return "\n".join(lines)
 
 
-def save_metrics_npz(
-    path: str, psnr_values: np.ndarray, ssim_values: np.ndarray, **extra: np.ndarray
-) -> None:
-    """Writes `psnr` and `ssim` arrays [windows, T] (and any `extra` arrays) to an npz file atomically.
+def metrics_arrays(psnr_values: np.ndarray, ssim_values: np.ndarray, **extra: np.ndarray) -> dict:
+    """The arrays of a `results_model=<name>.npz` file: `psnr` and `ssim` [windows, T] plus `extra`.
 
     Example:
-        >>> save_metrics_npz("results_model=MCNET.npz", np.zeros((3, 20)), np.zeros((3, 20)))
+        >>> writer.npz("results_model=MCNET.npz", **metrics_arrays(np.zeros((3, 20)), np.zeros((3, 20))))
     """
     if np.shape(psnr_values) != np.shape(ssim_values) or np.ndim(psnr_values) != 2:
         raise ValueError(
             f"psnr and ssim must both be [windows, T]; received {np.shape(psnr_values)} "
             f"and {np.shape(ssim_values)}"
         )
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, psnr=psnr_values, ssim=ssim_values, **extra)
-    os.replace(tmp, path)
+    return {"psnr": psnr_values, "ssim": ssim_values, **extra}
 
 
-def plot_per_step(path: str, results: Mapping[str, Mapping[str, np.ndarray]], title: str = "") -> None:
-    """A PNG with PSNR and SSIM per future step, one line per model, written atomically.
+def per_step_figure(results: Mapping[str, Mapping[str, np.ndarray]], title: str = ""):
+    """A matplotlib figure of PSNR and SSIM per future step, one line per model (write it with
+    `ResultsWriter.figure`).
 
     Example:
-        >>> plot_per_step("per_step.png", {"model": {"psnr": np.full((2, 5), 30.0), "ssim": np.ones((2, 5))}})
+        >>> writer.figure("per_step.png", per_step_figure({"model": {"psnr": np.full((2, 5), 30.0),
+        ...                                                          "ssim": np.ones((2, 5))}}))
     """
     import matplotlib
 
@@ -290,11 +288,7 @@ def plot_per_step(path: str, results: Mapping[str, Mapping[str, np.ndarray]], ti
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    figure.savefig(tmp, dpi=100)
-    plt.close(figure)
-    os.replace(tmp, path)
+    return figure
 
 
 def add_border(frames: np.ndarray, colour: tuple[int, int, int], width: int = 2) -> np.ndarray:
@@ -339,27 +333,13 @@ def framed_sequence(frames: np.ndarray, num_inputs: int, width: int = 2) -> np.n
     )
 
 
-def write_gif(path: str, frames: np.ndarray, fps: float = 7.0) -> None:
-    """Writes uint8 frames (T, H, W[, 1|3]) as a looping GIF atomically (the original used 7 fps).
-
-    Example:
-        >>> write_gif("clip.gif", np.zeros((4, 8, 8), np.uint8))
-    """
-    import imageio.v2 as imageio
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.gif"
-    imageio.mimsave(tmp, list(_to_rgb(frames)), format="GIF", duration=1000.0 / fps, loop=0)
-    os.replace(tmp, path)
-
-
 def write_prediction_gifs(
-    folder: str, inputs: np.ndarray, target: np.ndarray, prediction: np.ndarray, fps: float = 7.0
-) -> list[str]:
+    writer: ResultsWriter, inputs: np.ndarray, target: np.ndarray, prediction: np.ndarray, fps: float = 7.0
+) -> list:
     """Writes gt.gif, pred.gif (inputs framed green, future frames red) and gt_pred.gif (side by side).
 
     Args:
-        folder: output folder (created).
+        writer: the results writer of the window's folder (e.g. ``images/KTH/<run>/<video>.<j>-<j+T>``).
         inputs: uint8 (K, H, W[, 1]) observed frames.
         target: uint8 (T, H, W[, 1]) ground-truth future.
         prediction: uint8 (T, H, W[, 1]) predicted future.
@@ -369,14 +349,12 @@ def write_prediction_gifs(
         The written paths.
 
     Example:
-        >>> write_prediction_gifs("out/video.1-21", np.zeros((2, 8, 8), np.uint8),
+        >>> write_prediction_gifs(ResultsWriter("out/video.1-21"), np.zeros((2, 8, 8), np.uint8),
         ...                       np.zeros((3, 8, 8), np.uint8), np.zeros((3, 8, 8), np.uint8))
     """
     num_inputs = len(inputs)
     gt = framed_sequence(np.concatenate([_to_rgb(inputs), _to_rgb(target)]), num_inputs)
     pred = framed_sequence(np.concatenate([_to_rgb(inputs), _to_rgb(prediction)]), num_inputs)
     spacer = np.full((len(gt), gt.shape[1], 4, 3), 255, np.uint8)
-    paths = [os.path.join(folder, name) for name in ("gt.gif", "pred.gif", "gt_pred.gif")]
-    for path, frames in zip(paths, (gt, pred, np.concatenate([gt, spacer, pred], axis=2)), strict=True):
-        write_gif(path, frames, fps)
-    return paths
+    sequences = {"gt.gif": gt, "pred.gif": pred, "gt_pred.gif": np.concatenate([gt, spacer, pred], axis=2)}
+    return [writer.gif(name, frames, fps) for name, frames in sequences.items()]

@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf._version import __version__
+from deep_rnn_tf.validation import check_positive_int
 
 SIGNATURE = "serving_default"
 
@@ -130,7 +131,7 @@ def signature_spec(function: Any) -> tuple[dict, dict]:
 
 
 def coerce_inputs(inputs: dict[str, np.ndarray], spec: dict[str, tuple[str, list]], where: str = "") -> dict:
-    """Checks named arrays against a signature's input spec; casts int/float to the expected float dtype.
+    """Checks named arrays against a signature's input spec; casts to its dtype where no value changes.
 
     Raises:
         ValueError: a missing or unknown name, wrong rank/size, or an unsafe dtype (names the input).
@@ -150,11 +151,21 @@ def coerce_inputs(inputs: dict[str, np.ndarray], spec: dict[str, tuple[str, list
                 f"{where}input {name!r} has shape {list(value.shape)}; the export expects {shape}"
             )
         if value.dtype != np.dtype(dtype):
-            if not (np.dtype(dtype).kind == "f" and value.dtype.kind in "fiub"):
-                raise ValueError(f"{where}input {name!r} has dtype {value.dtype}; the export expects {dtype}")
-            value = value.astype(dtype)
+            value = _cast_safely(value, np.dtype(dtype), f"{where}input {name!r}")
         coerced[name] = value
     return coerced
+
+
+def _cast_safely(value: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
+    """int/float -> a float input; integers (a JSON body's pixels) -> an integer input when all fit."""
+    if dtype.kind == "f" and value.dtype.kind in "fiub":
+        return value.astype(dtype)
+    if dtype.kind in "iu" and value.dtype.kind in "iub":
+        info = np.iinfo(dtype)
+        if value.size == 0 or (value.min() >= info.min and value.max() <= info.max):
+            return value.astype(dtype)
+        raise ValueError(f"{what} has values outside {dtype} [{info.min}, {info.max}]")
+    raise ValueError(f"{what} has dtype {value.dtype}; the export expects {dtype}")
 
 
 def _as_named(model: keras.Model, example: Any) -> dict[str, np.ndarray]:
@@ -230,8 +241,8 @@ def export_for_serving(
     _check_serving_model(model)
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise ValueError(f"name must be a plain directory name (letters, digits, -_.); received: {name!r}")
-    if version is not None and (not isinstance(version, int) or version < 1):
-        raise ValueError(f"version must be a positive integer; received: {version!r}")
+    if version is not None:
+        check_positive_int("version", version)
     model_dir = Path(base_dir) / name
     if version is not None and (model_dir / str(version)).exists() and not overwrite:
         raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")

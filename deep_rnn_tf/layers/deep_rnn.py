@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
-from keras.src import backend as keras_backend  # `rnn` is what keras.layers.RNN itself loops with
+
+# Private Keras API, no public equivalent: `rnn` is the loop keras.layers.RNN itself runs (masking, unroll,
+# go_backwards, dynamic length). setup.py bounds Keras; tests/test_keras_private_apis.py guards the signature.
+from keras.src import backend as keras_backend
 
 from deep_rnn_tf.cells.base import merge_time, split_time
 from deep_rnn_tf.cells.deep import build_deep_cell

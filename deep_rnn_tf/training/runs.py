@@ -29,6 +29,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic
+from deep_rnn_tf.training.config import TaskConfig
 from deep_rnn_tf.training.multiworker import (
     DistributedLoop,
     broadcast_from_chief,
@@ -41,17 +42,12 @@ logger = logging.getLogger(__name__)
 
 _CHECKPOINT = re.compile(r"^epoch-(\d{4,})\.weights\.h5$")
 
-# Flags every task understands (the CLI adds them once); a preset may override the defaults.
+# Flags every task understands (the CLI adds them once): the runner fields of `TaskConfig`, its one source
+# of defaults; a task's dataclass or preset may override them.
 COMMON_DEFAULTS: dict[str, Any] = {
-    "epochs": 1,
-    "batch_size": 8,  # per replica
-    "lr": 1e-3,
-    "seed": None,
-    "mixed_precision": False,
-    "jit": False,
-    "devices": None,
-    "steps_per_epoch": None,
-    "keep_checkpoints": 3,
+    key: value
+    for key, value in TaskConfig().to_dict().items()
+    if key not in ("preset", "task", "global_batch_size", "num_replicas", "strategy")
 }
 
 
@@ -338,7 +334,7 @@ def train(
     Example:
         >>> result = train(get_task("demo"), config, "runs/demo")  # doctest: +SKIP
     """
-    config = {**COMMON_DEFAULTS, **config}
+    config = {**COMMON_DEFAULTS, **_plain(config)}
     info = info or select_strategy(config.get("devices"))
     configure_determinism(config["seed"])
     configure_precision(bool(config["mixed_precision"]))
@@ -421,10 +417,16 @@ def load_trained(
     chosen = inference_checkpoint(run)
     if chosen is None:
         raise ValueError(f"{run.checkpoint_dir}: no checkpoint found (train first, or check --run-dir)")
-    config = {**COMMON_DEFAULTS, **config}
+    config = {**COMMON_DEFAULTS, **_plain(config)}
     model = build_model(task, config, info)
-    train_data, val_data = task.datasets(config, int(config.get("global_batch_size", config["batch_size"])))
-    build_for_training(model, next(iter(val_data if val_data is not None else train_data)), info.strategy)
+    # A zero batch shaped as the training data: test/export never read the data set to build the model.
+    batch_size = int(config.get("global_batch_size") or config["batch_size"])
+    build_for_training(model, task.example_batch(config, batch_size), info.strategy)
     logger.info("Loading the %s checkpoint %s", *chosen)
     load_checkpoint(model, chosen[1])
     return model
+
+
+def _plain(config: Any) -> dict[str, Any]:
+    """A task config (dataclass or mapping) as a plain dict."""
+    return config.to_dict() if isinstance(config, TaskConfig) else dict(config)

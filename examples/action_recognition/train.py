@@ -16,7 +16,7 @@ import os
 import sys
 
 from deep_rnn_tf.cli import main as cli_main
-from deep_rnn_tf.data.synthetic.actions import main as synth_main
+from deep_rnn_tf.tools.synth_actions import main as synth_main
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,8 @@ import os
 import sys
 
 from deep_rnn_tf.cli import main as cli_main
-from deep_rnn_tf.data.polygons import crops_main
-from deep_rnn_tf.data.synthetic.cityscapes import main as synth_main
+from deep_rnn_tf.tools.polygon_crops import crops_main
+from deep_rnn_tf.tools.synth_cityscapes import main as synth_main
 
 
 def prepare_synthetic(directory: str, max_vertices: int = 12) -> str:

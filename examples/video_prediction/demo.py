@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(exported, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     size = config["image_size"]
-    frames = np.zeros((1, config["past"], size, size, 1), np.float32)
+    frames = np.zeros((1, config["past"], size, size, 1), np.uint8)  # served models take uint8 pixels
     future = loaded.signatures["serving_default"](frames=tf.constant(frames))["future"]
-    print(f"\nexported model: frames {frames.shape} -> future {tuple(future.shape)}")
+    print(f"\nexported model: frames {frames.shape} uint8 -> future {tuple(future.shape)} {future.dtype}")
 
     copy_psnr, copy_ssim = averages.pop("copy_last_frame")
     print("\n| model (MCnet protocol, avg over T) | PSNR | SSIM |\n|---|---|---|")

@@ -44,10 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     from deep_rnn_tf.training import runs
 
     task = get_task("prediction")
-    config = dict(task.presets[args.preset])
+    config = task.config(task.presets[args.preset])
     # num_iter iterations = epochs x steps_per_epoch (a checkpoint per epoch).
-    steps = min(int(config["steps_per_epoch"]), args.num_iter)
-    config.update(
+    steps = min(int(config.steps_per_epoch), args.num_iter)
+    config = config.replace(
         lr=args.lr,
         batch_size=args.batch_size,
         alpha=args.alpha,
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=max(1, math.ceil(args.num_iter / steps)),
     )
     if args.data_dir:
-        config["data_dir"] = args.data_dir
+        config = config.replace(data_dir=args.data_dir)
     run_dir = args.run_dir or f"runs/{run_prefix(args)}"
     result = runs.train(task, config, run_dir)
     print(f"trained {result.epochs_done} epochs x {steps} iterations in {run_dir}")

@@ -19,10 +19,8 @@ Command: `deep-rnn data synth-actions --out DIR [--videos-per-class 24] [--test-
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import sys
 from dataclasses import dataclass
 
 import cv2
@@ -31,6 +29,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
+from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
 
 # name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
 MOTION_CLASSES: dict[str, dict[str, float | str]] = {
@@ -72,14 +71,9 @@ class SynthActionsConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise ValueError(f"size must be >= 16; received size={self.size}")
-        if self.videos_per_class < 1 or self.test_videos_per_class < 1:
-            raise ValueError(
-                "videos_per_class and test_videos_per_class must be >= 1; received "
-                f"videos_per_class={self.videos_per_class}, "
-                f"test_videos_per_class={self.test_videos_per_class}"
-            )
+        check_int_at_least("size", self.size, 16)
+        check_positive_int("videos_per_class", self.videos_per_class)
+        check_positive_int("test_videos_per_class", self.test_videos_per_class)
         if not 2 <= self.min_frames <= self.max_frames:
             raise ValueError(
                 "need 2 <= min_frames <= max_frames; received "
@@ -161,8 +155,7 @@ def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Gen
     Example:
         >>> video = render_video("rotate_clockwise", 30, 64, np.random.default_rng(0))
     """
-    if class_name not in MOTION_CLASSES:
-        raise ValueError(f"class_name must be one of {CLASS_NAMES}; received class_name={class_name!r}")
+    check_choice("class_name", class_name, CLASS_NAMES)
     background = _background(rng, size)
     colour = rng.uniform(170, 255, size=3)  # bright, with a dark hand (255 - colour)
     radius = max(2, round(size * rng.uniform(0.13, 0.17)))
@@ -226,46 +219,3 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
     for split, lines in lists.items():
         _write_lines(os.path.join(out_dir, f"{split}_list.txt"), lines)
     return {"train": len(lists["train"]), "test": len(lists["test"]), "classes": list(CLASS_NAMES)}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`deep-rnn data synth-actions`: writes the motion-defined synthetic action set.
-
-    Example:
-        >>> main(["--out", "/tmp/synth_actions", "--size", "32", "--videos-per-class", "4"])
-    """
-    parser = argparse.ArgumentParser(
-        prog="deep-rnn data synth-actions",
-        description="Write a synthetic action set whose classes are defined by motion (frame-folder layout).",
-    )
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--size", type=int, default=64, help="frame size in pixels (default 64)")
-    parser.add_argument("--videos-per-class", type=int, default=24, help="training videos per class")
-    parser.add_argument("--test-videos-per-class", type=int, default=8, help="test videos per class")
-    parser.add_argument("--min-frames", type=int, default=24)
-    parser.add_argument("--max-frames", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    try:
-        config = SynthActionsConfig(
-            size=args.size,
-            videos_per_class=args.videos_per_class,
-            test_videos_per_class=args.test_videos_per_class,
-            min_frames=args.min_frames,
-            max_frames=args.max_frames,
-            seed=args.seed,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
-    print(
-        f"wrote {summary['train']} train and {summary['test']} test videos of "
-        f"{len(summary['classes'])} motion classes to {args.out}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,10 +17,8 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 
 import cv2
 import numpy as np
@@ -215,33 +213,3 @@ def write_split(
         write_text_atomic(json_path, json.dumps(annotation, indent=1))
         total += sum(obj["label"] in INSTANCE_CLASSES for obj in annotation["objects"])
     return total
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`deep-rnn data synth-cityscapes --out DIR`: writes the synthetic set; returns the exit code."""
-    parser = argparse.ArgumentParser(
-        prog="deep-rnn data synth-cityscapes",
-        description="Write a small synthetic Cityscapes (official layout and polygon json schema).",
-    )
-    parser.add_argument("--out", required=True, help="output root (gets leftImg8bit/ and gtFine/)")
-    parser.add_argument("--train", type=int, default=40, help="training scenes")
-    parser.add_argument("--val", type=int, default=12, help="validation scenes")
-    parser.add_argument("--width", type=int, default=1024)
-    parser.add_argument("--height", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    for name in ("train", "val", "width", "height"):
-        if getattr(args, name) < (64 if name in ("width", "height") else 0):
-            parser.error(f"--{name} is too small: {getattr(args, name)}")
-    for offset, (split, count) in enumerate((("train", args.train), ("val", args.val))):
-        if count:
-            objects = write_split(
-                args.out, split, count, args.width, args.height, args.seed + 1000 * offset, args.quiet
-            )
-            print(f"{split}: {count} scenes, {objects} instance objects -> {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

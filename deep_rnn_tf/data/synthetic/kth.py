@@ -12,7 +12,6 @@ translate and turn at the frame border, so copying the last frame is clearly wor
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.kth import ACTIONS
 from deep_rnn_tf.data.video_io import write_video
+from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
 FRAME_WIDTH = 160
 FRAME_HEIGHT = 120
@@ -216,10 +216,8 @@ def render_video(
         >>> rng = np.random.default_rng(0)
         >>> video = render_video(random_person(rng), "boxing", textured_background(rng), 30, rng)
     """
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {ACTIONS}; received action={action!r}")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1; received num_frames={num_frames}")
+    check_choice("action", action, ACTIONS)
+    check_positive_int("num_frames", num_frames)
     height, width = background.shape
     tempo = _TEMPO[action] * person.tempo_scale
     phase0 = rng.uniform(0, 2 * math.pi)
@@ -282,10 +280,10 @@ def generate(
     Example:
         >>> lists = generate("/tmp/kth_synth", train_persons=1, test_persons=1, num_frames=30)
     """
-    _check_range("train_persons", train_persons, 1, 16)
-    _check_range("test_persons", test_persons, 1, 9)
-    _check_range("scenarios", scenarios, 1, 4)
-    _check_range("num_segments", num_segments, 1, 10)
+    check_in_range("train_persons", train_persons, 1, 16)
+    check_in_range("test_persons", test_persons, 1, 9)
+    check_in_range("scenarios", scenarios, 1, 4)
+    check_in_range("num_segments", num_segments, 1, 10)
     if num_frames < 2 * num_segments:
         raise ValueError(f"num_frames must be >= 2 * num_segments; received num_frames={num_frames}")
     os.makedirs(out_dir, exist_ok=True)
@@ -324,51 +322,5 @@ def generate(
     return paths
 
 
-def _check_range(name: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}]; received {name}={value}")
-
-
 def _write_text(path: str, lines: list[str]) -> None:
     write_text_atomic(path, "\n".join(lines) + "\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`deep-rnn data synth-kth --out DIR [...]`: writes the synthetic KTH set; returns the exit code.
-
-    Example:
-        >>> main(["--out", "/tmp/kth_synth", "--train-persons", "1", "--test-persons", "1"])
-        0
-    """
-    parser = argparse.ArgumentParser(prog="deep-rnn data synth-kth", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--train-persons", type=int, default=4, help="training persons (numbered from 01)")
-    parser.add_argument("--test-persons", type=int, default=2, help="test persons (numbered from 17)")
-    parser.add_argument("--scenarios", type=int, default=1, help="scenarios d1..dN per person and action")
-    parser.add_argument("--frames", type=int, default=90, help="frames per video")
-    parser.add_argument("--segments", type=int, default=2, help="segments per video in the lists")
-    parser.add_argument("--noise", type=float, default=1.5, help="sensor noise std in grey levels")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        paths = generate(
-            args.out,
-            train_persons=args.train_persons,
-            test_persons=args.test_persons,
-            scenarios=args.scenarios,
-            num_frames=args.frames,
-            num_segments=args.segments,
-            noise=args.noise,
-            seed=args.seed,
-            show_progress=not args.quiet,
-        )
-    except ValueError as error:
-        parser.error(str(error))
-    if not args.quiet:
-        print(f"synthetic KTH set written to {args.out}: {paths['train']}, {paths['test']}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,12 +26,9 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import ConvRNN, DeepCell, DeepRNN, RBMCell
-from deep_rnn_tf.data.frames import preprocess_frames
-from deep_rnn_tf.training.octs import OCTSModel
-
-BACKBONES = ("vgg19", "resnet50", "tiny", "none")
-RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
-MODELS = ("backbone", "standalone")
+from deep_rnn_tf.layers.preprocessing import Preprocessing
+from deep_rnn_tf.tasks.action.config import BACKBONE_PREPROCESSING, BACKBONES, MODELS, RNNS, ActionConfig
+from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, run_clips, zero_states
 
 
 def xavier_gain3() -> keras.initializers.Initializer:
@@ -49,7 +46,7 @@ class FrameWise(keras.layers.Layer):
     """Applies a per-image layer (e.g. a CNN) to every frame of (batch, time, H, W, C).
 
     Merges batch and time with a reshape (static H, W, C), so it works with a dynamic batch *and* time in
-    an exported model, where `keras.layers.TimeDistributed` returns wrong shapes (platform.md).
+    an exported model, where `keras.layers.TimeDistributed` returns wrong shapes (docs/reference/platform.md).
 
     Args:
         layer: a Keras layer or model taking (batch, H, W, C).
@@ -87,32 +84,6 @@ class FrameWise(keras.layers.Layer):
         config = dict(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"], custom_objects)
         return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class FramePreprocessing(keras.layers.Layer):
-    """Per-backbone pixel preprocessing of RGB frames in [0, 255] (see `preprocess_frames`).
-
-    Args:
-        mode: "caffe", "torch", "unit" or a backbone name.
-
-    Example:
-        >>> FramePreprocessing("vgg19")(keras.ops.zeros((1, 2, 8, 8, 3)))
-    """
-
-    def __init__(self, mode: str = "torch", **kwargs):
-        super().__init__(**kwargs)
-        preprocess_frames(tf.zeros((1, 1, 1, 3)), mode)  # validates the mode now
-        self.mode = mode
-
-    def call(self, inputs):
-        return preprocess_frames(inputs, self.mode)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
 
 
 def _frame_dropout(rate: float, name: str) -> keras.layers.Dropout:
@@ -161,7 +132,7 @@ def build_backbone(
         raise ValueError(f"cannot build backbone {name!r} with weights={weights!r}: {error}") from error
 
 
-def _rbm_kwargs(config: dict[str, Any], activation: str) -> dict[str, Any]:
+def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
     return {
         "activation": activation,
         "normalization": "batch",
@@ -172,7 +143,7 @@ def _rbm_kwargs(config: dict[str, Any], activation: str) -> dict[str, Any]:
     }
 
 
-def _recurrent_stack(config: dict[str, Any], features: keras.KerasTensor) -> keras.KerasTensor:
+def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras.KerasTensor:
     """The stack selected by `config["rnn"]` on (batch, time, h, w, c); returns (batch, time, channels)."""
     rnn = config.get("rnn", "rbm15")
     width = int(config["width"])
@@ -212,7 +183,7 @@ def _recurrent_stack(config: dict[str, Any], features: keras.KerasTensor) -> ker
     return FrameWise(keras.layers.GlobalAveragePooling2D(), name="spatial_pool")(hidden)
 
 
-def _head(config: dict[str, Any], num_classes: int, x: keras.KerasTensor) -> keras.KerasTensor:
+def _head(config: ActionConfig, num_classes: int, x: keras.KerasTensor) -> keras.KerasTensor:
     """Per-frame classifier: Linear-ReLU-Dropout-Linear (N(0, 0.01) weights as the original, or Glorot)."""
     init = linear_init if config.get("head_init", "paper") == "paper" else keras.initializers.GlorotUniform
     x = keras.layers.Dense(int(config["hidden"]), activation="relu", kernel_initializer=init(), name="fc1")(x)
@@ -220,7 +191,7 @@ def _head(config: dict[str, Any], num_classes: int, x: keras.KerasTensor) -> ker
     return keras.layers.Dense(num_classes, kernel_initializer=init(), name="logits", dtype="float32")(x)
 
 
-def build_backbone_clip_model(config: dict[str, Any], num_classes: int) -> keras.Model:
+def build_backbone_clip_model(config: ActionConfig, num_classes: int) -> keras.Model:
     """Backbone + recurrent stack + per-frame head: frames -> per-frame logits (batch, time, classes).
 
     Config keys: image_size, backbone, backbone_weights, freeze_backbone, rnn, width, hidden, p_td,
@@ -230,10 +201,11 @@ def build_backbone_clip_model(config: dict[str, Any], num_classes: int) -> keras
         >>> model = build_backbone_clip_model({"image_size": [32, 32], "backbone": "tiny", "width": 16,
         ...                                    "hidden": 32, "rnn": "rbm15"}, num_classes=10)
     """
+    config = ActionConfig.from_dict(config)
     image_size = tuple(config["image_size"])
     frames = keras.Input((None, *image_size, 3), name="frames")
     backbone_name = config.get("backbone", "vgg19")
-    x = FramePreprocessing(backbone_name, name="preprocess")(frames)
+    x = Preprocessing(BACKBONE_PREPROCESSING[backbone_name], name="preprocess")(frames)
     backbone = build_backbone(backbone_name, config.get("backbone_weights"), image_size, int(config["width"]))
     if backbone is not None:
         backbone.trainable = not config.get("freeze_backbone", False)
@@ -251,7 +223,7 @@ def standalone_widths(base: int) -> list[int]:
 
 
 def build_standalone_clip_model(
-    config: dict[str, Any], num_classes: int, with_states: bool = True
+    config: ActionConfig, num_classes: int, with_states: bool = True
 ) -> keras.Model:
     """The 17-cell ResNet-18-shaped conv-RBM directly on frames (§1.1, §4.2).
 
@@ -264,6 +236,7 @@ def build_standalone_clip_model(
     Example:
         >>> model = build_standalone_clip_model({"image_size": [32, 32], "width": 4, "hidden": 16}, 10)
     """
+    config = ActionConfig.from_dict(config)
     image_size = tuple(config["image_size"])
     base = int(config["width"])
     kwargs = _rbm_kwargs(config, "relu")
@@ -288,7 +261,7 @@ def build_standalone_clip_model(
         keras.Input(tuple(shape[1:]), name=f"state_{i}")
         for i, shape in enumerate([*stem_state_shapes, *body_state_shapes])
     ]
-    x = FramePreprocessing("torch", name="preprocess")(frames)
+    x = Preprocessing("torch", name="preprocess")(frames)
     stem = ConvRNN(stem_cell, return_sequences=True, return_state=True, name="stem_rnn")
     body = ConvRNN(body_cell, return_sequences=True, return_state=True, name="body_rnn")
     num_stem = len(stem_state_shapes)
@@ -304,8 +277,15 @@ def build_standalone_clip_model(
     return keras.Model([frames, *state_inputs], [logits, *states], name="action_standalone")
 
 
-def build_clip_model(config: dict[str, Any], num_classes: int) -> keras.Model:
-    """The clip model selected by `config["model"]` ("backbone" or "standalone")."""
+def build_clip_model(config: ActionConfig, num_classes: int) -> keras.Model:
+    """The clip model selected by `config.model` ("backbone" or "standalone").
+
+    Args:
+        config: an `ActionConfig` (a plain mapping is converted: missing fields take the dataclass
+            defaults, i.e. the paper's values).
+        num_classes: classes of the head.
+    """
+    config = ActionConfig.from_dict(config)
     kind = config.get("model", "backbone")
     if kind == "backbone":
         return build_backbone_clip_model(config, num_classes)
@@ -339,89 +319,104 @@ def anticipation_hinge(frame_logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class ActionOCTSModel(OCTSModel):
-    """`OCTSModel` for actions: per-clip cross entropy on mean logits + lambda * coherence (+ hinge).
+class ActionOCTSModel(TaskModel):
+    """Trains a clip model on OCTS clips: cross entropy on mean clip logits + lambda * coherence (+ hinge).
+
+    Data: `x` (batch, N, L, H, W, 3) uint8 clips (or (batch, T, H, W, 3) whole sequences, run as one clip,
+    for validation) and `y` (batch,) video labels, scored against every clip's mean-over-time logits.
+    The task loss is averaged over the clips (the original summed the clips' gradients: a constant factor
+    N, which Adam does not see). Reports "loss", "accuracy", "coherence" (and "anticipation_hinge").
 
     Args:
-        clip_model: from `build_clip_model`.
-        overlap: frames shared by adjacent clips.
+        clip_model: from `build_clip_model` (frames -> per-frame logits (batch, L, classes); with
+            `carry_state`, `[frames, *states]` -> `[logits, *states]`).
+        overlap: o, frames shared by adjacent clips (`clip_frame_indices`).
         coherence_weight: lambda (0 as the original).
         carry_state: carry detached states between clips (the standalone model).
         anticipation_weight: weight of `anticipation_hinge` (0: recognition; 1 with --anticipation).
 
     Example:
         >>> model = ActionOCTSModel(clip_model, overlap=3, anticipation_weight=1.0)
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-4))
+        >>> model.fit(clips, labels, epochs=2)  # doctest: +SKIP
     """
 
     def __init__(
         self, clip_model, overlap, coherence_weight=0.0, carry_state=False, anticipation_weight=0.0, **kw
     ):
-        super().__init__(clip_model, overlap, coherence_weight, carry_state, reduce_time="mean", **kw)
+        super().__init__(**kw)
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+            raise ValueError(f"`overlap` must be an int >= 0. Received: overlap={overlap!r}")
+        if coherence_weight < 0:
+            raise ValueError(
+                f"`coherence_weight` must be >= 0. Received: coherence_weight={coherence_weight!r}"
+            )
         if anticipation_weight < 0:
             raise ValueError(
                 f"anticipation_weight must be >= 0; received anticipation_weight={anticipation_weight}"
             )
+        self.clip_model = clip_model
+        self.overlap = overlap
+        self.coherence_weight = float(coherence_weight)
+        self.carry_state = bool(carry_state)
         self.anticipation_weight = float(anticipation_weight)
-        self.hinge_tracker = keras.metrics.Mean(name="anticipation_hinge")
 
-    def run_clips(self, clips, training=False):
-        """Independent clips (no carried state) run as one batch of batch * N clips.
+    def logged_names(self) -> list[str]:
+        return ["coherence"] + (["anticipation_hinge"] if self.anticipation_weight > 0 else [])
 
-        The same function as N separate passes (each clip starts from a zero state) except that batch
-        norm sees the N clips in one batch, and the graph holds one copy of the stack instead of N:
-        tracing a deep stack's gradient costs seconds per layer on CPU, so this is N times faster to build.
-        """
+    def make_metrics(self) -> list[keras.metrics.Metric]:
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def run_clips(self, clips, training=False) -> list[tf.Tensor]:
+        """Per-clip frame logits of (batch, N, L, ...) clips; (batch, T, ...) sequences are one clip."""
         if len(clips.shape) == 5:  # one whole sequence (validation data): a single clip
             clips = clips[:, tf.newaxis]
-        if self.carry_state:
-            return super().run_clips(clips, training=training)
-        num_clips, clip_len = clips.shape[1], clips.shape[2]
-        batch = tf.shape(clips)[0]
-        merged = tf.reshape(clips, tf.concat([[-1, clip_len], tf.shape(clips)[3:]], axis=0))
-        logits = self.clip_model(merged, training=training)
-        logits = tf.reshape(logits, tf.concat([[batch, num_clips], tf.shape(logits)[1:]], axis=0))
-        return [logits[:, k] for k in range(num_clips)]
+        return run_clips(self.clip_model, clips, self.carry_state, training, dtype=self.compute_dtype)
 
     def call(self, clips, training=False):
-        """Video logits (batch, classes): mean over clips and frames (what the compiled metrics see)."""
+        """Video logits (batch, classes): mean over clips and frames."""
         clip_logits = self.run_clips(clips, training=training)
         return tf.add_n([tf.reduce_mean(logits, axis=1) for logits in clip_logits]) / len(clip_logits)
 
-    def octs_loss(self, y, clip_logits):
-        task, coherence = super().octs_loss(y, clip_logits)
+    def compute_losses(self, data, training: bool) -> StepLosses:
+        x, y = data[0], data[1]
+        clip_logits = self.run_clips(x, training=training)
+        # The clips stacked along the batch axis (clip-major), each scored with its mean-over-time logits.
+        targets = tf.concat([y] * len(clip_logits), axis=0)
+        predictions = tf.concat([tf.reduce_mean(logits, axis=1) for logits in clip_logits], axis=0)
+        per_clip = keras.losses.sparse_categorical_crossentropy(targets, predictions, from_logits=True)
+        task = tf.reduce_sum(per_clip) / tf.cast(tf.size(per_clip), per_clip.dtype)
+        logs = {}
         if self.anticipation_weight > 0:
             hinge = tf.add_n([anticipation_hinge(logits, y) for logits in clip_logits]) / len(clip_logits)
-            self.hinge_tracker.update_state(hinge)
+            logs["anticipation_hinge"] = hinge
             task = task + self.anticipation_weight * tf.cast(hinge, task.dtype)
-        return task, coherence
-
-    def _update_metrics(self, y, clip_logits, loss, coherence):
-        self.coherence_tracker.update_state(coherence)
-        targets, predictions = self._clip_targets(y, len(clip_logits)), self._stack_clips(clip_logits)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            elif metric is not self.coherence_tracker and metric is not self.hinge_tracker:
-                metric.update_state(targets, predictions)
-        results = self.get_metrics_result()
-        if self.anticipation_weight == 0:
-            results.pop("anticipation_hinge", None)
-        return results
+        probs = [tf.nn.softmax(tf.cast(logits, tf.float32)) for logits in clip_logits]
+        logs["coherence"] = coherence_sum(probs, self.overlap)
+        loss = task + self.coherence_weight * tf.cast(logs["coherence"], task.dtype)
+        return StepLosses(loss, logs, targets=targets, predictions=predictions)
 
     def frame_logits(self, frames: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Per-frame logits (batch, time, classes) of whole sequences, from a zero state."""
         frames = tf.convert_to_tensor(frames)
         if self.carry_state:
-            outputs = self.clip_model([frames, *self._zero_states(tf.shape(frames)[0])], training=training)
+            states = zero_states(self.clip_model, tf.shape(frames)[0], self.compute_dtype)
+            outputs = self.clip_model([frames, *states], training=training)
             return outputs[0]
         return self.clip_model(frames, training=training)
 
     def get_config(self):
-        return {**super().get_config(), "anticipation_weight": self.anticipation_weight}
+        return {
+            **super().get_config(),
+            "clip_model": keras.saving.serialize_keras_object(self.clip_model),
+            "overlap": self.overlap,
+            "coherence_weight": self.coherence_weight,
+            "carry_state": self.carry_state,
+            "anticipation_weight": self.anticipation_weight,
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config.pop("reduce_time", None)
         config["clip_model"] = keras.saving.deserialize_keras_object(config["clip_model"], custom_objects)
         return cls(**config)

@@ -27,7 +27,6 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
 from deep_rnn_tf.data.frames import (
     ActionSplit,
@@ -42,16 +41,17 @@ from deep_rnn_tf.data.frames import (
     uniform_frame_indices,
 )
 from deep_rnn_tf.evaluation.classification import (
+    PER_CLASS_FIELDS,
     classification_report,
-    plot_confusion_matrix,
-    plot_curve,
+    confusion_figure,
+    curve_figure,
+    per_class_rows,
     top_k_accuracy,
-    write_json,
-    write_per_class_csv,
 )
+from deep_rnn_tf.evaluation.driver import gather
+from deep_rnn_tf.evaluation.results import ResultsWriter
+from deep_rnn_tf.tasks.action.config import MODELS, RNNS, ActionConfig
 from deep_rnn_tf.tasks.action.models import (
-    MODELS,
-    RNNS,
     ActionOCTSModel,
     build_clip_model,
     build_standalone_clip_model,
@@ -61,101 +61,20 @@ from deep_rnn_tf.training.task import Task
 
 CURVE_FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
-_PAPER = {
-    "data": "data/ucf101_frames",
-    "test_data": None,
-    "class_index": None,
-    "data_root": None,
-    "model": "backbone",
-    "backbone": "vgg19",
-    "backbone_weights": "imagenet",
-    "freeze_backbone": False,
-    "rnn": "rbm15",
-    "depth": None,
-    "jump": 5,
-    "width": 512,
-    "hidden": 512,
-    "p_td": 1.0,  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
-    "dropout": 0.2,
-    "head_dropout": 0.5,
-    "image_size": [224, 224],
-    "num_clips": 7,
-    "clip_len": 10,
-    "overlap_rate": 0.25,
-    "coherence": 0.0,
-    "anticipation": False,
-    "anticipation_weight": 1.0,
-    "observe": 2,
-    "test_frames": 30,
-    "test_clips": 1,
-    "augment": True,
-    "flip": True,
-    "optimizer": "adam",
-    "weight_decay": 1e-4,
-    "clipvalue": 5.0,
-    "validate": True,
-    "head_init": "paper",
-    "class_names": None,
-    "epochs": 30,
-    "batch_size": 16,
-    "lr": 1e-4,
-}
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": _PAPER,
-    # §4.2: the 17-cell ResNet-18-shaped RBM on Kinetics frames, state carried across OCTS clips.
-    "paper_standalone": {
-        **_PAPER,
-        "data": "data/kinetics400_frames",
-        "model": "standalone",
-        "backbone": "none",
-        "backbone_weights": "none",
-        "width": 64,
-        "hidden": 3584,
-        "p_td": 0.0,
-        "num_clips": 6,
-        "clip_len": 5,
-        "test_frames": 60,
-        "optimizer": "sgd",
-        "batch_size": 40,
-    },
-    # CPU: the synthetic motion set at 32x32, a tiny CNN stem and a narrow 15-layer RBM.
-    "small": {
-        **_PAPER,
-        "data": "data/synth_actions",
-        "backbone": "tiny",
-        "backbone_weights": "none",
-        "width": 16,
-        "hidden": 32,
-        "image_size": [32, 32],
-        "num_clips": 3,
-        "clip_len": 8,
-        "test_frames": 16,
-        # The synthetic classes are direction-defined: a mirror turns move_right into move_left.
-        "flip": False,
-        # Trained from scratch in minutes: Glorot head weights learn faster than the original's N(0, 0.01),
-        # and the temporal input must back-propagate (p_td 0): nothing pretrained supplies motion features.
-        "head_init": "glorot",
-        "p_td": 0.0,
-        "epochs": 30,
-        "batch_size": 8,
-        "lr": 3e-3,
-    },
-}
-
 
 class ActionTask(Task):
     """Action recognition / anticipation (backbone + deep RBM, baselines, standalone deep RBM).
 
+    Presets in `deep_rnn_tf.tasks.action.config`: `paper`, `paper_standalone`, `small`.
+
     Example:
         >>> task = ActionTask()
-        >>> config = {**task.presets["small"], "seed": 0}
-        >>> model = task.build_model(config)
+        >>> config = task.config({**task.presets["small"], "seed": 0})
+        >>> model = task.build_model(config)  # doctest: +SKIP
     """
 
     name = "action"
-    presets = PRESETS
-    default_preset = "small"
+    config_module = "deep_rnn_tf.tasks.action.config"
 
     def __init__(self) -> None:
         self._split_cache: dict[tuple, ActionSplit] = {}
@@ -189,7 +108,7 @@ class ActionTask(Task):
         add("--test-clips", type=int, help="test clips per video (1 = the paper's protocol)")
 
     # ------------------------------------------------------------------------------------ data
-    def _split(self, config: dict[str, Any], split: str) -> ActionSplit:
+    def _split(self, config: ActionConfig, split: str) -> ActionSplit:
         source = config["data"]
         if split == "test" and config.get("test_data"):
             source = config["test_data"]
@@ -202,13 +121,14 @@ class ActionTask(Task):
             )
         return self._split_cache[key]
 
-    def class_names(self, config: dict[str, Any]) -> list[str]:
+    def class_names(self, config: ActionConfig) -> list[str]:
         """The class list: config["class_names"] if set, else from the training data."""
+        config = self.config(config)
         if config.get("class_names"):
             return list(config["class_names"])
         return self._split(config, "train").class_names
 
-    def _test_split(self, config: dict[str, Any]) -> ActionSplit | None:
+    def _test_split(self, config: ActionConfig) -> ActionSplit | None:
         try:
             split = self._split(config, "test")
         except FrameDataError:
@@ -220,7 +140,8 @@ class ActionTask(Task):
             raise FrameDataError(f"{split.source}: its classes differ from the training classes")
         return split
 
-    def datasets(self, config: dict[str, Any], global_batch_size: int):
+    def datasets(self, config: ActionConfig, global_batch_size: int):
+        config = self.config(config)
         train = self._split(config, "train")
         image_size = tuple(config["image_size"])
         augmentation = (
@@ -246,7 +167,8 @@ class ActionTask(Task):
         return train_ds, val_ds
 
     # ------------------------------------------------------------------------------------ model
-    def build_model(self, config: dict[str, Any]) -> keras.Model:
+    def build_model(self, config: ActionConfig) -> keras.Model:
+        config = self.config(config)
         names = self.class_names(config)
         clip_model = build_clip_model(config, len(names))
         _, overlap = clip_frame_indices(
@@ -259,66 +181,37 @@ class ActionTask(Task):
             carry_state=config.get("model", "backbone") == "standalone",
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
         )
-        model.compile(
-            optimizer=_optimizer(config),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )
+        model.compile(optimizer=_optimizer(config))
         return model
 
     # ------------------------------------------------------------------------------------ evaluation
-    def evaluate(self, config: dict[str, Any], model: keras.Model, run_dir: str) -> dict[str, Any]:
+    def example_batch(self, config, batch_size: int = 1):
+        """(uint8 OCTS clips (batch, N, L, H, W, 3), labels) as the training pipeline yields them."""
+        config = self.config(config)
+        clips = np.zeros((batch_size, config.num_clips, config.clip_len, *config.image_size, 3), np.uint8)
+        return clips, np.zeros((batch_size,), np.int32)
+
+    def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
         """The paper's test protocol plus anticipation; writes results under ``run_dir/results``."""
+        config = self.config(config)
         test = self._test_split(config)
         if test is None:
-            raise FrameDataError(f"{config['data']}: no test split to evaluate (set --test-data)")
+            raise FrameDataError(f"{config.data}: no test split to evaluate (set --test-data)")
         names = self.class_names(config)
-        out_dir = os.path.join(run_dir, "results")
-        os.makedirs(out_dir, exist_ok=True)
-        batch = int(config.get("batch_size", 8))
-        image_size = tuple(config["image_size"])
-        frames, clips = int(config["test_frames"]), int(config.get("test_clips", 1))
+        frames, clips, observe = config.test_frames, config.test_clips, config.observe
         if clips > 1:
             sampler = lambda n: segment_frame_indices(n, clips, frames)  # noqa: E731
         else:
             sampler = lambda n: uniform_frame_indices(n, frames)  # noqa: E731
-        frame_logits, labels = _predict_frame_logits(model, test, sampler, image_size, batch, "test")
-        video_logits = _video_scores(frame_logits)
-        recognition = classification_report(video_logits, labels, names)
-        curve = _anticipation_curve(frame_logits, labels)
-        observe = int(config.get("observe", 2))
+        frame_logits, labels = _predict_frame_logits(model, test, sampler, config, "test")
         observed_logits, _ = _predict_frame_logits(
-            model,
-            test,
-            lambda n: first_frame_indices(n, observe),
-            image_size,
-            batch,
-            f"first {observe} frames",
+            model, test, lambda n: first_frame_indices(n, observe), config, f"first {observe} frames"
         )
+        recognition = classification_report(_video_scores(frame_logits), labels, names)
         anticipation = classification_report(_video_scores(observed_logits), labels, names)
+        curve = _anticipation_curve(frame_logits, labels)
         protocol = (
             f"{clips} x {frames} frames" if clips > 1 else f"one {frames}-frame uniformly sampled sequence"
-        )
-        write_per_class_csv(os.path.join(out_dir, "per_class.csv"), recognition)
-        plot_confusion_matrix(
-            os.path.join(out_dir, "confusion.png"),
-            np.array(recognition["confusion_matrix"]),
-            names,
-            f"recognition ({protocol}): top-1 {recognition['top1']:.3f}",
-        )
-        plot_confusion_matrix(
-            os.path.join(out_dir, "confusion_anticipation.png"),
-            np.array(anticipation["confusion_matrix"]),
-            names,
-            f"anticipation (first {observe} frames): top-1 {anticipation['top1']:.3f}",
-        )
-        plot_curve(
-            os.path.join(out_dir, "anticipation_curve.png"),
-            [100 * f for f in CURVE_FRACTIONS],
-            [curve[f"{f:.1f}"] for f in CURVE_FRACTIONS],
-            "observed part of the test sequence (%)",
-            "top-1 accuracy",
-            f"{config.get('model', 'backbone')} / {config.get('rnn', '')}: accuracy vs observed fraction",
         )
         metrics = {
             "num_videos": len(labels),
@@ -330,17 +223,46 @@ class ActionTask(Task):
             "anticipation_top1": anticipation["top1"],
             "anticipation_curve": curve,
         }
-        write_json(
-            os.path.join(out_dir, "action_results.json"),
+        results = ResultsWriter.for_run(run_dir)
+        results.csv("per_class.csv", PER_CLASS_FIELDS, per_class_rows(recognition))
+        results.figure(
+            "confusion.png",
+            confusion_figure(
+                np.array(recognition["confusion_matrix"]),
+                names,
+                f"recognition ({protocol}): top-1 {recognition['top1']:.3f}",
+            ),
+        )
+        results.figure(
+            "confusion_anticipation.png",
+            confusion_figure(
+                np.array(anticipation["confusion_matrix"]),
+                names,
+                f"anticipation (first {observe} frames): top-1 {anticipation['top1']:.3f}",
+            ),
+        )
+        results.figure(
+            "anticipation_curve.png",
+            curve_figure(
+                [100 * f for f in CURVE_FRACTIONS],
+                [curve[f"{f:.1f}"] for f in CURVE_FRACTIONS],
+                "observed part of the test sequence (%)",
+                "top-1 accuracy",
+                f"{config.model} / {config.rnn}: accuracy vs observed fraction",
+            ),
+        )
+        results.json(
+            "action_results.json",
             {**metrics, "recognition": recognition, "anticipation": anticipation, "classes": names},
         )
         return metrics
 
     # ------------------------------------------------------------------------------------ serving
-    def serving_model(self, config: dict[str, Any], model: keras.Model) -> keras.Model:
+    def serving_model(self, config: ActionConfig, model: keras.Model) -> keras.Model:
         """`frames` (batch, time, H, W, 3) uint8 -> probabilities, class_id, class_name (names inside)."""
+        config = self.config(config)
         names = self.class_names(config)
-        frames = keras.Input((None, *config["image_size"], 3), dtype="uint8", name="frames")
+        frames = keras.Input((None, *config.image_size, 3), dtype="uint8", name="frames")
         clip_model = model.clip_model
         if model.carry_state:  # serve from a zero state: the same weights without state inputs
             clip_model = build_standalone_clip_model(config, len(names), with_states=False)
@@ -380,7 +302,7 @@ class ClassNameLookup(keras.layers.Layer):
         return {**super().get_config(), "class_names": self.class_names}
 
 
-def _optimizer(config: dict[str, Any]) -> keras.optimizers.Optimizer:
+def _optimizer(config: ActionConfig) -> keras.optimizers.Optimizer:
     """Adam (backbone model) or SGD momentum 0.9 (standalone), weight decay, gradient clamp +-5 (§4)."""
     kind = config.get("optimizer", "adam")
     common = {
@@ -396,10 +318,10 @@ def _optimizer(config: dict[str, Any]) -> keras.optimizers.Optimizer:
 
 
 def _predict_frame_logits(
-    model: ActionOCTSModel, split: ActionSplit, sampler, image_size, batch_size: int, what: str
+    model: ActionOCTSModel, split: ActionSplit, sampler, config: ActionConfig, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame logits (videos, [clips,] time, classes) of every video of `split`, and the labels."""
-    dataset = make_dataset(split, sampler, PipelineConfig(tuple(image_size), batch_size))
+    dataset = make_dataset(split, sampler, PipelineConfig(tuple(config.image_size), config.batch_size))
 
     @tf.function(reduce_retracing=True)
     def run(frames):
@@ -408,12 +330,9 @@ def _predict_frame_logits(
         logits = model.frame_logits(merged, training=False)
         return tf.reshape(logits, tf.concat([shape[:-3], tf.shape(logits)[-1:]], axis=0))
 
-    outputs, labels = [], []
-    steps = -(-len(split.items) // batch_size)
-    for frames, label in tqdm(dataset, total=steps, desc=f"evaluate ({what})", unit="batch", leave=False):
-        outputs.append(run(frames).numpy())
-        labels.append(label.numpy())
-    return np.concatenate(outputs), np.concatenate(labels)
+    steps = -(-len(split.items) // config.batch_size)
+    gathered = gather(dataset, run, total=steps, desc=f"evaluate ({what})")
+    return gathered["outputs"], gathered["targets"]
 
 
 def _video_scores(frame_logits: np.ndarray) -> np.ndarray:

@@ -41,20 +41,16 @@ import tensorflow as tf
 
 from deep_rnn_tf import DeepRNN
 from deep_rnn_tf.data.polygons import CELL_SIZE, CROP_SIZE, EOS_TOKEN, GRID_SIZE, VOCAB_SIZE
-from deep_rnn_tf.training.octs import coherence_loss, window_bounds
+from deep_rnn_tf.layers.preprocessing import Preprocessing
+from deep_rnn_tf.tasks.polygon.config import PAPER_FILTERS
+from deep_rnn_tf.training.octs import window_bounds
+from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, stack_windows
+from deep_rnn_tf.validation import check_choice
 
 VGG16_WIDTHS = (64, 128, 256, 512, 512)
 VGG16_CONVS = (2, 2, 3, 3, 3)
-CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 RNN_KINDS = ("rbm", "convlstm")
 HEADS = ("dense", "conv")
-# The original's decoder widths per depth (README / commented configs, §1.3 and §10.8).
-PAPER_FILTERS: dict[int, list[int]] = {
-    2: [64, 8],
-    5: [128, 128, 64, 32, 8],
-    10: [128] * 5 + [64] * 3 + [32, 8],
-    15: [256, 256] + [128] * 4 + [64] * 6 + [32, 32, 8],
-}
 
 
 def _conv_bn_relu(x, filters: int, name: str):
@@ -168,7 +164,7 @@ def decoder_filters(depth: int, base: Sequence[int] | None = None) -> list[int]:
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class PolygonRNN(keras.Model):
+class PolygonRNN(TaskModel):
     """Polygon-RNN with a deep recurrent decoder; trains with OCTS teacher forcing, decodes greedily.
 
     `model(images)` (uint8 or float (batch, 224, 224, 3)) decodes and returns a dict: `tokens` (batch, T)
@@ -220,10 +216,8 @@ class PolygonRNN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if rnn not in RNN_KINDS:
-            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}; received head={head!r}")
+        check_choice("rnn", rnn, RNN_KINDS)
+        check_choice("head", head, HEADS)
         if not isinstance(max_vertices, int) or max_vertices < 3:
             raise ValueError(f"max_vertices must be an int >= 3; received max_vertices={max_vertices!r}")
         if coherence_weight < 0:
@@ -265,10 +259,7 @@ class PolygonRNN(keras.Model):
         else:
             self.cell_logits_layer = keras.layers.Conv2D(1, 1, dtype="float32", name="cell_logits")
             self.eos_logit_layer = keras.layers.Dense(1, dtype="float32", name="eos_logit")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.ce_tracker = keras.metrics.Mean(name="cross_entropy")
-        self.coherence_tracker = keras.metrics.Mean(name="coherence")
-        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.preprocess = Preprocessing("caffe", name="preprocess")  # VGG16's caffe mode
         self.build((None, CROP_SIZE, CROP_SIZE, 3))
 
     # ------------------------------------------------------------------------------------------ building
@@ -288,16 +279,13 @@ class PolygonRNN(keras.Model):
             self.eos_logit_layer.build((None, 2 * self.filters[-1]))
         self.built = True
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.ce_tracker, self.coherence_tracker, self.accuracy_tracker]
+    def logged_names(self) -> list[str]:
+        return ["cross_entropy", "coherence", "accuracy"]
 
     # ------------------------------------------------------------------------------------------- pieces
     def encode(self, images, training=False):
         """uint8/float RGB crops (batch, 224, 224, 3) -> F (batch, 28, 28, feature_channels)."""
-        pixels = tf.cast(images, self.compute_dtype)
-        pixels = pixels[..., ::-1] - tf.constant(CAFFE_MEAN_BGR, dtype=pixels.dtype)  # caffe preprocessing
-        return self.encoder(pixels, training=training)
+        return self.encoder(self.preprocess(images), training=training)
 
     def logits_from_hidden(self, hidden, previous_maps):
         """Decoder map (batch, 28, 28, c) + vertex maps t-2, t-1 (batch, 28, 28, 2) -> logits (batch, 785).
@@ -333,7 +321,7 @@ class PolygonRNN(keras.Model):
 
     def _windows(self, steps):
         """(B, T, ...) -> (B * N, L, ...) windows, window-major within each sample."""
-        windows = tf.stack([steps[:, s : s + self.window_len] for s in self.window_starts], axis=1)
+        windows = stack_windows(steps, self.window_starts, self.window_len)
         shape = tf.shape(windows)
         return tf.reshape(windows, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
 
@@ -363,7 +351,7 @@ class PolygonRNN(keras.Model):
 
     def octs_losses(self, sequences, logits):
         """(total loss, cross-entropy, coherence, accuracy) of teacher-forced window logits."""
-        targets = tf.stack([sequences[:, s : s + self.window_len] for s in self.window_starts], axis=1)
+        targets = stack_windows(sequences, self.window_starts, self.window_len)
         mask = tf.cast(targets >= 0, tf.float32)
         if self.target_sigma > 0:
             per_step = tf.nn.softmax_cross_entropy_with_logits(self.soft_targets(targets), logits)
@@ -374,11 +362,7 @@ class PolygonRNN(keras.Model):
         hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=targets.dtype), targets), tf.float32)
         accuracy = tf.reduce_sum(hits * mask) / valid
         probs = tf.nn.softmax(logits) * mask[..., None]
-        terms = [
-            coherence_loss(probs[:, k - 1], probs[:, k], overlap)
-            for k, overlap in enumerate(self.window_overlaps, start=1)
-        ]
-        coherence = tf.add_n(terms) / float(self.num_windows * self.window_len) if terms else tf.zeros(())
+        coherence = coherence_sum(probs, self.window_overlaps) / float(self.num_windows * self.window_len)
         return ce + self.coherence_weight * coherence, ce, coherence, accuracy
 
     # ---------------------------------------------------------------------------------------- training
@@ -391,27 +375,12 @@ class PolygonRNN(keras.Model):
             )
         return images, tf.cast(sequences, tf.int32)
 
-    def _record(self, loss, ce, coherence, accuracy):
-        for tracker, value in zip(self.metrics, (loss, ce, coherence, accuracy), strict=True):
-            tracker.update_state(value)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
+    def compute_losses(self, data, training: bool) -> StepLosses:
+        """OCTS teacher forcing: masked cross-entropy + lambda * coherence over the windows."""
         images, sequences = self._unpack(data)
-        with tf.GradientTape() as tape:
-            logits = self.window_logits(images, sequences, training=True)
-            loss, ce, coherence, accuracy = self.octs_losses(sequences, logits)
-            loss = loss + tf.cast(tf.add_n(self.losses), loss.dtype) if self.losses else loss
-            scaled = self.optimizer.scale_loss(loss)
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return self._record(loss, ce, coherence, accuracy)
-
-    def test_step(self, data):
-        images, sequences = self._unpack(data)
-        logits = self.window_logits(images, sequences, training=False)
-        return self._record(*self.octs_losses(sequences, logits))
+        logits = self.window_logits(images, sequences, training=training)
+        loss, ce, coherence, accuracy = self.octs_losses(sequences, logits)
+        return StepLosses(loss, {"cross_entropy": ce, "coherence": coherence, "accuracy": accuracy})
 
     # ---------------------------------------------------------------------------------------- decoding
     def call(self, images, training=False):

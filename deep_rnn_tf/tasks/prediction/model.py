@@ -8,7 +8,7 @@ through the motion encoder, the frame itself through the content encoder), so th
 
 Losses: L_p (MSE on [-1, 1]) + GDL (on [0, 1]), weighted by `alpha`, plus an optional GAN loss weighted by
 `beta` with the original's discriminator and margin balancing; `beta=0` builds no discriminator. Training
-runs through `model.fit` (custom `train_step`).
+runs through `model.fit` on the shared `TaskModel` step (the discriminator is its second optimizer).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
-from deep_rnn_tf.cells.base import check_positive_int
+from deep_rnn_tf.training.trainer import StepLosses, TaskModel
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
 CONTENT_FRAMES = ("previous", "observed")
@@ -68,8 +69,32 @@ def _conv(filters: int, kernel: int, name: str, activation: str | None = "relu",
     )
 
 
+class _PooledEncoder(keras.layers.Layer):
+    """Groups of ReLU convolutions, each group followed by a 2x2 max-pool; returns the 1/8 code and the
+    pre-pool map of every group (MCnet's multi-scale residual inputs). Subclasses set `self.groups`."""
+
+    groups: list
+
+    def __init__(self, gf_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int("gf_dim", gf_dim)
+        self.gf_dim = gf_dim
+
+    def call(self, image):
+        residuals, x = [], image
+        for group in self.groups:
+            for conv in group:
+                x = conv(x)
+            residuals.append(x)
+            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        return x, residuals
+
+    def get_config(self):
+        return {**super().get_config(), "gf_dim": self.gf_dim}
+
+
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class MotionEncoder(keras.layers.Layer):
+class MotionEncoder(_PooledEncoder):
     """MCnet's motion encoder on a difference image: conv5x5 gf, conv5x5 2gf, conv7x7 4gf, each ReLU + pool.
 
     Returns the 1/8-resolution code and the three pre-pool maps (the multi-scale residual inputs).
@@ -82,29 +107,16 @@ class MotionEncoder(keras.layers.Layer):
     """
 
     def __init__(self, gf_dim: int = 64, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int("gf_dim", gf_dim)
-        self.gf_dim = gf_dim
-        self.convs = [
-            _conv(gf_dim, 5, "dyn_conv1"),
-            _conv(gf_dim * 2, 5, "dyn_conv2"),
-            _conv(gf_dim * 4, 7, "dyn_conv3"),
+        super().__init__(gf_dim, **kwargs)
+        self.groups = [
+            [_conv(gf_dim, 5, "dyn_conv1")],
+            [_conv(gf_dim * 2, 5, "dyn_conv2")],
+            [_conv(gf_dim * 4, 7, "dyn_conv3")],
         ]
-
-    def call(self, diff):
-        residuals, x = [], diff
-        for conv in self.convs:
-            x = conv(x)
-            residuals.append(x)
-            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
-        return x, residuals
-
-    def get_config(self):
-        return {**super().get_config(), "gf_dim": self.gf_dim}
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class ContentEncoder(keras.layers.Layer):
+class ContentEncoder(_PooledEncoder):
     """MCnet's content encoder on the last frame: conv3x3 (gf) x2, (2gf) x2, (4gf) x3, pool after each.
 
     Args:
@@ -115,25 +127,11 @@ class ContentEncoder(keras.layers.Layer):
     """
 
     def __init__(self, gf_dim: int = 64, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int("gf_dim", gf_dim)
-        self.gf_dim = gf_dim
+        super().__init__(gf_dim, **kwargs)
         self.groups = [
             [_conv(gf_dim * width, 3, f"cont_conv{g + 1}_{i + 1}") for i in range(repeats)]
             for g, (width, repeats) in enumerate(((1, 2), (2, 2), (4, 3)))
         ]
-
-    def call(self, frame):
-        residuals, x = [], frame
-        for group in self.groups:
-            for conv in group:
-                x = conv(x)
-            residuals.append(x)
-            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
-        return x, residuals
-
-    def get_config(self):
-        return {**super().get_config(), "gf_dim": self.gf_dim}
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
@@ -236,7 +234,7 @@ class MCNetDiscriminator(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
-class MCNet(keras.Model):
+class MCNet(TaskModel):
     """MCnet video predictor with a replaceable recurrent core, trainable with `model.fit`.
 
     Input: `frames` (batch, K, H, W, 1) in [-1, 1]. Output: (batch, T, H, W, 1) in [-1, 1]
@@ -308,13 +306,9 @@ class MCNet(keras.Model):
             raise ValueError(
                 f"image_size must be a positive multiple of 8; received image_size={image_size!r}"
             )
-        if rnn not in RNN_KINDS:
-            raise ValueError(f"rnn must be one of {RNN_KINDS}; received rnn={rnn!r}")
+        check_choice("rnn", rnn, RNN_KINDS)
         check_positive_int("rnn_depth", rnn_depth)
-        if content_frame not in CONTENT_FRAMES:
-            raise ValueError(
-                f"content_frame must be one of {CONTENT_FRAMES}; received content_frame={content_frame!r}"
-            )
+        check_choice("content_frame", content_frame, CONTENT_FRAMES)
         if min(alpha, beta, gdl_weight, ssim_weight) < 0:
             raise ValueError(
                 f"alpha, beta, gdl_weight and ssim_weight must be >= 0; received alpha={alpha!r}, "
@@ -344,8 +338,6 @@ class MCNet(keras.Model):
             )
         self.decoder = MCNetDecoder(gf_dim, channels=1, change_head=self.predict_change, name="decoder")
         self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
-        self.d_optimizer: keras.optimizers.Optimizer | None = None
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in self._metric_names()}
         if self.discriminator is not None:
             # The original's margin balancing state (1.0 = update); saved with the weights so resume keeps it.
             self.update_d = self.add_weight(
@@ -367,13 +359,9 @@ class MCNet(keras.Model):
         self._core_step = tf.function(self._core_step_eager, autograph=False, reduce_retracing=True)
         self._decode = tf.function(self._decode_eager, autograph=False, reduce_retracing=True)
 
-    def _metric_names(self) -> list[str]:
-        names = ["loss", "l_p", "gdl"] + (["ssim"] if self.ssim_weight > 0 else [])
+    def logged_names(self) -> list[str]:
+        names = ["l_p", "gdl"] + (["ssim"] if self.ssim_weight > 0 else [])
         return names + (["d_real", "d_fake", "g_gan"] if self.beta > 0 else [])
-
-    @property
-    def metrics(self):
-        return list(self._trackers.values())
 
     # --- forward ------------------------------------------------------------------------------------------
     def build(self, input_shape):
@@ -451,19 +439,14 @@ class MCNet(keras.Model):
 
     def compile(self, optimizer="adam", d_optimizer=None, **kwargs):
         """Compiles the generator's optimizer and, when beta > 0, the discriminator's (default: a copy)."""
-        super().compile(optimizer=optimizer, **kwargs)
         if self.discriminator is not None:
-            if d_optimizer is None:
-                d_optimizer = self.optimizer.__class__.from_config(self.optimizer.get_config())
-            self.d_optimizer = keras.optimizers.get(d_optimizer)
             channels = self.past + self.future
             # Calling it once builds every sub-layer (Layer.build would not).
             self.discriminator(tf.zeros((1, self.image_size, self.image_size, channels)))
-            self.d_optimizer.build(self.discriminator.trainable_variables)
+        super().compile(optimizer=optimizer, second_optimizer=d_optimizer, **kwargs)
 
-    def _generator_variables(self) -> list:
-        excluded = {id(v) for v in self.discriminator.trainable_variables} if self.discriminator else set()
-        return [v for v in self.trainable_variables if id(v) not in excluded]
+    def second_variables(self) -> list:
+        return list(self.discriminator.trainable_variables) if self.discriminator is not None else []
 
     @staticmethod
     def _unpack(data):
@@ -473,43 +456,36 @@ class MCNet(keras.Model):
             )
         return data[0], tf.cast(data[1], tf.float32)
 
-    def train_step(self, data):
+    def compute_losses(self, data, training: bool) -> StepLosses:
+        """alpha L_img (see `image_loss`) [+ beta G_gan in training, with the discriminator's own loss as
+        second loss]; logs L_p, GDL and, when ssim_weight > 0, the mean SSIM."""
         past, future = self._unpack(data)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        use_gan = self.discriminator is not None
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            prediction = self(past, training=True, num_future=future.shape[1])
-            loss, parts = self.image_loss(future, prediction)
-            if use_gan:
-                bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum_over_batch_size")
-                real = self.discriminator(self._stacked(past, future), training=True)
-                fake = self.discriminator(self._stacked(past, prediction), training=True)
-                d_real, d_fake = bce(tf.ones_like(real), real), bce(tf.zeros_like(fake), fake)
-                g_gan = bce(tf.ones_like(fake), fake)
-                loss = loss + self.beta * g_gan
-                # The discriminator sees the prediction as a constant (its own tape, its own loss).
-                d_loss = (d_real + d_fake) / replicas
-            # Mean of the per-replica means (the original's tower averaging): scale before the sum-reduce.
-            scaled = self.optimizer.scale_loss(loss / replicas)
-        g_vars = self._generator_variables()
-        g_grads = g_tape.gradient(scaled, g_vars)
-        if use_gan:
-            d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
-            self._balanced_updates(g_grads, g_vars, d_grads, d_real, d_fake)
-        else:
-            self.optimizer.apply(g_grads, g_vars)
-        values = {"loss": loss, **parts}
-        if use_gan:
-            values.update(d_real=d_real, d_fake=d_fake, g_gan=g_gan)
-        return self._update_trackers(values)
+        prediction = self(past, training=training, num_future=future.shape[1])
+        loss, parts = self.image_loss(future, prediction)
+        losses = StepLosses(loss, parts)
+        if training and self.discriminator is not None:
+            bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum_over_batch_size")
+            real = self.discriminator(self._stacked(past, future), training=True)
+            fake = self.discriminator(self._stacked(past, prediction), training=True)
+            d_real, d_fake = bce(tf.ones_like(real), real), bce(tf.zeros_like(fake), fake)
+            g_gan = bce(tf.ones_like(fake), fake)
+            losses.loss = losses.loss + self.beta * g_gan
+            # The discriminator sees the prediction as a constant (its own tape, its own loss).
+            losses.second_loss = d_real + d_fake
+            losses.logs.update(d_real=d_real, d_fake=d_fake, g_gan=g_gan)
+        return losses
 
-    def _balanced_updates(self, g_grads, g_vars, d_grads, d_real, d_fake) -> None:
+    def apply_updates(self, gradients, variables, second_gradients, second_variables, losses) -> None:
         """Applies D and G updates gated by the flags of the previous step, then sets the flags as the
         original: no D update if either D loss < margin, no G update if either > 1 - margin, both if
         neither."""
-        d_vars = self.discriminator.trainable_variables
-        tf.cond(self.update_d > 0.5, lambda: self._apply(self.d_optimizer, d_grads, d_vars), tf.no_op)
-        tf.cond(self.update_g > 0.5, lambda: self._apply(self.optimizer, g_grads, g_vars), tf.no_op)
+        if second_gradients is None:
+            self.optimizer.apply(gradients, variables)
+            return
+        d_real, d_fake = losses.logs["d_real"], losses.logs["d_fake"]
+        apply_d = lambda: self._apply(self.second_optimizer, second_gradients, second_variables)  # noqa: E731
+        tf.cond(self.update_d > 0.5, apply_d, tf.no_op)
+        tf.cond(self.update_g > 0.5, lambda: self._apply(self.optimizer, gradients, variables), tf.no_op)
         update_d = tf.logical_not(tf.logical_or(d_fake < self.margin, d_real < self.margin))
         update_g = tf.logical_not(tf.logical_or(d_fake > 1 - self.margin, d_real > 1 - self.margin))
         neither = tf.logical_not(tf.logical_or(update_d, update_g))
@@ -520,17 +496,6 @@ class MCNet(keras.Model):
     def _apply(optimizer, grads, variables):
         optimizer.apply(grads, variables)
         return tf.no_op()
-
-    def test_step(self, data):
-        past, future = self._unpack(data)
-        prediction = self(past, training=False, num_future=future.shape[1])
-        loss, parts = self.image_loss(future, prediction)
-        return self._update_trackers({"loss": loss, **parts})
-
-    def _update_trackers(self, values: dict) -> dict:
-        for name, value in values.items():
-            self._trackers[name].update_state(value)
-        return {name: self._trackers[name].result() for name in values}
 
     def get_config(self):
         return {

@@ -2,7 +2,7 @@
 
 Composes the core: `deep_rnn_tf.data.kth` (reader, tf.data), `deep_rnn_tf.tasks.prediction.model` (MCnet
 with a deep RBM or ConvLSTM core) and `deep_rnn_tf.evaluation.video` (MCnet-protocol PSNR/SSIM, OpenSTL
-convention, tables, plots, GIFs).
+convention, tables, plots, GIFs); configuration and presets in `deep_rnn_tf.tasks.prediction.config`.
 """
 
 from __future__ import annotations
@@ -15,143 +15,35 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
-from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
-from deep_rnn_tf.data.kth import KTHDataset
+from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
 from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
 from deep_rnn_tf.evaluation import video
+from deep_rnn_tf.evaluation.driver import gather
+from deep_rnn_tf.evaluation.results import ResultsWriter
+from deep_rnn_tf.layers.preprocessing import Preprocessing
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
-
-_PAPER = {
-    # §7: 128x128 grey, K=10, T=10 train / 20 test, batch 8 per replica, Adam 1e-4 beta1 0.5,
-    # 30000 iterations.
-    "data_dir": "data/KTH",
-    "train_list": "train_data_list_trimmed.txt",
-    "test_list": "test_data_list.txt",
-    # Data-set layout: kth, folder (any videos / frame folders) or moving_mnist; auto detects it from
-    # data_dir. train_fraction: time split of a folder (None: its dataset.json's or 0.7). dataset_name: the
-    # name in results folders and tables (None: "KTH", "MovingMNIST" or the folder's name).
-    "dataset": "auto",
-    "train_fraction": None,
-    "dataset_name": None,
-    "image_size": 128,
-    "past": 10,
-    "future": 10,
-    "test_future": 20,
-    "gf_dim": 64,
-    "df_dim": 64,
-    "rnn": "rbm",
-    "rnn_depth": 15,
-    "rnn_filters": 256,
-    "rnn_kernel": 3,
-    "jump": 5,
-    "p_td": 0.5,
-    "alpha": 1.0,
-    "beta": 0.02,
-    "margin": 0.3,
-    "lr": 1e-4,
-    "beta1": 0.5,
-    "batch_size": 8,
-    "epochs": 120,
-    "steps_per_epoch": 250,
-    "val_batches": 10,
-    "test_batch_size": 8,
-    "max_test_windows": None,
-    "gifs": 10,
-    "export_future": None,
-    "strict_data": False,
-    # Decoded videos kept in RAM: all 384 KTH training videos (~3 GB at 128x128), so the pipeline decodes
-    # each video once instead of once per sample (benchmarks/kth_pipeline.py: ~40x faster when cached).
-    "cache_videos": 400,
-    "run_name": None,
-    # Departures from the original, all off here (named options; the small preset turns them on):
-    "predict_change": False,  # output = last frame + a change whose last layer starts at zero
-    "content_frame": "previous",  # or "observed": content (and change base) = the last observed frame
-    "gdl_weight": 1.0,  # L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (the original: 1, 0)
-    "ssim_weight": 0.0,
-    "lr_schedule": "constant",  # or "cosine": linear warm-up over warmup_steps, then cosine decay to 0
-    "warmup_steps": 0,
-    "clip_norm": None,  # global gradient-norm clipping
-    # Validation: the last val_fraction of every training segment (0: none, the original had none); the
-    # test list is never scored while training. test/export load the best epoch by val_loss.
-    "val_fraction": 0.0,
-    "val_seed": 12345,
-}
-_SMALL = {
-    **_PAPER,
-    # Learn the change from copy-last-frame (the untrained model IS copy-last), warm-up + cosine decay,
-    # clipping, validation carved from the training videos (see docs/prediction.md, "Recipe").
-    "predict_change": True,
-    "ssim_weight": 1.0,
-    "lr_schedule": "cosine",
-    "warmup_steps": 50,
-    "clip_norm": 1.0,
-    "val_fraction": 0.1,
-    # CPU preset: the synthetic KTH set (`deep-rnn data synth-kth --out data/kth_synth`), 32x32 frames,
-    # K=5 -> T=10 (trained on the tested horizon: with T=5 in training the model drifted past step 5),
-    # a 3-layer x 16-channel RBM core, no GAN.
-    "data_dir": "data/kth_synth",
-    "train_list": "train_data_list.txt",
-    "image_size": 32,
-    "past": 5,
-    "future": 10,
-    "test_future": 10,
-    "gf_dim": 8,
-    "df_dim": 8,
-    "rnn_depth": 3,
-    "rnn_filters": 16,
-    "beta": 0.0,
-    "lr": 1e-3,
-    "epochs": 5,
-    "steps_per_epoch": 100,
-    "val_batches": 8,
-    "test_batch_size": 16,
-    "gifs": 4,
-    "cache_videos": 64,
-}
+CONVENTIONS = ("mcnet", "openstl")
 
 
 class PredictionTask(Task):
     """KTH video future prediction: MCnet with a deep RBM (or ConvLSTM) core, MCnet test protocol.
 
-    Presets: `paper` (the original's sizes, real KTH under data/KTH) and `small` (CPU, synthetic KTH);
-    `tiny` is for tests.
+    Presets: `paper` (the original's sizes, real KTH under data/KTH) and `small` (CPU, synthetic KTH).
 
     Example:
         >>> task = PredictionTask()
-        >>> config = {**task.presets["small"], "data_dir": "/tmp/kth_synth"}
+        >>> config = PredictionConfig(image_size=32, data_dir="/tmp/kth_synth")
         >>> model = task.build_model(config)  # doctest: +SKIP
     """
 
     name = "prediction"
-    presets = {
-        "paper": dict(_PAPER),
-        "small": dict(_SMALL),
-        "tiny": {
-            **_SMALL,
-            "image_size": 16,
-            "past": 3,
-            "future": 2,
-            "test_future": 3,
-            "gf_dim": 4,
-            "rnn_depth": 2,
-            "rnn_filters": 8,
-            "epochs": 1,
-            "steps_per_epoch": 2,
-            "batch_size": 2,
-            "val_batches": 1,
-            "warmup_steps": 1,
-            "test_batch_size": 8,
-            "max_test_windows": 8,
-            "gifs": 1,
-        },
-    }
-    default_preset = "small"
+    config_module = "deep_rnn_tf.tasks.prediction.config"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -207,59 +99,57 @@ class PredictionTask(Task):
         parser.add_argument("--run-name", help="name of the results folder (default: the run directory's)")
 
     # --- model ---------------------------------------------------------------------------------------
-    def build_model(self, config: dict[str, Any]) -> keras.Model:
+    def build_model(self, config) -> keras.Model:
+        config: PredictionConfig = self.config(config)
         model = MCNet(
-            past=int(config["past"]),
-            future=int(config["future"]),
-            image_size=int(config["image_size"]),
-            gf_dim=int(config["gf_dim"]),
-            rnn=config["rnn"],
-            rnn_depth=int(config["rnn_depth"]),
-            rnn_filters=int(config["rnn_filters"]),
-            rnn_kernel=int(config["rnn_kernel"]),
-            jump=config["jump"],
-            p_td=float(config["p_td"]),
-            alpha=float(config["alpha"]),
-            beta=float(config["beta"]),
-            df_dim=int(config["df_dim"]),
-            margin=float(config["margin"]),
-            seed=config.get("seed"),
-            gdl_weight=float(config.get("gdl_weight", 1.0)),
-            ssim_weight=float(config.get("ssim_weight") or 0.0),
-            predict_change=bool(config.get("predict_change", False)),
-            content_frame=config.get("content_frame") or "previous",
-            name=f"mcnet_{config['rnn']}",
+            past=config.past,
+            future=config.future,
+            image_size=config.image_size,
+            gf_dim=config.gf_dim,
+            rnn=config.rnn,
+            rnn_depth=config.rnn_depth,
+            rnn_filters=config.rnn_filters,
+            rnn_kernel=config.rnn_kernel,
+            jump=config.jump,
+            p_td=config.p_td,
+            alpha=config.alpha,
+            beta=config.beta,
+            df_dim=config.df_dim,
+            margin=config.margin,
+            seed=config.seed,
+            gdl_weight=config.gdl_weight,
+            ssim_weight=config.ssim_weight,
+            predict_change=config.predict_change,
+            content_frame=config.content_frame,
+            name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
-        size, past = int(config["image_size"]), int(config["past"])
-        model.build((None, past, size, size, 1))
+        model.build((None, config.past, config.image_size, config.image_size, 1))
         return model
 
     # --- data ----------------------------------------------------------------------------------------
-    def _data(self, config: dict[str, Any], split: str, future: int) -> KTHDataset:
+    def _data(self, config: PredictionConfig, split: str, future: int) -> KTHDataset:
         return open_video_data(
-            config["data_dir"],
+            config.data_dir,
             split,
-            kind=config.get("dataset") or "auto",
-            image_size=int(config["image_size"]),
-            past=int(config["past"]),
+            kind=config.dataset,
+            image_size=config.image_size,
+            past=config.past,
             future=future,
-            list_file=config.get(f"{split}_list"),
-            train_fraction=config.get("train_fraction"),
-            strict=bool(config["strict_data"]),
-            cache_size=int(config["cache_videos"]),
-            name=config.get("dataset_name"),
+            list_file=getattr(config, f"{split}_list"),
+            train_fraction=config.train_fraction,
+            strict=config.strict_data,
+            cache_size=config.cache_videos,
+            name=config.dataset_name,
         )
 
-    def datasets(
-        self, config: dict[str, Any], global_batch_size: int
-    ) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
         """Training samples from the head of every training segment, validation from its tail (the last
         `val_fraction`, a fixed set of `val_batches` batches); the test list is not read."""
-        future = int(config["future"])
-        train_data = self._data(config, "train", future)
-        val_data = self._data(config, "train", future)
-        fraction = float(config.get("val_fraction") or 0.0)
+        config = self.config(config)
+        train_data = self._data(config, "train", config.future)
+        val_data = self._data(config, "train", config.future)
+        fraction = config.val_fraction
         segments = train_data.segments
         train_data.segments, val_data.segments = split_segments_by_time(
             segments, train_data._num_frames, train_data.length, fraction
@@ -269,84 +159,113 @@ class PredictionTask(Task):
         if fraction and not val_data.segments:
             logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
         val_data.reader = train_data.reader  # one cache of decoded videos
-        train = train_data.train_dataset(global_batch_size, seed=int(config.get("seed") or 0))
+        train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
         if not val_data.segments:
             return train, None
         # Dataset.random with a fixed seed repeats its stream on every iteration: the same windows each epoch.
-        val = val_data.train_dataset(global_batch_size, seed=int(config.get("val_seed", 12345)))
-        return train, val.take(int(config.get("val_batches") or 4))
+        val = val_data.train_dataset(global_batch_size, seed=config.val_seed)
+        return train, val.take(config.val_batches or 4)
+
+    def example_batch(self, config, batch_size: int = 1):
+        """(past, future) zeros in [-1, 1] as the KTH pipeline yields them."""
+        config = self.config(config)
+        size = config.image_size
+        past = np.zeros((batch_size, config.past, size, size, 1), np.float32)
+        return past, np.zeros((batch_size, config.future, size, size, 1), np.float32)
 
     # --- test protocol -------------------------------------------------------------------------------
-    def evaluate(self, config: dict[str, Any], model: keras.Model, run_dir: str) -> dict[str, Any]:
+    def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
         """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of copy-last-frame.
 
-        Writes under `<run_dir>/results/`: `quantitative/KTH/<run>/results_model=<name>.npz` (psnr, ssim
-        [windows, T], plus the OpenSTL-convention arrays), `per_step.md`, `per_step.png`, and GIFs in
-        `images/KTH/<run>/<video>.<j>-<j+T>/`.
+        Writes under `<run_dir>/results/`: `quantitative/<dataset>/<run>/results_model=<name>.npz` (psnr,
+        ssim [windows, T], plus the OpenSTL-convention arrays and OpenSTL MSE/MAE), `per_step.md`,
+        `per_step.png`, and GIFs in `images/<dataset>/<run>/<video>.<j>-<j+T>/` (`<dataset>`: the data
+        set's name, e.g. KTH).
         """
-        steps = int(config["test_future"])
+        config = self.config(config)
+        steps = config.test_future
         data = self._data(config, "test", steps)
-        windows = data.test_windows()
-        limit = config.get("max_test_windows")
-        if limit:
-            windows = windows[: int(limit)]
+        windows = data.test_windows()[: config.max_test_windows or None]
         if not windows:
             raise ValueError(f"{data.list_file}: no test window of K+T={data.length} frames")
-        run_name = config.get("run_name") or os.path.basename(os.path.normpath(run_dir))
-        results_dir = os.path.join(run_dir, "results")
-        quantitative = os.path.join(results_dir, "quantitative", data.name, run_name)
-        images = os.path.join(results_dir, "images", data.name, run_name)
-        names = {"model": f"MCNET_{config['rnn']}", "copy": "copy_last_frame"}
-
+        run_name = config.run_name or os.path.basename(os.path.normpath(run_dir))
+        results = ResultsWriter.for_run(run_dir)
+        quantitative = results.sub(os.path.join("quantitative", data.name, run_name))
+        images = results.sub(os.path.join("images", data.name, run_name))
+        names = {"model": f"MCNET_{config.rnn}", "copy": "copy_last_frame"}
         predict = tf.function(
             lambda past: model(past, training=False, num_future=steps), reduce_retracing=True
         )
-        scores: dict[str, dict[str, list]] = {key: {} for key in names}
-        batch_size = int(config["test_batch_size"])
-        gifs_left = int(config.get("gifs") or 0)
-        for begin in tqdm(range(0, len(windows), batch_size), desc="test windows", unit="batch"):
-            chunk = windows[begin : begin + batch_size]
-            clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
-            frames = clips.astype(np.float32)[..., None] / 127.5 - 1.0
-            past, future = frames[:, : data.past], frames[:, data.past :]
-            outputs = {
-                "model": predict(tf.constant(past)).numpy(),
-                "copy": copy_last_frame(past, steps).numpy(),
-            }
-            for key, prediction in outputs.items():
-                for convention in ("mcnet", "openstl"):
-                    values = video.sequence_metrics(prediction, future, convention)
-                    for metric, array in values.items():
-                        scores[key].setdefault(f"{metric}_{convention}", []).append(array)
-                for metric, array in video.openstl_errors(prediction, future).items():
-                    scores[key].setdefault(f"{metric}_openstl", []).append(array)
-            for i in range(min(gifs_left, len(chunk))):
-                segment, start = chunk[i]
-                folder = os.path.join(images, f"{segment.video}.{start}-{start + steps}")
-                video.write_prediction_gifs(
-                    folder, clips[i, : data.past], clips[i, data.past :], video.to_uint8(outputs["model"][i])
-                )
-            gifs_left = max(0, gifs_left - len(chunk))
+        size = config.test_batch_size
+        gifs_left = [config.gifs]
 
-        arrays = {key: {k: np.concatenate(v) for k, v in s.items()} for key, s in scores.items()}
+        def batches():
+            """(past in [-1, 1], uint8 clips, windows) per test batch: each window is read once."""
+            for begin in range(0, len(windows), size):
+                chunk = windows[begin : begin + size]
+                clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
+                yield to_unit_range(clips[:, : data.past, ..., None]), clips, chunk
+
+        def predict_chunk(past):
+            return {"model": predict(tf.constant(past)), "copy": copy_last_frame(past, steps)}
+
+        def keep(batch, outputs):
+            _, clips, chunk = batch
+            future = to_unit_range(clips[:, data.past :, ..., None])
+            kept = {}
+            for key, prediction in outputs.items():
+                for convention in CONVENTIONS:
+                    for metric, array in video.sequence_metrics(prediction, future, convention).items():
+                        kept[f"{key}/{metric}_{convention}"] = array
+                for metric, array in video.openstl_errors(prediction, future).items():
+                    kept[f"{key}/{metric}_openstl"] = array
+            for i in range(min(gifs_left[0], len(chunk))):
+                segment, start = chunk[i]
+                video.write_prediction_gifs(
+                    images.sub(f"{segment.video}.{start}-{start + steps}"),
+                    clips[i, : data.past],
+                    clips[i, data.past :],
+                    video.to_uint8(outputs["model"][i]),
+                )
+            gifs_left[0] = max(0, gifs_left[0] - len(chunk))
+            return kept
+
+        total = -(-len(windows) // size)
+        scores = gather(batches(), predict_chunk, keep, total=total, desc="test windows")
+        arrays = {
+            key: {
+                name.split("/", 1)[1]: value for name, value in scores.items() if name.startswith(f"{key}/")
+            }
+            for key in names
+        }
+        return self._write_tables(config, data, windows, arrays, names, quantitative, images)
+
+    def _write_tables(self, config, data, windows, arrays, names, quantitative, images) -> dict[str, Any]:
+        """The npz files, Markdown tables and per-step plot of the test protocol; the summary dict."""
         for key, name in names.items():
             a = arrays[key]
-            video.save_metrics_npz(
-                os.path.join(quantitative, f"results_model={name}.npz"),
-                a["psnr_mcnet"],
-                a["ssim_mcnet"],
-                psnr_openstl=a["psnr_openstl"],
-                ssim_openstl=a["ssim_openstl"],
-                mse_openstl=a["mse_openstl"],
-                mae_openstl=a["mae_openstl"],
+            quantitative.npz(
+                f"results_model={name}.npz",
+                **video.metrics_arrays(
+                    a["psnr_mcnet"],
+                    a["ssim_mcnet"],
+                    psnr_openstl=a["psnr_openstl"],
+                    ssim_openstl=a["ssim_openstl"],
+                    mse_openstl=a["mse_openstl"],
+                    mae_openstl=a["mae_openstl"],
+                ),
             )
-        mcnet = {names[k]: {"psnr": a["psnr_mcnet"], "ssim": a["ssim_mcnet"]} for k, a in arrays.items()}
-        openstl = {
-            names[k]: {"psnr": a["psnr_openstl"], "ssim": a["ssim_openstl"]} for k, a in arrays.items()
+        by_convention = {
+            convention: {
+                names[k]: {"psnr": a[f"psnr_{convention}"], "ssim": a[f"ssim_{convention}"]}
+                for k, a in arrays.items()
+            }
+            for convention in CONVENTIONS
         }
+        mcnet = by_convention["mcnet"]
         header = (
-            f"{data.name} {data.past}->{steps}, {len(windows)} test windows of {data.list_file}, "
-            f"{config['image_size']}x{config['image_size']} grey"
+            f"{data.name} {data.past}->{config.test_future}, {len(windows)} test windows of "
+            f"{data.list_file}, {config.image_size}x{config.image_size} grey"
         )
         errors = "\n".join(
             f"- {names[k]}: MSE {a['mse_openstl'].mean():.2f}, MAE {a['mae_openstl'].mean():.2f}"
@@ -355,18 +274,16 @@ class PredictionTask(Task):
         table = (
             f"{header}\n\nMCnet protocol (uint8, PSNR skimage, SSIM Gaussian 11 / 1.5):\n\n"
             f"{video.per_step_table(mcnet)}\n\nOpenSTL convention ([0, 1] floats):\n\n"
-            f"{video.per_step_table(openstl)}\n\nOpenSTL per-frame errors (squared / absolute error summed "
-            f"over a frame's pixels, mean over windows and steps):\n\n{errors}\n"
+            f"{video.per_step_table(by_convention['openstl'])}\n\nOpenSTL per-frame errors (squared / "
+            f"absolute error summed over a frame's pixels, mean over windows and steps):\n\n{errors}\n"
         )
-        _write_text(os.path.join(quantitative, "per_step.md"), table)
-        video.plot_per_step(
-            os.path.join(quantitative, "per_step.png"), mcnet, title=f"{header} (MCnet protocol)"
-        )
+        quantitative.text("per_step.md", table)
+        quantitative.figure("per_step.png", video.per_step_figure(mcnet, title=f"{header} (MCnet protocol)"))
         summary = {
             "windows": len(windows),
             "table": table,
-            "results_dir": quantitative,
-            "images_dir": images,
+            "results_dir": str(quantitative.root),
+            "images_dir": str(images.root),
         }
         for name, values in mcnet.items():
             summary[f"{name}/psnr"] = float(video.finite_mean(values["psnr"]))
@@ -381,40 +298,40 @@ class PredictionTask(Task):
         return summary
 
     # --- serving -------------------------------------------------------------------------------------
-    def serving_model(self, config: dict[str, Any], model: keras.Model) -> keras.Model:
-        """`frames` (batch, K, H, W, 1) in [-1, 1] -> {"future": (batch, T, H, W, 1)}, T fixed here."""
-        steps = int(config.get("export_future") or config["test_future"])
-        size, past = int(config["image_size"]), int(config["past"])
-        frames = keras.Input((past, size, size, 1), name="frames")
-        future = _Predict(model, steps, name="future")(frames)
-        return keras.Model(frames, {"future": future}, name="mcnet_serving")
+    def serving_model(self, config, model: keras.Model) -> keras.Model:
+        """`frames` (batch, K, H, W, 1) uint8 -> {"future": (batch, T, H, W, 1) uint8}, T fixed here.
+
+        The [-1, 1] mapping is inside (`Preprocessing("minus_one_one")`), and the predicted frames come
+        back as pixels with the MCnet protocol's quantisation ((x + 1) / 2 * 255, clipped, truncated).
+        """
+        config = self.config(config)
+        steps = config.export_future or config.test_future
+        size = config.image_size
+        frames = keras.Input((config.past, size, size, 1), dtype="uint8", name="frames")
+        scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
+        future = _Predict(model, steps, name="predict")(scaled)
+        return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
 
 
 LR_SCHEDULES = ("constant", "cosine")
 
 
-def learning_rate(config: dict[str, Any]) -> float | keras.optimizers.schedules.LearningRateSchedule:
+def learning_rate(config: PredictionConfig) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The config's learning rate: `lr` constant (the original), or `lr_schedule: cosine`: a linear warm-up
     from 0 over `warmup_steps`, then a cosine decay to 0 at the end of training (epochs x steps_per_epoch).
 
     Example:
-        >>> learning_rate({"lr": 1e-3, "lr_schedule": "constant"})
+        >>> learning_rate(PredictionConfig(lr=1e-3))
         0.001
     """
-    lr, kind = float(config["lr"]), config.get("lr_schedule") or "constant"
-    if kind not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; received lr_schedule={kind!r}")
-    warmup = int(config.get("warmup_steps") or 0)
-    if kind == "constant":
-        if warmup:
-            raise ValueError("warmup_steps needs lr_schedule 'cosine'; received lr_schedule='constant'")
+    lr, warmup = float(config.lr), int(config.warmup_steps)
+    if config.lr_schedule == "constant":
         return lr
-    total = int(config["epochs"]) * int(config.get("steps_per_epoch") or 0)
+    total = int(config.epochs) * int(config.steps_per_epoch or 0)
     if total <= warmup:
         raise ValueError(
             f"lr_schedule 'cosine' needs epochs x steps_per_epoch > warmup_steps; received "
-            f"epochs={config['epochs']!r}, steps_per_epoch={config.get('steps_per_epoch')!r}, "
-            f"warmup_steps={warmup}"
+            f"epochs={config.epochs!r}, steps_per_epoch={config.steps_per_epoch!r}, warmup_steps={warmup}"
         )
     return keras.optimizers.schedules.CosineDecay(
         0.0 if warmup else lr,
@@ -424,11 +341,11 @@ def learning_rate(config: dict[str, Any]) -> float | keras.optimizers.schedules.
     )
 
 
-def adam_optimizer(config: dict[str, Any]) -> keras.optimizers.Adam:
+def adam_optimizer(config: PredictionConfig) -> keras.optimizers.Adam:
     """Adam with the config's learning rate (see `learning_rate`), `beta1` and optional `clip_norm`."""
-    clip = config.get("clip_norm")
+    clip = config.clip_norm
     return keras.optimizers.Adam(
-        learning_rate(config), beta_1=float(config["beta1"]), global_clipnorm=float(clip) if clip else None
+        learning_rate(config), beta_1=config.beta1, global_clipnorm=float(clip) if clip else None
     )
 
 
@@ -446,4 +363,12 @@ class _Predict(keras.layers.Layer):
         return (input_shape[0], self.steps, *input_shape[2:])
 
 
-_write_text = write_text_atomic
+class _ToPixels(keras.layers.Layer):
+    """[-1, 1] frames -> uint8 pixels as the MCnet protocol quantises them (`video.to_uint8`)."""
+
+    def call(self, frames):
+        pixels = tf.clip_by_value((tf.cast(frames, tf.float32) + 1.0) / 2.0 * 255.0, 0.0, 255.0)
+        return tf.cast(pixels, tf.uint8)
+
+    def compute_output_spec(self, frames):
+        return keras.KerasTensor(frames.shape, dtype="uint8")

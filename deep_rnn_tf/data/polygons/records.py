@@ -1,0 +1,174 @@
+"""The crop-shard format: one `tf.train.Example` per crop, TFRecord shards, a manifest, and readers.
+
+A split is ``<out>/<split>/shard-XXXXX-of-YYYYY.tfrecord`` plus ``<out>/<split>/manifest.json``. Shards are
+written under temporary names and renamed when complete (`ShardWriter`), so a crashed run never leaves a
+shard that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, CropMeta
+from deep_rnn_tf.validation import check_positive_int
+
+MANIFEST_NAME = "manifest.json"
+
+
+def crop_example(crop: np.ndarray, tokens: np.ndarray, meta: CropMeta) -> tf.train.Example:
+    """One crop with its token sequence and metadata as a `tf.train.Example` (image PNG-encoded)."""
+    ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"{meta.source}: cannot PNG-encode the crop of object {meta.object_index}")
+
+    def ints(values):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+
+    def floats(values):
+        return tf.train.Feature(float_list=tf.train.FloatList(value=[float(v) for v in values]))
+
+    def raw(value: bytes):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+    features = {
+        "image": raw(png.tobytes()),
+        "tokens": ints(tokens),
+        "class_id": ints([meta.class_id]),
+        "label": raw(meta.label.encode()),
+        "image_size": ints([meta.image_height, meta.image_width]),
+        "box": ints(meta.box),
+        "scale": floats(meta.scale),
+        "polygon": floats(np.asarray(meta.polygon).reshape(-1)),
+        "source": raw(meta.source.encode()),
+        "object_index": ints([meta.object_index]),
+        "context": floats([meta.context]),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+FEATURE_SPEC = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "tokens": tf.io.VarLenFeature(tf.int64),
+    "class_id": tf.io.FixedLenFeature([], tf.int64),
+    "label": tf.io.FixedLenFeature([], tf.string),
+    "image_size": tf.io.FixedLenFeature([2], tf.int64),
+    "box": tf.io.FixedLenFeature([4], tf.int64),
+    "scale": tf.io.FixedLenFeature([2], tf.float32),
+    "polygon": tf.io.VarLenFeature(tf.float32),
+    "source": tf.io.FixedLenFeature([], tf.string),
+    "object_index": tf.io.FixedLenFeature([], tf.int64),
+    "context": tf.io.FixedLenFeature([], tf.float32),
+}
+
+
+def parse_crop_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Parses one record (graph-friendly): `image` uint8 (224, 224, 3), `tokens` int64 (n,), metadata.
+
+    Example:
+        >>> ds = tf.data.TFRecordDataset(files).map(parse_crop_example)
+    """
+    parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
+    parsed["tokens"] = tf.sparse.to_dense(parsed["tokens"])
+    parsed["polygon"] = tf.reshape(tf.sparse.to_dense(parsed["polygon"]), [-1, 2])
+    image = tf.io.decode_png(parsed["image"], channels=3)
+    parsed["image"] = tf.ensure_shape(image, [CROP_SIZE, CROP_SIZE, 3])
+    return parsed
+
+
+def read_manifest(directory: str | os.PathLike, split: str) -> dict:
+    """Loads ``<directory>/<split>/manifest.json``; the error names the file when it is missing or broken.
+
+    Example:
+        >>> read_manifest("crops", "val")["num_instances"]
+    """
+    path = os.path.join(os.fspath(directory), split, MANIFEST_NAME)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"{path}: no crop manifest; create it with `deep-rnn data polygon-crops`"
+        ) from error
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid json ({error})") from error
+
+
+def shard_files(directory: str | os.PathLike, split: str) -> list[str]:
+    """The shard paths of a split, as listed by its manifest."""
+    manifest = read_manifest(directory, split)
+    return [os.path.join(os.fspath(directory), split, name) for name in manifest["shards"]]
+
+
+def crop_dataset(directory: str | os.PathLike, split: str) -> tf.data.Dataset:
+    """A dataset of parsed records (see :func:`parse_crop_example`) of one split, in manifest order.
+
+    Example:
+        >>> for record in crop_dataset("crops", "val").take(1): print(record["label"])
+    """
+    files = shard_files(directory, split)
+    return tf.data.TFRecordDataset(files).map(parse_crop_example, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def iter_crop_records(
+    directory: str | os.PathLike, split: str
+) -> Iterator[tuple[np.ndarray, np.ndarray, CropMeta]]:
+    """Yields (crop uint8 (224, 224, 3), tokens int64 (n,), CropMeta) of every record of a split.
+
+    Example:
+        >>> crop, tokens, meta = next(iter_crop_records("crops", "val"))
+    """
+    for record in crop_dataset(directory, split).as_numpy_iterator():
+        height, width = (int(v) for v in record["image_size"])
+        meta = CropMeta(
+            label=record["label"].decode(),
+            image_height=height,
+            image_width=width,
+            box=tuple(int(v) for v in record["box"]),
+            polygon=record["polygon"].astype(np.float64),
+            source=record["source"].decode(),
+            object_index=int(record["object_index"]),
+            context=float(record["context"]),
+        )
+        yield record["image"], record["tokens"], meta
+
+
+class ShardWriter:
+    """Writes records round the shards of one split, each shard to a temporary name first."""
+
+    def __init__(self, directory: str, shard_size: int):
+        check_positive_int("shard_size", shard_size)
+        self.directory = directory
+        self.shard_size = shard_size
+        self.temporary: list[str] = []
+        self.count = 0
+        self._writer: tf.io.TFRecordWriter | None = None
+
+    def write(self, example: tf.train.Example) -> None:
+        if self.count % self.shard_size == 0:
+            self._close_current()
+            path = os.path.join(self.directory, f".shard-{len(self.temporary):05d}.tmp")
+            self.temporary.append(path)
+            self._writer = tf.io.TFRecordWriter(path)
+        self._writer.write(example.SerializeToString())
+        self.count += 1
+
+    def _close_current(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def finish(self) -> list[str]:
+        """Closes the last shard and renames all to ``shard-XXXXX-of-YYYYY.tfrecord``; returns the names."""
+        self._close_current()
+        names = []
+        for index, path in enumerate(self.temporary):
+            name = f"shard-{index:05d}-of-{len(self.temporary):05d}.tfrecord"
+            os.replace(path, os.path.join(self.directory, name))
+            names.append(name)
+        return names

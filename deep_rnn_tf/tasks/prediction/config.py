@@ -1,0 +1,157 @@
+"""Typed configuration and presets of the prediction task (no TensorFlow import).
+
+`paper` is original.md §7 (128x128 grey KTH, K=10 -> T=10 in training and 20 at test, 15-layer RBM core,
+GAN beta 0.02, Adam 1e-4 beta1 0.5, batch 8 per replica); `small` is the CPU preset on synthetic KTH.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from deep_rnn_tf.training.config import Preset, TaskConfig
+
+
+@dataclasses.dataclass
+class PredictionConfig(TaskConfig):
+    """MCnet with a deep RBM (or ConvLSTM) core on KTH. Field defaults are the `paper` preset.
+
+    Args:
+        data_dir: folder of the KTH *_uncomp.avi files and segment lists.
+        train_list, test_list: segment lists (MCnet format or 00sequences.txt).
+        image_size: frame side after resizing (multiple of 8).
+        past, future: K observed and T predicted frames in training; test_future: T at test.
+        gf_dim, df_dim: generator and discriminator base widths.
+        rnn: "rbm" (the paper) or "convlstm" (MCnet's own core); rnn_depth, rnn_filters, rnn_kernel, jump,
+            p_td: the core's depth, width, kernel, residual jump and temporal dropout.
+        alpha, beta, margin: weights of L_p + GDL and of the GAN loss (0: no discriminator); GAN balancing.
+        beta1: Adam's beta_1.
+        val_batches: validation batches per epoch (None: all).
+        test_batch_size, max_test_windows, gifs: test protocol batch, window limit, GIFs written.
+        export_future: T of the exported model (None: test_future).
+        strict_data: fail on an unreadable video instead of skipping it.
+        cache_videos: decoded videos kept in RAM.
+        run_name: name of the results folder (None: the run directory's name).
+        dataset: data-set layout: "kth", "folder" (any videos / frame folders), "moving_mnist", or "auto"
+            (detected from data_dir); train_fraction: time split of a folder (None: its dataset.json's or
+            0.7); dataset_name: the name in results folders and tables (None: "KTH", "MovingMNIST" or the
+            folder's name).
+        predict_change: output = last frame + a change whose last layer starts at zero (untrained model =
+            copy-last-frame); content_frame: the content encoder's input at each future step, "previous"
+            (the last prediction, the original) or "observed" (the last observed frame).
+        gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
+        lr_schedule: "constant" (the original) or "cosine": linear warm-up over warmup_steps, then cosine
+            decay to 0 at the end of training; clip_norm: global gradient-norm clipping (None: none).
+        val_fraction: validation = the last val_fraction of every training segment (0: none; the test
+            list is never scored while training); val_seed: seed of the fixed validation windows.
+
+    Example:
+        >>> PredictionConfig(image_size=32).image_size
+        32
+    """
+
+    data_dir: str = "data/KTH"
+    train_list: str = "train_data_list_trimmed.txt"
+    test_list: str = "test_data_list.txt"
+    dataset: Literal["auto", "kth", "folder", "moving_mnist"] = "auto"
+    train_fraction: float | None = None
+    dataset_name: str | None = None
+    image_size: int = 128
+    past: int = 10
+    future: int = 10
+    test_future: int = 20
+    gf_dim: int = 64
+    df_dim: int = 64
+    rnn: Literal["rbm", "convlstm"] = "rbm"
+    rnn_depth: int = 15
+    rnn_filters: int = 256
+    rnn_kernel: int = 3
+    jump: int | None = 5
+    p_td: float = 0.5
+    alpha: float = 1.0
+    beta: float = 0.02
+    margin: float = 0.3
+    lr: float = 1e-4
+    beta1: float = 0.5
+    batch_size: int = 8
+    epochs: int = 120
+    steps_per_epoch: int | None = 250
+    val_batches: int | None = 10
+    test_batch_size: int = 8
+    max_test_windows: int | None = None
+    gifs: int = 10
+    export_future: int | None = None
+    strict_data: bool = False
+    # Decoded videos kept in RAM: all 384 KTH training videos (~3 GB at 128x128), so the pipeline decodes
+    # each video once instead of once per sample (benchmarks/kth_pipeline.py: ~40x faster when cached).
+    cache_videos: int = 400
+    run_name: str | None = None
+    # Departures from the original, all off here (named options; the small preset turns them on):
+    predict_change: bool = False
+    content_frame: Literal["previous", "observed"] = "previous"
+    gdl_weight: float = 1.0
+    ssim_weight: float = 0.0
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+    clip_norm: float | None = None
+    # Validation: the last val_fraction of every training segment (0: none, the original had none); the
+    # test list is never scored while training. test/export load the best epoch by val_loss.
+    val_fraction: float = 0.0
+    val_seed: int = 12345
+
+    def check(self) -> None:
+        super().check()
+        if self.image_size < 8 or self.image_size % 8:
+            raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
+        if self.past < 2:
+            raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
+        if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
+            raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps: must be >= 0; received {self.warmup_steps!r}")
+        if self.warmup_steps and self.lr_schedule == "constant":
+            raise ValueError(f"warmup_steps: needs lr_schedule 'cosine'; received {self.warmup_steps!r}")
+        if self.clip_norm is not None and self.clip_norm <= 0:
+            raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
+
+
+PRESETS: dict[str, Preset] = {
+    "paper": Preset("original.md §7: KTH 128x128, K=10 -> T=10/20, 15-layer RBM core, GAN", {}),
+    # K=5 -> T=10 (trained on the tested horizon: with T=5 in training the model drifted past step 5),
+    # a 3-layer x 16-channel RBM core, no GAN.
+    "small": Preset(
+        "CPU: synthetic KTH (deep-rnn data synth-kth) 32x32, K=5 -> T=10, 3-layer RBM core, no GAN",
+        {
+            "data_dir": "data/kth_synth",
+            "train_list": "train_data_list.txt",
+            "image_size": 32,
+            "past": 5,
+            "future": 10,
+            "test_future": 10,
+            "gf_dim": 8,
+            "df_dim": 8,
+            "rnn_depth": 3,
+            "rnn_filters": 16,
+            "beta": 0.0,
+            "lr": 1e-3,
+            "epochs": 5,
+            "steps_per_epoch": 100,
+            "val_batches": 8,
+            # Learn the change from copy-last-frame (the untrained model IS copy-last), SSIM term, warm-up +
+            # cosine decay, clipping, validation carved from the training videos (docs/prediction.md).
+            "predict_change": True,
+            "ssim_weight": 1.0,
+            "lr_schedule": "cosine",
+            "warmup_steps": 50,
+            "clip_norm": 1.0,
+            "val_fraction": 0.1,
+            "test_batch_size": 16,
+            "gifs": 4,
+            "cache_videos": 64,
+        },
+    ),
+}
+DEFAULT_PRESET = "small"
+CONFIG = PredictionConfig

@@ -1,0 +1,141 @@
+"""Argument checks shared by the whole package: each returns the value or raises a one-line ValueError.
+
+The ground floor: this module imports nothing of deep_rnn_tf (nor TensorFlow), so cells, layers, data,
+training, evaluation, export and tasks can all use it. Every message names the argument and quotes the value
+received, e.g. "`filters` must be a positive integer. Received: filters=0".
+
+Example:
+    >>> from deep_rnn_tf.validation import check_positive_int
+    >>> check_positive_int("filters", 8)
+    8
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def _is_int(value: Any) -> bool:
+    # numpy integers count (they come out of configs and arrays); bools are not sizes.
+    return not isinstance(value, bool) and hasattr(value, "__index__")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, str)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Returns `value` as an int, or raises ValueError naming `name` unless it is an integer >= 1.
+
+    Example:
+        >>> check_positive_int("depth", 0)
+        Traceback (most recent call last):
+        ValueError: `depth` must be a positive integer. Received: depth=0
+    """
+    if not _is_int(value) or int(value) <= 0:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Returns `value` as an int, or raises ValueError naming `name` unless it is an integer >= 0.
+
+    Example:
+        >>> check_non_negative_int("context", 0)
+        0
+    """
+    if not _is_int(value) or int(value) < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_int_at_least(name: str, value: Any, minimum: int) -> int:
+    """Returns `value` as an int, or raises ValueError unless it is an integer >= `minimum`.
+
+    Example:
+        >>> check_int_at_least("past", 2, 2)
+        2
+    """
+    if not _is_int(value) or int(value) < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: Iterable) -> Any:
+    """Returns `value` or raises ValueError naming `name` and the allowed `choices`.
+
+    Example:
+        >>> check_choice("cell", "rbm", ("rbm", "convlstm"))
+        'rbm'
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}. Received: {name}={value!r}")
+    return value
+
+
+def check_probability(name: str, value: Any) -> float:
+    """Returns `value` as a float in [0, 1], or raises ValueError naming `name`.
+
+    Example:
+        >>> check_probability("p_td", 0.5)
+        0.5
+    """
+    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"`{name}` must be a probability in [0, 1]. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_non_negative(name: str, value: Any) -> float:
+    """Returns `value` as a float >= 0 (a loss weight, a noise level), or raises ValueError naming `name`.
+
+    Example:
+        >>> check_non_negative("coherence_weight", 0.8)
+        0.8
+    """
+    if not _is_number(value) or not float(value) >= 0.0:  # `not >=` also rejects NaN
+        raise ValueError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """Returns `value` as a float > 0 (a learning rate, a scale), or raises ValueError naming `name`.
+
+    Example:
+        >>> check_positive("learning_rate", 1e-4)
+        0.0001
+    """
+    if not _is_number(value) or not float(value) > 0.0:
+        raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_in_range(name: str, value: Any, low: float, high: float) -> float:
+    """Returns `value` as a float in [low, high], or raises ValueError naming `name` and the range.
+
+    Example:
+        >>> check_in_range("width", 0.125, 0.0, 1.0)
+        0.125
+    """
+    if not _is_number(value) or not low <= float(value) <= high:
+        raise ValueError(f"`{name}` must be in [{low}, {high}]. Received: {name}={value!r}")
+    return float(value)
+
+
+__all__ = [
+    "check_positive_int",
+    "check_non_negative_int",
+    "check_int_at_least",
+    "check_choice",
+    "check_probability",
+    "check_non_negative",
+    "check_positive",
+    "check_in_range",
+]
