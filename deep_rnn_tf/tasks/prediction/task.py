@@ -72,6 +72,7 @@ _PAPER = {
     # Departures from the original, all off here (named options; the small preset turns them on):
     "predict_change": False,  # output = last frame + a change whose last layer starts at zero
     "content_frame": "previous",  # or "observed": content (and change base) = the last observed frame
+    "straight_through_clip": False,  # change head: gradient through the output clip (see model.py)
     "gdl_weight": 1.0,  # L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (the original: 1, 0)
     "ssim_weight": 0.0,
     "lr_schedule": "constant",  # or "cosine": linear warm-up over warmup_steps, then cosine decay to 0
@@ -190,6 +191,11 @@ class PredictionTask(Task):
             choices=CONTENT_FRAMES,
             help="content encoder input at each future step: previous prediction or last observed frame",
         )
+        parser.add_argument(
+            "--straight-through-clip",
+            action=argparse.BooleanOptionalAction,
+            help="change head: pass the gradient through the output clip",
+        )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
         parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
         parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
@@ -228,6 +234,7 @@ class PredictionTask(Task):
             ssim_weight=float(config.get("ssim_weight") or 0.0),
             predict_change=bool(config.get("predict_change", False)),
             content_frame=config.get("content_frame") or "previous",
+            straight_through_clip=bool(config.get("straight_through_clip", False)),
             name=f"mcnet_{config['rnn']}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
