@@ -99,6 +99,21 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
         MCNet(ssim_weight=-1.0)
 
 
+@pytest.mark.parametrize("straight_through", [False, True])
+def test_output_clip_gradient(straight_through):
+    model = _tiny(beta=0.0, predict_change=True, straight_through_clip=straight_through)
+    frames = tf.fill((1, 3, 16, 16, 1), -1.0)  # black: any negative change saturates the clip
+    head = model.decoder.stages[-1][-1]
+    model(frames)
+    head.bias.assign(tf.fill(head.bias.shape, -0.5))
+    with tf.GradientTape() as tape:
+        out = model(frames, num_future=1)
+        loss = tf.reduce_mean(tf.square(out - 1.0))  # the target is bright: the change should rise
+    np.testing.assert_array_equal(out.numpy(), -np.ones_like(out.numpy()))  # forward is clipped either way
+    grad = tape.gradient(loss, head.bias)
+    assert (float(tf.reduce_max(tf.abs(grad))) > 0) == straight_through
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)

@@ -39,6 +39,8 @@ class PredictionConfig(TaskConfig):
         predict_change: output = last frame + a change whose last layer starts at zero (untrained model =
             copy-last-frame); content_frame: the content encoder's input at each future step, "previous"
             (the last prediction, the original) or "observed" (the last observed frame).
+        straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
+            gradient as if unclipped (a plain clip passes none where the change overshoots the range).
         gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
         lr_schedule: "constant" (the original) or "cosine": linear warm-up over warmup_steps, then cosine
             decay to 0 at the end of training; clip_norm: global gradient-norm clipping (None: none).
@@ -89,6 +91,7 @@ class PredictionConfig(TaskConfig):
     # Departures from the original, all off here (named options; the small preset turns them on):
     predict_change: bool = False
     content_frame: Literal["previous", "observed"] = "previous"
+    straight_through_clip: bool = False
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
     lr_schedule: Literal["constant", "cosine"] = "constant"

@@ -259,6 +259,10 @@ class MCNet(TaskModel):
         predict_change: predict the change to the last frame instead of the frame: the output is
             clip(last + change, -1, 1) with the change's last layer initialised at zero, so the untrained
             model is exactly copy-last-frame (off in the original, which decodes the frame through tanh).
+        straight_through_clip: with `predict_change`, clip the output to [-1, 1] in the forward pass only and
+            pass the gradient as if unclipped, so a change that overshoots the range can still be corrected
+            (a plain clip passes no gradient there; on Moving MNIST's black background that trapped the
+            model in empty frames).
         content_frame: the frame the content encoder reads (and, with `predict_change`, the frame the change
             is added to) at every future step: "previous" (the last prediction, the original) or "observed"
             (always the last observed frame, so errors of earlier predictions are not re-encoded).
@@ -294,6 +298,7 @@ class MCNet(TaskModel):
         ssim_weight: float = 0.0,
         predict_change: bool = False,
         content_frame: str = "previous",
+        straight_through_clip: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -324,6 +329,7 @@ class MCNet(TaskModel):
         self.gdl_weight, self.ssim_weight = float(gdl_weight), float(ssim_weight)
         self.predict_change = bool(predict_change)
         self.content_frame = content_frame
+        self.straight_through_clip = bool(straight_through_clip)
 
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
@@ -410,7 +416,11 @@ class MCNet(TaskModel):
         decoded = self.decoder(h_dyn, h_cont, res_motion, res_content)
         if not self.predict_change:
             return decoded
-        return tf.clip_by_value(last + tf.cast(decoded, last.dtype), -1.0, 1.0)
+        unclipped = last + tf.cast(decoded, last.dtype)
+        clipped = tf.clip_by_value(unclipped, -1.0, 1.0)
+        if self.straight_through_clip:
+            return unclipped + tf.stop_gradient(clipped - unclipped)
+        return clipped
 
     # --- losses -------------------------------------------------------------------------------------------
     def image_losses(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -519,6 +529,7 @@ class MCNet(TaskModel):
             "ssim_weight": self.ssim_weight,
             "predict_change": self.predict_change,
             "content_frame": self.content_frame,
+            "straight_through_clip": self.straight_through_clip,
         }
 
 

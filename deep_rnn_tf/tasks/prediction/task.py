@@ -82,6 +82,11 @@ class PredictionTask(Task):
             choices=CONTENT_FRAMES,
             help="content encoder input at each future step: previous prediction or last observed frame",
         )
+        parser.add_argument(
+            "--straight-through-clip",
+            action=argparse.BooleanOptionalAction,
+            help="change head: pass the gradient through the output clip",
+        )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
         parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
         parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
@@ -121,6 +126,7 @@ class PredictionTask(Task):
             ssim_weight=config.ssim_weight,
             predict_change=config.predict_change,
             content_frame=config.content_frame,
+            straight_through_clip=config.straight_through_clip,
             name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
