@@ -62,8 +62,11 @@ def scores_of(run_dir: str) -> dict[str, dict[str, np.ndarray]]:
         model = os.path.basename(path)[len("results_model=") : -len(".npz")]
         with np.load(path) as data:
             arrays = {key: data[key] for key in data.files}
-        arrays["psnr"] = np.minimum(arrays["psnr"], 100.0)  # finite_mean's cap, kept per window
-        found[model] = {key: finite_mean(value, axis=0) for key, value in arrays.items()}
+        # PSNR of identical frames is inf: finite_mean caps it (only PSNR; MSE/MAE may exceed the cap).
+        found[model] = {
+            key: finite_mean(value, axis=0) if key.startswith("psnr") else np.mean(value, axis=0)
+            for key, value in arrays.items()
+        }
     return found
 
 
