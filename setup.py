@@ -37,7 +37,7 @@ setup(
     ],
     extras_require={
         "annotate": ["flask>=3"],  # `deep-rnn annotate`, the browser annotation tool
-        "dev": ["pytest", "pytest-timeout", "ruff", "flask>=3", "playwright"],
+        "dev": ["pytest", "pytest-timeout", "ruff", "flask>=3", "playwright", "mlxtend"],
     },
     package_data={"deep_rnn_tf.app": ["static/*"]},
     entry_points={"console_scripts": ["deep-rnn=deep_rnn_tf.cli:main"]},

@@ -39,12 +39,17 @@ PROG = "deep-rnn"
 # `deep-rnn data <tool>` -> "module:function"; each function is `main(argv: list[str] | None) -> int`.
 DATA_TOOLS: dict[str, str] = {
     "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+    "synth-video": "deep_rnn_tf.tools.synth_video:main",
+    "synth-mmnist": "deep_rnn_tf.tools.synth_mmnist:main",
     "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
     "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
     "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",
     "polygon-crops": "deep_rnn_tf.tools.polygon_crops:crops_main",
 }
 
+
+# Config keys holding a data location: a relative path is made absolute when the config is resolved.
+_PATH_KEYS = ("data_dir", "data_root")
 
 # Flags that steer the command rather than the run; everything else (common and task flags) is config.
 _NOT_CONFIG = frozenset(
@@ -239,7 +244,14 @@ def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | N
         layers.append((f"--config {args.config}", _read_config_file(args.config)))
     flags = {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_CONFIG}
     layers.append(("command line", flags))
-    return resolve_task_config(task.name, args.preset, layers, base=base)
+    config = resolve_task_config(task.name, args.preset, layers, base=base)
+    # Data locations stored absolute, so that `test`/`export` of the run work from any working directory.
+    relative = {
+        key: os.path.abspath(value)
+        for key in _PATH_KEYS
+        if isinstance(value := getattr(config, key, None), str) and value and not os.path.isabs(value)
+    }
+    return config.replace(**relative) if relative else config
 
 
 def _parse_task_command(command: str, argv: list[str]) -> tuple[Any, argparse.Namespace]:
@@ -286,6 +298,13 @@ def cmd_train(argv: list[str]) -> int:
         if latest:
             print(f"Newest checkpoint: {latest[1]}")
     if args.export:
+        if info.is_chief:  # export the best epoch by validation loss, as `deep-rnn export` does
+            from deep_rnn_tf.training.best import inference_checkpoint
+            from deep_rnn_tf.training.runs import load_checkpoint
+
+            chosen = inference_checkpoint(run)
+            if chosen is not None:
+                load_checkpoint(result.model, chosen[1])
         _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
     return 0
 

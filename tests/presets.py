@@ -26,6 +26,7 @@ TINY: dict[str, dict[str, Any]] = {
         "steps_per_epoch": 2,
         "batch_size": 2,
         "val_batches": 1,
+        "warmup_steps": 1,
         "test_batch_size": 8,
         "max_test_windows": 8,
         "gifs": 1,

@@ -138,6 +138,8 @@ def test_batch_size_flag_is_validated(tmp_path, capsys):
 def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert cli.DATA_TOOLS == {
         "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
+        "synth-video": "deep_rnn_tf.tools.synth_video:main",
+        "synth-mmnist": "deep_rnn_tf.tools.synth_mmnist:main",
         "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
         "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
         "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",

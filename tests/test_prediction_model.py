@@ -64,6 +64,56 @@ def _tiny(**kwargs) -> MCNet:
     return MCNet(**{**config, **kwargs})
 
 
+@pytest.mark.parametrize(("rnn", "content_frame"), [("rbm", "previous"), ("convlstm", "observed")])
+def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_frame):
+    model = _tiny(rnn=rnn, beta=0.0, predict_change=True, content_frame=content_frame)
+    frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
+    out = model(frames, num_future=5).numpy()
+    np.testing.assert_array_equal(out, copy_last_frame(frames, 5).numpy())
+    # The change head is a live layer: once its weights move, the output departs from the copy.
+    head = model.decoder.stages[-1][-1]
+    head.bias.assign(tf.fill(head.bias.shape, 0.1))
+    moved = model(frames, num_future=2).numpy()
+    assert not np.array_equal(moved, copy_last_frame(frames, 2).numpy())
+    assert np.abs(moved).max() <= 1.0  # clipped to the frame range
+    assert MCNet.from_config(model.get_config()).predict_change
+
+
+def test_paper_preset_keeps_the_original_and_small_names_its_departures():
+    from deep_rnn_tf.tasks import resolve_config
+
+    paper = resolve_config("prediction", "paper", []).to_dict()
+    small = resolve_config("prediction", "small", []).to_dict()
+    original = {"image_size": 128, "past": 10, "future": 10, "test_future": 20, "gf_dim": 64, "rnn": "rbm",
+                "rnn_depth": 15, "rnn_filters": 256, "jump": 5, "p_td": 0.5, "alpha": 1.0, "beta": 0.02,
+                "margin": 0.3, "lr": 1e-4, "beta1": 0.5, "batch_size": 8, "gdl_weight": 1.0}  # fmt: skip
+    assert {key: paper[key] for key in original} == original
+    departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
+                      "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
+                      "content_frame": "previous"}  # fmt: skip
+    assert {key: paper[key] for key in departures_off} == departures_off
+    assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
+    with pytest.raises(ValueError, match="content_frame"):
+        MCNet(content_frame="last")
+    with pytest.raises(ValueError, match="ssim_weight"):
+        MCNet(ssim_weight=-1.0)
+
+
+@pytest.mark.parametrize("straight_through", [False, True])
+def test_output_clip_gradient(straight_through):
+    model = _tiny(beta=0.0, predict_change=True, straight_through_clip=straight_through)
+    frames = tf.fill((1, 3, 16, 16, 1), -1.0)  # black: any negative change saturates the clip
+    head = model.decoder.stages[-1][-1]
+    model(frames)
+    head.bias.assign(tf.fill(head.bias.shape, -0.5))
+    with tf.GradientTape() as tape:
+        out = model(frames, num_future=1)
+        loss = tf.reduce_mean(tf.square(out - 1.0))  # the target is bright: the change should rise
+    np.testing.assert_array_equal(out.numpy(), -np.ones_like(out.numpy()))  # forward is clipped either way
+    grad = tape.gradient(loss, head.bias)
+    assert (float(tf.reduce_max(tf.abs(grad))) > 0) == straight_through
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)
@@ -114,7 +164,7 @@ def trained_run(tmp_path_factory):
         "--quiet",
     ]
     assert cli([*train, "--seed", "3"]) == 0
-    first = sorted(os.listdir(os.path.join(run_dir, "checkpoints")))
+    first = sorted(n for n in os.listdir(os.path.join(run_dir, "checkpoints")) if n.startswith("epoch"))
     assert cli([*train, "--seed", "3", "--epochs", "2"]) == 0
     return root, data_dir, run_dir, first
 
@@ -127,6 +177,12 @@ def test_training_runs_and_resumes(trained_run):
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == [0, 1]  # epoch 1 was resumed, not retrained
     assert all(np.isfinite(float(r["loss"])) for r in rows)
+    # Validation comes from the training videos; the best epoch by val_loss is kept for test/export.
+    with open(os.path.join(run_dir, "checkpoints", "best.json")) as handle:
+        best = json.load(handle)
+    val_losses = [float(r["val_loss"]) for r in rows]
+    assert best["epoch"] == 1 + int(np.argmin(val_losses))
+    assert best["value"] == pytest.approx(min(val_losses), rel=1e-5)
     with open(os.path.join(run_dir, "config.json")) as handle:
         assert json.load(handle)["rnn"] == "rbm"
 

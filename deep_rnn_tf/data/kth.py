@@ -288,10 +288,18 @@ class KTHDataset:
         self.skipped: list[str] = []
         self._windows: list[tuple[Segment, int]] | None = None
 
+    # Random horizontal flip of training samples (off in a subclass whose content is not mirror-symmetric).
+    flip = True
+
     @property
     def length(self) -> int:
         """K + T, the frames of one sample."""
         return self.past + self.future
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        """Shape of one decoded frame: (S, S) grey (a colour subclass returns (S, S, 3))."""
+        return (self.image_size, self.image_size)
 
     def _num_frames(self, video: str) -> int | None:
         try:
@@ -357,7 +365,7 @@ class KTHDataset:
         """One training sample: uint8 (K+T, S, S), random segment and start, flipped with p=0.5."""
         segment, low, high = segments[int(rng.integers(len(segments)))]
         clip = self.window(segment.video, int(rng.integers(low, high)))
-        return clip[:, :, ::-1] if rng.random() < 0.5 else clip
+        return clip[:, :, ::-1] if self.flip and rng.random() < 0.5 else clip
 
     def train_dataset(
         self,
@@ -372,7 +380,7 @@ class KTHDataset:
         comes from a per-element seed, so the stream is a function of `seed`.
         """
         segments = self.train_segments()
-        shape = (self.length, self.image_size, self.image_size)
+        shape = (self.length, *self.frame_shape)
 
         def load(element_seed: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(self.sample(np.random.default_rng(int(element_seed)), segments))
@@ -394,7 +402,7 @@ class KTHDataset:
             raise ValueError(f"{self.list_file}: no test window of K+T={self.length} frames")
         videos = [segment.video for segment, _ in windows]
         starts = [start for _, start in windows]
-        shape = (self.length, self.image_size, self.image_size)
+        shape = (self.length, *self.frame_shape)
 
         def load(video: bytes, start: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(self.window(video.decode(), int(start)))
@@ -411,7 +419,8 @@ class KTHDataset:
         past = self.past
 
         def split(clip: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            frames = preprocess_pixels(clip[..., None], "minus_one_one")
+            grey = len(self.frame_shape) == 2  # grey frames get their channel axis
+            frames = preprocess_pixels(clip[..., None] if grey else clip, "minus_one_one")
             return frames[:, :past], frames[:, past:]
 
         return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -43,6 +43,52 @@ def check_frame_count(path: str, decoded: int, declared: int, strict: bool) -> N
     logger.warning("%s; using the %d decoded frames", message, decoded)
 
 
+def iter_video_frames(path: str | os.PathLike, grayscale: bool = False) -> Iterator[np.ndarray]:
+    """Decodes a video file frame by frame (memory stays at one frame, for long or large videos).
+
+    Args:
+        path: an .avi / .mp4 / .mkv / .webm ... file OpenCV can open.
+        grayscale: yield (H, W) single-channel frames instead of (H, W, 3) RGB.
+
+    Yields:
+        uint8 frames, RGB (H, W, 3) or grey (H, W).
+
+    Raises:
+        VideoReadError: the file is missing, cannot be opened or holds no frame.
+
+    Example:
+        >>> first = next(iter_video_frames("clip.mp4", grayscale=True))
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise VideoReadError(f"{path}: no such video file")
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise VideoReadError(f"{path}: cannot be opened as a video")
+    code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
+    count = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield cv2.cvtColor(frame, code)
+    finally:
+        capture.release()
+    if not count:
+        raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
+
+
+def declared_frame_count(path: str | os.PathLike) -> int:
+    """The frame count a video's container declares (0 when it declares none or cannot be opened)."""
+    capture = cv2.VideoCapture(os.fspath(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
 def read_video(path: str | os.PathLike, grayscale: bool = False, strict: bool = False) -> np.ndarray:
     """Decodes every frame of a video file.
 
@@ -62,27 +108,9 @@ def read_video(path: str | os.PathLike, grayscale: bool = False, strict: bool = 
     Example:
         >>> frames = read_video("person01_boxing_d1_uncomp.avi", grayscale=True)
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise VideoReadError(f"{path}: no such video file")
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise VideoReadError(f"{path}: cannot be opened as a video")
-    frames = []
-    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
-            frames.append(cv2.cvtColor(frame, code))
-    finally:
-        capture.release()
-    if not frames:
-        raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
-    check_frame_count(path, len(frames), declared, strict)
-    return np.stack(frames)
+    frames = np.stack(list(iter_video_frames(path, grayscale)))
+    check_frame_count(os.fspath(path), len(frames), declared_frame_count(path), strict)
+    return frames
 
 
 def write_video(

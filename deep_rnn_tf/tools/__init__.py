@@ -7,6 +7,8 @@ which never imports this wing.
 - `polygon_crops`: Cityscapes -> Polygon-RNN crop shards.
 - `synth_kth`, `synth_actions`, `synth_cityscapes`: the synthetic stand-ins of KTH, UCF-style actions and
   Cityscapes.
+- `synth_video`: camera-like synthetic videos (photo textures, pans, cuts) in the KTH or folder layout.
+- `synth_mmnist`: Moving MNIST sequences (`mnist_train_seq.npy`, `mnist_test_seq.npy`).
 
 Studies (`deep-rnn study ...`):
 

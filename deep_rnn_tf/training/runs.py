@@ -424,6 +424,10 @@ def _train_locked(
             keras.callbacks.TensorBoard(str(run.log_dir), write_graph=False),
         ]
     callbacks.append(AtomicCheckpoint(run, keep=int(config["keep_checkpoints"]), is_chief=info.is_chief))
+    if val_data is not None:  # test/export load the best epoch by val_loss (training.best)
+        from deep_rnn_tf.training.best import BestCheckpoint  # imported here: best.py imports this module
+
+        callbacks.append(BestCheckpoint(run, is_chief=info.is_chief))
     fit_kwargs = dict(
         epochs=epochs,
         initial_epoch=epochs_done,
@@ -504,21 +508,25 @@ def _divergence_message(where: tuple[int, int, dict], run: RunDirectory) -> str:
 def load_trained(
     task: Any, config: dict[str, Any], run_dir: str | os.PathLike, info: StrategyInfo
 ) -> keras.Model:
-    """Builds the task's model and loads the newest checkpoint of `run_dir` (for test/export).
+    """Builds the task's model and loads the best checkpoint by validation loss of `run_dir`, or its newest
+    when it kept none (for test/export; see `deep_rnn_tf.training.best`).
 
     Raises:
         ValueError: the run directory has no checkpoint (names it).
     """
+    from deep_rnn_tf.training.best import inference_checkpoint  # imported here: best.py imports this module
+
     run = RunDirectory(run_dir)
-    latest = run.latest_checkpoint()
-    if latest is None:
+    chosen = inference_checkpoint(run)
+    if chosen is None:
         raise ValueError(f"{run.checkpoint_dir}: no checkpoint found (train first, or check --run-dir)")
     config = {**COMMON_DEFAULTS, **_plain(config)}
     model = build_model(task, config, info)
     # A zero batch shaped as the training data: test/export never read the data set to build the model.
     batch_size = int(config.get("global_batch_size") or config["batch_size"])
     build_for_training(model, task.example_batch(config, batch_size), info.strategy)
-    load_checkpoint(model, latest[1])
+    logger.info("Loading the %s checkpoint %s", *chosen)
+    load_checkpoint(model, chosen[1])
     return model
 
 

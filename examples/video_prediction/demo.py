@@ -3,19 +3,22 @@
 Runs the same `deep-rnn` commands a user would type (in one process, through `deep_rnn_tf.cli.main`):
 
     deep-rnn data synth-kth --out WORK/kth_synth
-    deep-rnn train prediction --preset small --data-dir WORK/kth_synth --run-dir WORK/run_rbm
+    deep-rnn train prediction --preset small --data-dir WORK/kth_synth --run-dir WORK/run_rbm --rnn rbm
     deep-rnn test prediction --run-dir WORK/run_rbm --run-name demo_rbm
+    (the same two for --rnn convlstm, MCnet's own 1-layer ConvLSTM core)
     deep-rnn export prediction --run-dir WORK/run_rbm --export-dir saved_models --version 1 --overwrite
 
-then runs the export once with plain TensorFlow and prints the per-step table (MCnet protocol and OpenSTL
-convention) of MCnet + 3-layer deep RBM against copy-last-frame on the same test windows.
+then runs the export once with plain TensorFlow and prints the per-step tables (MCnet protocol and OpenSTL
+convention) and a summary: MCnet + 3-layer deep RBM core, MCnet + ConvLSTM core and copy-last-frame on the
+same test windows, each scored from the best checkpoint by validation loss.
 
-    .venv/bin/python examples/video_prediction/demo.py [--work-dir runs/prediction_demo] [--rnn rbm]
+    .venv/bin/python examples/video_prediction/demo.py [--work-dir runs/prediction_demo] [--rnn rbm convlstm]
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -28,7 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--export-dir", default="saved_models", help="TF Serving base path (writes prediction/1)"
     )
-    parser.add_argument("--rnn", default="rbm", choices=("rbm", "convlstm"), help="recurrent core")
+    parser.add_argument(
+        "--rnn",
+        nargs="+",
+        default=["rbm", "convlstm"],
+        choices=("rbm", "convlstm"),
+        help="recurrent cores to train and compare (the first is exported)",
+    )
     parser.add_argument("--epochs", type=int, help="override the small preset's epochs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -48,50 +57,51 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"deep-rnn {command[0]} failed with exit code {code}")
 
     data_dir = os.path.join(args.work_dir, "kth_synth")
-    run_dir = os.path.join(args.work_dir, f"run_{args.rnn}")
-    export_dir = args.export_dir
     if not os.path.isfile(os.path.join(data_dir, "test_data_list.txt")):
         step("data", "synth-kth", "--out", data_dir, "--seed", str(args.seed), "--quiet")
-    train = ["train", "prediction", "--preset", "small", "--data-dir", data_dir, "--run-dir", run_dir]
-    train += ["--rnn", args.rnn, "--seed", str(args.seed), "--quiet"]
-    if args.epochs:
-        train += ["--epochs", str(args.epochs)]
-    step(*train)
-    run_name = f"demo_{args.rnn}"
-    step("test", "prediction", "--run-dir", run_dir, "--run-name", run_name, "--quiet")
-    step(
-        "export",
-        "prediction",
-        "--run-dir",
-        run_dir,
-        "--export-dir",
-        export_dir,
-        "--overwrite",
-        "--version",
-        "1",
-    )
+    averages: dict[str, tuple[float, float]] = {}
+    for rnn in args.rnn:
+        run_dir = os.path.join(args.work_dir, f"run_{rnn}")
+        train = ["train", "prediction", "--preset", "small", "--data-dir", data_dir, "--run-dir", run_dir]
+        train += ["--rnn", rnn, "--seed", str(args.seed), "--quiet"]
+        if args.epochs:
+            train += ["--epochs", str(args.epochs)]
+        step(*train)
+        run_name = f"demo_{rnn}"
+        step("test", "prediction", "--run-dir", run_dir, "--run-name", run_name, "--quiet")
+        # results/quantitative/<data-set name>/<run name>/
+        (results,) = glob.glob(os.path.join(run_dir, "results", "quantitative", "*", run_name))
+        with open(os.path.join(results, "per_step.md"), encoding="utf-8") as handle:
+            print("\n" + handle.read())
+        for name in (f"MCNET_{rnn}", "copy_last_frame"):
+            scores = np.load(os.path.join(results, f"results_model={name}.npz"))
+            averages[name] = (float(finite_mean(scores["psnr"])), float(np.mean(scores["ssim"])))
 
+    exported = os.path.join(args.work_dir, f"run_{args.rnn[0]}")
+    step("export", "prediction", "--run-dir", exported, "--export-dir", args.export_dir, "--overwrite",
+         "--version", "1")  # fmt: skip
     # The export runs with plain TensorFlow (no deep_rnn_tf code is needed to load it).
-    loaded = tf.saved_model.load(os.path.join(export_dir, "prediction", "1"))
-    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
+    loaded = tf.saved_model.load(os.path.join(args.export_dir, "prediction", "1"))
+    with open(os.path.join(exported, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     size = config["image_size"]
     frames = np.zeros((1, config["past"], size, size, 1), np.uint8)  # served models take uint8 pixels
     future = loaded.signatures["serving_default"](frames=tf.constant(frames))["future"]
     print(f"\nexported model: frames {frames.shape} uint8 -> future {tuple(future.shape)} {future.dtype}")
 
-    results = os.path.join(run_dir, "results", "quantitative", "KTH", run_name)
-    with open(os.path.join(results, "per_step.md"), encoding="utf-8") as handle:
-        table = handle.read()
-    print("\n" + table)
-    model = np.load(os.path.join(results, f"results_model=MCNET_{args.rnn}.npz"))
-    copy = np.load(os.path.join(results, "results_model=copy_last_frame.npz"))
-    model_psnr, copy_psnr = float(finite_mean(model["psnr"])), float(finite_mean(copy["psnr"]))
-    verdict = "beats" if model_psnr > copy_psnr else "does NOT beat"
-    print(
-        f"MCnet + {args.rnn}: average PSNR {model_psnr:.2f} dB {verdict} copy-last-frame {copy_psnr:.2f} dB"
-    )
-    print(f"results: {results}\ntotal {time.time() - start:.0f}s")
+    copy_psnr, copy_ssim = averages.pop("copy_last_frame")
+    print("\n| model (MCnet protocol, avg over T) | PSNR | SSIM |\n|---|---|---|")
+    print(f"| copy_last_frame | {copy_psnr:.2f} | {copy_ssim:.3f} |")
+    for name, (psnr, ssim) in averages.items():
+        print(f"| {name} | {psnr:.2f} | {ssim:.3f} |")
+    for name, (psnr, ssim) in averages.items():
+        beats = psnr > copy_psnr and ssim > copy_ssim
+        print(f"{name} {'beats' if beats else 'does NOT beat'} copy-last-frame on both PSNR and SSIM")
+    if {"MCNET_rbm", "MCNET_convlstm"} <= set(averages):
+        (rbm_psnr, rbm_ssim), (lstm_psnr, lstm_ssim) = averages["MCNET_rbm"], averages["MCNET_convlstm"]
+        above = rbm_psnr > lstm_psnr and rbm_ssim > lstm_ssim
+        print(f"deep RBM core is {'above' if above else 'NOT above'} the ConvLSTM core on both PSNR and SSIM")
+    print(f"total {time.time() - start:.0f}s")
     return 0
 
 

@@ -32,6 +32,20 @@ class PredictionConfig(TaskConfig):
         strict_data: fail on an unreadable video instead of skipping it.
         cache_videos: decoded videos kept in RAM.
         run_name: name of the results folder (None: the run directory's name).
+        dataset: data-set layout: "kth", "folder" (any videos / frame folders), "moving_mnist", or "auto"
+            (detected from data_dir); train_fraction: time split of a folder (None: its dataset.json's or
+            0.7); dataset_name: the name in results folders and tables (None: "KTH", "MovingMNIST" or the
+            folder's name).
+        predict_change: output = last frame + a change whose last layer starts at zero (untrained model =
+            copy-last-frame); content_frame: the content encoder's input at each future step, "previous"
+            (the last prediction, the original) or "observed" (the last observed frame).
+        straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
+            gradient as if unclipped (a plain clip passes none where the change overshoots the range).
+        gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
+        lr_schedule: "constant" (the original) or "cosine": linear warm-up over warmup_steps, then cosine
+            decay to 0 at the end of training; clip_norm: global gradient-norm clipping (None: none).
+        val_fraction: validation = the last val_fraction of every training segment (0: none; the test
+            list is never scored while training); val_seed: seed of the fixed validation windows.
 
     Example:
         >>> PredictionConfig(image_size=32).image_size
@@ -41,6 +55,9 @@ class PredictionConfig(TaskConfig):
     data_dir: str = "data/KTH"
     train_list: str = "train_data_list_trimmed.txt"
     test_list: str = "test_data_list.txt"
+    dataset: Literal["auto", "kth", "folder", "moving_mnist"] = "auto"
+    train_fraction: float | None = None
+    dataset_name: str | None = None
     image_size: int = 128
     past: int = 10
     future: int = 10
@@ -71,6 +88,19 @@ class PredictionConfig(TaskConfig):
     # each video once instead of once per sample (benchmarks/kth_pipeline.py: ~40x faster when cached).
     cache_videos: int = 400
     run_name: str | None = None
+    # Departures from the original, all off here (named options; the small preset turns them on):
+    predict_change: bool = False
+    content_frame: Literal["previous", "observed"] = "previous"
+    straight_through_clip: bool = False
+    gdl_weight: float = 1.0
+    ssim_weight: float = 0.0
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+    clip_norm: float | None = None
+    # Validation: the last val_fraction of every training segment (0: none, the original had none); the
+    # test list is never scored while training. test/export load the best epoch by val_loss.
+    val_fraction: float = 0.0
+    val_seed: int = 12345
 
     def check(self) -> None:
         super().check()
@@ -78,6 +108,16 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
         if self.past < 2:
             raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
+        if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
+            raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps: must be >= 0; received {self.warmup_steps!r}")
+        if self.warmup_steps and self.lr_schedule == "constant":
+            raise ValueError(f"warmup_steps: needs lr_schedule 'cosine'; received {self.warmup_steps!r}")
+        if self.clip_norm is not None and self.clip_norm <= 0:
+            raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 
 
 PRESETS: dict[str, Preset] = {
@@ -99,9 +139,17 @@ PRESETS: dict[str, Preset] = {
             "rnn_filters": 16,
             "beta": 0.0,
             "lr": 1e-3,
-            "epochs": 8,
+            "epochs": 5,
             "steps_per_epoch": 100,
-            "val_batches": 4,
+            "val_batches": 8,
+            # Learn the change from copy-last-frame (the untrained model IS copy-last), SSIM term, warm-up +
+            # cosine decay, clipping, validation carved from the training videos (docs/prediction.md).
+            "predict_change": True,
+            "ssim_weight": 1.0,
+            "lr_schedule": "cosine",
+            "warmup_steps": 50,
+            "clip_norm": 1.0,
+            "val_fraction": 0.1,
             "test_batch_size": 16,
             "gifs": 4,
             "cache_videos": 64,

@@ -21,6 +21,7 @@ from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import check_choice, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
+CONTENT_FRAMES = ("previous", "observed")
 
 
 def gray01(frames: tf.Tensor) -> tf.Tensor:
@@ -140,16 +141,18 @@ class MCNetDecoder(keras.layers.Layer):
     Args:
         gf_dim: base width (64 in the original).
         channels: output channels (1: grey).
+        change_head: end in a linear convolution whose kernel and bias start at zero (the output is a
+            change to add to the last frame, zero before training) instead of the original's tanh frame.
 
     Example:
         >>> decoder = MCNetDecoder(8)
     """
 
-    def __init__(self, gf_dim: int = 64, channels: int = 1, **kwargs):
+    def __init__(self, gf_dim: int = 64, channels: int = 1, change_head: bool = False, **kwargs):
         super().__init__(**kwargs)
         check_positive_int("gf_dim", gf_dim)
         check_positive_int("channels", channels)
-        self.gf_dim, self.channels = gf_dim, channels
+        self.gf_dim, self.channels, self.change_head = gf_dim, channels, bool(change_head)
         g = gf_dim
         self.combination = [
             _conv(4 * g, 3, "h_comb1"),
@@ -165,8 +168,15 @@ class MCNetDecoder(keras.layers.Layer):
         self.stages = [
             [_conv(4 * g, 3, "dec3_3"), _conv(4 * g, 3, "dec3_2"), _conv(2 * g, 3, "dec3_1")],
             [_conv(2 * g, 3, "dec2_2"), _conv(g, 3, "dec2_1")],
-            [_conv(g, 3, "dec1_2"), _conv(channels, 3, "dec1_1", activation="tanh")],
+            [_conv(g, 3, "dec1_2"), self._last_layer(channels)],
         ]
+
+    def _last_layer(self, channels: int) -> keras.layers.Layer:
+        if not self.change_head:
+            return _conv(channels, 3, "dec1_1", activation="tanh")
+        return keras.layers.Conv2D(
+            channels, 3, padding="same", kernel_initializer="zeros", bias_initializer="zeros", name="dec1_1"
+        )
 
     def call(self, h_dyn, h_cont, res_motion, res_content):
         x = tf.concat([h_dyn, h_cont], axis=-1)
@@ -182,7 +192,12 @@ class MCNetDecoder(keras.layers.Layer):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "gf_dim": self.gf_dim, "channels": self.channels}
+        return {
+            **super().get_config(),
+            "gf_dim": self.gf_dim,
+            "channels": self.channels,
+            "change_head": self.change_head,
+        }
 
 
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
@@ -237,7 +252,20 @@ class MCNet(TaskModel):
         rnn_kernel: core kernel size.
         jump: residual jump every `jump` core layers (5 in the paper), None for none.
         p_td: temporal-dropout probability of the RBM cells (0.5 for MCnet in the original).
-        alpha: weight of L_img = L_p + GDL.
+        alpha: weight of L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM).
+        gdl_weight: weight of the GDL inside L_img (1.0 in the original).
+        ssim_weight: weight of a structural term 1 - SSIM (Gaussian 11 / 1.5, on [0, 1] frames) inside
+            L_img (0 in the original: no such term).
+        predict_change: predict the change to the last frame instead of the frame: the output is
+            clip(last + change, -1, 1) with the change's last layer initialised at zero, so the untrained
+            model is exactly copy-last-frame (off in the original, which decodes the frame through tanh).
+        straight_through_clip: with `predict_change`, clip the output to [-1, 1] in the forward pass only and
+            pass the gradient as if unclipped, so a change that overshoots the range can still be corrected
+            (a plain clip passes no gradient there; on Moving MNIST's black background that trapped the
+            model in empty frames).
+        content_frame: the frame the content encoder reads (and, with `predict_change`, the frame the change
+            is added to) at every future step: "previous" (the last prediction, the original) or "observed"
+            (always the last observed frame, so errors of earlier predictions are not re-encoded).
         beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
         df_dim: discriminator base width.
         margin: the original's margin balancing of the D and G updates (0.3).
@@ -266,6 +294,11 @@ class MCNet(TaskModel):
         df_dim: int = 64,
         margin: float = 0.3,
         seed: int | None = None,
+        gdl_weight: float = 1.0,
+        ssim_weight: float = 0.0,
+        predict_change: bool = False,
+        content_frame: str = "previous",
+        straight_through_clip: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -280,8 +313,12 @@ class MCNet(TaskModel):
             )
         check_choice("rnn", rnn, RNN_KINDS)
         check_positive_int("rnn_depth", rnn_depth)
-        if alpha < 0 or beta < 0:
-            raise ValueError(f"alpha and beta must be >= 0; received alpha={alpha!r}, beta={beta!r}")
+        check_choice("content_frame", content_frame, CONTENT_FRAMES)
+        if min(alpha, beta, gdl_weight, ssim_weight) < 0:
+            raise ValueError(
+                f"alpha, beta, gdl_weight and ssim_weight must be >= 0; received alpha={alpha!r}, "
+                f"beta={beta!r}, gdl_weight={gdl_weight!r}, ssim_weight={ssim_weight!r}"
+            )
         if not 0.0 < margin < 0.5:
             raise ValueError(f"margin must be in (0, 0.5); received margin={margin!r}")
         self.past, self.future, self.image_size = past, future, image_size
@@ -289,6 +326,10 @@ class MCNet(TaskModel):
         self.rnn, self.rnn_depth, self.rnn_filters, self.rnn_kernel = rnn, rnn_depth, rnn_filters, rnn_kernel
         self.jump, self.p_td, self.seed = jump, p_td, seed
         self.alpha, self.beta, self.margin = float(alpha), float(beta), float(margin)
+        self.gdl_weight, self.ssim_weight = float(gdl_weight), float(ssim_weight)
+        self.predict_change = bool(predict_change)
+        self.content_frame = content_frame
+        self.straight_through_clip = bool(straight_through_clip)
 
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
@@ -301,7 +342,7 @@ class MCNet(TaskModel):
             self.core = build_deep_cell(
                 "convlstm", depth=1, filters=rnn_filters, kernel_size=rnn_kernel, jump=None, name="convlstm"
             )
-        self.decoder = MCNetDecoder(gf_dim, channels=1, name="decoder")
+        self.decoder = MCNetDecoder(gf_dim, channels=1, change_head=self.predict_change, name="decoder")
         self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
         if self.discriminator is not None:
             # The original's margin balancing state (1.0 = update); saved with the weights so resume keeps it.
@@ -325,7 +366,8 @@ class MCNet(TaskModel):
         self._decode = tf.function(self._decode_eager, autograph=False, reduce_retracing=True)
 
     def logged_names(self) -> list[str]:
-        return ["l_p", "gdl"] + (["d_real", "d_fake", "g_gan"] if self.beta > 0 else [])
+        names = ["l_p", "gdl"] + (["ssim"] if self.ssim_weight > 0 else [])
+        return names + (["d_real", "d_fake", "g_gan"] if self.beta > 0 else [])
 
     # --- forward ------------------------------------------------------------------------------------------
     def build(self, input_shape):
@@ -353,14 +395,15 @@ class MCNet(TaskModel):
         for t in range(1, frames.shape[1]):
             diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
             h_dyn, res_motion, states = self._core_step(diff, states, training)
-        last = frames[:, -1]
+        last = observed = frames[:, -1]
         predictions = []
         for t in range(steps):
             if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
                 diff = gray01(predictions[-1]) - gray01(last)
                 h_dyn, res_motion, states = self._core_step(diff, states, training)
                 last = predictions[-1]
-            predictions.append(self._decode(h_dyn, res_motion, last))
+            content = observed if self.content_frame == "observed" else last
+            predictions.append(self._decode(h_dyn, res_motion, content))
         return tf.stack(predictions, axis=1)
 
     def _core_step_eager(self, diff, states, training):
@@ -370,7 +413,14 @@ class MCNet(TaskModel):
 
     def _decode_eager(self, h_dyn, res_motion, last):
         h_cont, res_content = self.content_encoder(last)
-        return self.decoder(h_dyn, h_cont, res_motion, res_content)
+        decoded = self.decoder(h_dyn, h_cont, res_motion, res_content)
+        if not self.predict_change:
+            return decoded
+        unclipped = last + tf.cast(decoded, last.dtype)
+        clipped = tf.clip_by_value(unclipped, -1.0, 1.0)
+        if self.straight_through_clip:
+            return unclipped + tf.stop_gradient(clipped - unclipped)
+        return clipped
 
     # --- losses -------------------------------------------------------------------------------------------
     def image_losses(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -378,6 +428,19 @@ class MCNet(TaskModel):
         prediction = tf.cast(prediction, tf.float32)
         l_p = tf.reduce_mean(tf.square(prediction - future))
         return l_p, gradient_difference_loss(gray01(prediction), gray01(future))
+
+    def image_loss(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, dict]:
+        """alpha * L_img and its parts: {"l_p", "gdl"} plus {"ssim"} (mean SSIM) when ssim_weight > 0."""
+        l_p, gdl = self.image_losses(future, prediction)
+        parts = {"l_p": l_p, "gdl": gdl}
+        l_img = l_p + self.gdl_weight * gdl
+        if self.ssim_weight > 0:
+            pred01 = tf.clip_by_value(gray01(tf.cast(prediction, tf.float32)), 0.0, 1.0)
+            parts["ssim"] = tf.reduce_mean(
+                tf.image.ssim(pred01, gray01(future), 1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+            )
+            l_img = l_img + self.ssim_weight * (1.0 - parts["ssim"])
+        return self.alpha * l_img, parts
 
     def _stacked(self, past: tf.Tensor, future: tf.Tensor) -> tf.Tensor:
         """(B, K, H, W, 1) + (B, T, H, W, 1) -> (B, H, W, K + T), the discriminator's input."""
@@ -404,11 +467,12 @@ class MCNet(TaskModel):
         return data[0], tf.cast(data[1], tf.float32)
 
     def compute_losses(self, data, training: bool) -> StepLosses:
-        """alpha (L_p + GDL) [+ beta G_gan in training, with the discriminator's own loss as second loss]."""
+        """alpha L_img (see `image_loss`) [+ beta G_gan in training, with the discriminator's own loss as
+        second loss]; logs L_p, GDL and, when ssim_weight > 0, the mean SSIM."""
         past, future = self._unpack(data)
         prediction = self(past, training=training, num_future=future.shape[1])
-        l_p, gdl = self.image_losses(future, prediction)
-        losses = StepLosses(self.alpha * (l_p + gdl), {"l_p": l_p, "gdl": gdl})
+        loss, parts = self.image_loss(future, prediction)
+        losses = StepLosses(loss, parts)
         if training and self.discriminator is not None:
             bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum_over_batch_size")
             real = self.discriminator(self._stacked(past, future), training=True)
@@ -461,6 +525,11 @@ class MCNet(TaskModel):
             "df_dim": self.df_dim,
             "margin": self.margin,
             "seed": self.seed,
+            "gdl_weight": self.gdl_weight,
+            "ssim_weight": self.ssim_weight,
+            "predict_change": self.predict_change,
+            "content_frame": self.content_frame,
+            "straight_through_clip": self.straight_through_clip,
         }
 
 

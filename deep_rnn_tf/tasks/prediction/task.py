@@ -16,13 +16,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
+from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
 from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
-from deep_rnn_tf.tasks.prediction.model import MCNet, copy_last_frame
+from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,16 @@ class PredictionTask(Task):
     config_module = "deep_rnn_tf.tasks.prediction.config"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data-dir", help="directory of the KTH *_uncomp.avi files and segment lists")
+        parser.add_argument(
+            "--data-dir",
+            help="data set: KTH layout (*_uncomp.avi + segment lists), a folder of videos or frame folders, "
+            "or a Moving MNIST folder (mnist_test_seq.npy)",
+        )
+        parser.add_argument("--dataset", choices=DATASET_KINDS, help="data-set layout (default: auto-detect)")
+        parser.add_argument(
+            "--train-fraction", type=float, help="folder layout, time split: leading share of each video"
+        )
+        parser.add_argument("--dataset-name", help="data-set name in results folders and tables")
         parser.add_argument("--train-list", help="training segment list (MCnet format or 00sequences.txt)")
         parser.add_argument("--test-list", help="test segment list")
         parser.add_argument("--image-size", type=int, help="frame side after resizing (multiple of 8)")
@@ -61,6 +72,32 @@ class PredictionTask(Task):
         parser.add_argument("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
         parser.add_argument("--alpha", type=float, help="weight of L_p + GDL")
         parser.add_argument("--beta", type=float, help="weight of the GAN loss (0: no discriminator)")
+        parser.add_argument(
+            "--predict-change",
+            action=argparse.BooleanOptionalAction,
+            help="output = last frame + a zero-initialised change (untrained: copies the last frame)",
+        )
+        parser.add_argument(
+            "--content-frame",
+            choices=CONTENT_FRAMES,
+            help="content encoder input at each future step: previous prediction or last observed frame",
+        )
+        parser.add_argument(
+            "--straight-through-clip",
+            action=argparse.BooleanOptionalAction,
+            help="change head: pass the gradient through the output clip",
+        )
+        parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
+        parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
+        parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
+        parser.add_argument(
+            "--lr-schedule", choices=LR_SCHEDULES, help="constant, or warm-up then cosine decay to 0"
+        )
+        parser.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
+        parser.add_argument("--clip-norm", type=float, help="clip gradients to this global norm")
+        parser.add_argument(
+            "--val-fraction", type=float, help="share of each training segment held out for validation"
+        )
         parser.add_argument("--max-test-windows", type=int, help="score only the first N test windows")
         parser.add_argument("--gifs", type=int, help="test windows to write GIFs for")
         parser.add_argument("--export-future", type=int, help="T of the exported model (default: test T)")
@@ -85,34 +122,55 @@ class PredictionTask(Task):
             df_dim=config.df_dim,
             margin=config.margin,
             seed=config.seed,
+            gdl_weight=config.gdl_weight,
+            ssim_weight=config.ssim_weight,
+            predict_change=config.predict_change,
+            content_frame=config.content_frame,
+            straight_through_clip=config.straight_through_clip,
             name=f"mcnet_{config.rnn}",
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta1),
-            d_optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta1),
-        )
+        model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
         model.build((None, config.past, config.image_size, config.image_size, 1))
         return model
 
     # --- data ----------------------------------------------------------------------------------------
     def _data(self, config: PredictionConfig, split: str, future: int) -> KTHDataset:
-        return KTHDataset(
+        return open_video_data(
             config.data_dir,
-            getattr(config, f"{split}_list"),
+            split,
+            kind=config.dataset,
             image_size=config.image_size,
             past=config.past,
             future=future,
+            list_file=getattr(config, f"{split}_list"),
+            train_fraction=config.train_fraction,
             strict=config.strict_data,
             cache_size=config.cache_videos,
+            name=config.dataset_name,
         )
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+        """Training samples from the head of every training segment, validation from its tail (the last
+        `val_fraction`, a fixed set of `val_batches` batches); the test list is not read."""
         config = self.config(config)
-        train = self._data(config, "train", config.future).train_dataset(
-            global_batch_size, seed=config.seed or 0
+        train_data = self._data(config, "train", config.future)
+        val_data = self._data(config, "train", config.future)
+        fraction = config.val_fraction
+        segments = train_data.segments
+        train_data.segments, val_data.segments = split_segments_by_time(
+            segments, train_data._num_frames, train_data.length, fraction
         )
-        val = self._data(config, "test", config.future).test_dataset(global_batch_size)
-        return train, (val.take(config.val_batches) if config.val_batches else val)
+        if fraction and not val_data.segments:  # short sequences (Moving MNIST): hold out whole ones
+            train_data.segments, val_data.segments = split_segments_by_count(segments, fraction)
+        if fraction and not val_data.segments:
+            logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
+        val_data.reader = train_data.reader  # one cache of decoded videos
+        train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
+        if not val_data.segments:
+            return train, None
+        # Dataset.random with a fixed seed repeats its stream on every iteration: the same windows each epoch.
+        val = val_data.train_dataset(global_batch_size, seed=config.val_seed)
+        return train, val.take(config.val_batches or 4)
 
     def example_batch(self, config, batch_size: int = 1):
         """(past, future) zeros in [-1, 1] as the KTH pipeline yields them."""
@@ -125,9 +183,10 @@ class PredictionTask(Task):
     def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
         """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of copy-last-frame.
 
-        Writes under `<run_dir>/results/`: `quantitative/KTH/<run>/results_model=<name>.npz` (psnr, ssim
-        [windows, T], plus the OpenSTL-convention arrays), `per_step.md`, `per_step.png`, and GIFs in
-        `images/KTH/<run>/<video>.<j>-<j+T>/`.
+        Writes under `<run_dir>/results/`: `quantitative/<dataset>/<run>/results_model=<name>.npz` (psnr,
+        ssim [windows, T], plus the OpenSTL-convention arrays and OpenSTL MSE/MAE), `per_step.md`,
+        `per_step.png`, and GIFs in `images/<dataset>/<run>/<video>.<j>-<j+T>/` (`<dataset>`: the data
+        set's name, e.g. KTH).
         """
         config = self.config(config)
         steps = config.test_future
@@ -137,8 +196,8 @@ class PredictionTask(Task):
             raise ValueError(f"{data.list_file}: no test window of K+T={data.length} frames")
         run_name = config.run_name or os.path.basename(os.path.normpath(run_dir))
         results = ResultsWriter.for_run(run_dir)
-        quantitative = results.sub(os.path.join("quantitative", "KTH", run_name))
-        images = results.sub(os.path.join("images", "KTH", run_name))
+        quantitative = results.sub(os.path.join("quantitative", data.name, run_name))
+        images = results.sub(os.path.join("images", data.name, run_name))
         names = {"model": f"MCNET_{config.rnn}", "copy": "copy_last_frame"}
         predict = tf.function(
             lambda past: model(past, training=False, num_future=steps), reduce_retracing=True
@@ -164,6 +223,8 @@ class PredictionTask(Task):
                 for convention in CONVENTIONS:
                     for metric, array in video.sequence_metrics(prediction, future, convention).items():
                         kept[f"{key}/{metric}_{convention}"] = array
+                for metric, array in video.openstl_errors(prediction, future).items():
+                    kept[f"{key}/{metric}_openstl"] = array
             for i in range(min(gifs_left[0], len(chunk))):
                 segment, start = chunk[i]
                 video.write_prediction_gifs(
@@ -196,6 +257,8 @@ class PredictionTask(Task):
                     a["ssim_mcnet"],
                     psnr_openstl=a["psnr_openstl"],
                     ssim_openstl=a["ssim_openstl"],
+                    mse_openstl=a["mse_openstl"],
+                    mae_openstl=a["mae_openstl"],
                 ),
             )
         by_convention = {
@@ -207,13 +270,18 @@ class PredictionTask(Task):
         }
         mcnet = by_convention["mcnet"]
         header = (
-            f"KTH {data.past}->{config.test_future}, {len(windows)} test windows of {data.list_file}, "
-            f"{config.image_size}x{config.image_size} grey"
+            f"{data.name} {data.past}->{config.test_future}, {len(windows)} test windows of "
+            f"{data.list_file}, {config.image_size}x{config.image_size} grey"
+        )
+        errors = "\n".join(
+            f"- {names[k]}: MSE {a['mse_openstl'].mean():.2f}, MAE {a['mae_openstl'].mean():.2f}"
+            for k, a in arrays.items()
         )
         table = (
             f"{header}\n\nMCnet protocol (uint8, PSNR skimage, SSIM Gaussian 11 / 1.5):\n\n"
             f"{video.per_step_table(mcnet)}\n\nOpenSTL convention ([0, 1] floats):\n\n"
-            f"{video.per_step_table(by_convention['openstl'])}\n"
+            f"{video.per_step_table(by_convention['openstl'])}\n\nOpenSTL per-frame errors (squared / "
+            f"absolute error summed over a frame's pixels, mean over windows and steps):\n\n{errors}\n"
         )
         quantitative.text("per_step.md", table)
         quantitative.figure("per_step.png", video.per_step_figure(mcnet, title=f"{header} (MCnet protocol)"))
@@ -228,6 +296,9 @@ class PredictionTask(Task):
             summary[f"{name}/ssim"] = float(np.mean(values["ssim"]))
             summary[f"{name}/psnr_per_step"] = video.finite_mean(values["psnr"], axis=0).round(3).tolist()
             summary[f"{name}/ssim_per_step"] = np.mean(values["ssim"], axis=0).round(4).tolist()
+        for key, a in arrays.items():
+            summary[f"{names[key]}/mse_openstl"] = float(a["mse_openstl"].mean())
+            summary[f"{names[key]}/mae_openstl"] = float(a["mae_openstl"].mean())
         if data.skipped:
             summary["skipped"] = data.skipped
         return summary
@@ -246,6 +317,42 @@ class PredictionTask(Task):
         scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
         future = _Predict(model, steps, name="predict")(scaled)
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(config: PredictionConfig) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The config's learning rate: `lr` constant (the original), or `lr_schedule: cosine`: a linear warm-up
+    from 0 over `warmup_steps`, then a cosine decay to 0 at the end of training (epochs x steps_per_epoch).
+
+    Example:
+        >>> learning_rate(PredictionConfig(lr=1e-3))
+        0.001
+    """
+    lr, warmup = float(config.lr), int(config.warmup_steps)
+    if config.lr_schedule == "constant":
+        return lr
+    total = int(config.epochs) * int(config.steps_per_epoch or 0)
+    if total <= warmup:
+        raise ValueError(
+            f"lr_schedule 'cosine' needs epochs x steps_per_epoch > warmup_steps; received "
+            f"epochs={config.epochs!r}, steps_per_epoch={config.steps_per_epoch!r}, warmup_steps={warmup}"
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else lr,
+        decay_steps=total - warmup,
+        warmup_target=lr if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def adam_optimizer(config: PredictionConfig) -> keras.optimizers.Adam:
+    """Adam with the config's learning rate (see `learning_rate`), `beta1` and optional `clip_norm`."""
+    clip = config.clip_norm
+    return keras.optimizers.Adam(
+        learning_rate(config), beta_1=config.beta1, global_clipnorm=float(clip) if clip else None
+    )
 
 
 class _Predict(keras.layers.Layer):

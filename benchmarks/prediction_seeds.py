@@ -1,0 +1,176 @@
+"""Seeds x cores table of the prediction task: train + test every (variant, seed), then mean +- std.
+
+    .venv/bin/python benchmarks/prediction_seeds.py --data-dir data/video_synth --out runs/seeds \
+        --seeds 0 1 2 --variant convlstm="--rnn convlstm" --variant rbm3="--rnn-depth 3" \
+        --variant rbm8="--rnn-depth 8 --jump 4" -- --image-size 64 --past 10 --future 10 --test-future 10
+
+Each run is the user's own two commands (`deep-rnn train prediction --preset small ... --seed S`, then
+`deep-rnn test prediction --run-dir ...`) in a subprocess, timed; a run whose test results exist is not
+redone, so the script resumes after a kill (and a half-trained run resumes from its checkpoint). `--report`
+only aggregates. Writes `<out>/table.md`, `<out>/table.json` (per run: averages, per-step values, wall
+times) and `<out>/per_step.png` (mean over seeds per step, copy-last-frame included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
+
+COPY = "copy_last_frame"
+
+
+def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
+    """Trains and tests one (variant, seed) unless its results exist; returns its timing record."""
+    run_dir = os.path.join(args.out, f"{name}_s{seed}")
+    timing_path = os.path.join(run_dir, "timing.json")
+    if os.path.isfile(timing_path):
+        with open(timing_path, encoding="utf-8") as handle:
+            return json.load(handle)
+    cli = [sys.executable, "-m", "deep_rnn_tf.cli"]
+    train = [*cli, "train", "prediction", "--preset", args.preset, "--data-dir", args.data_dir]
+    train += ["--run-dir", run_dir, "--seed", str(seed), "--quiet", *extra, *args.common]
+    test = [*cli, "test", "prediction", "--run-dir", run_dir, "--quiet", "--run-name", f"{name}_s{seed}"]
+    record = {"variant": name, "seed": seed, "train_command": shlex.join(train[2:])}
+    record["test_command"] = shlex.join(test[2:])
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(args.out, f"{name}_s{seed}.log"), "a", encoding="utf-8") as log:
+        for key, command in (("train_s", train), ("test_s", test)):
+            print(f"$ {shlex.join(command[2:])}", flush=True)
+            start = time.time()
+            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
+            record[key] = round(time.time() - start, 1)
+    write_json_atomic(timing_path, record)
+    return record
+
+
+def scores_of(run_dir: str) -> dict[str, dict[str, np.ndarray]]:
+    """model name -> {"psnr", "ssim", ...} (windows, T) arrays from the run's results npz files."""
+    from deep_rnn_tf.evaluation.video import finite_mean
+
+    found = {}
+    for path in glob.glob(os.path.join(run_dir, "results", "quantitative", "*", "*", "results_model=*.npz")):
+        model = os.path.basename(path)[len("results_model=") : -len(".npz")]
+        with np.load(path) as data:
+            arrays = {key: data[key] for key in data.files}
+        # PSNR of identical frames is inf: finite_mean caps it (only PSNR; MSE/MAE may exceed the cap).
+        found[model] = {
+            key: finite_mean(value, axis=0) if key.startswith("psnr") else np.mean(value, axis=0)
+            for key, value in arrays.items()
+        }
+    return found
+
+
+def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
+    rows: dict[str, dict] = {}
+    for name in [COPY, *names]:
+        runs = []
+        for seed in args.seeds:
+            run_dir = os.path.join(args.out, f"{(names[0] if name == COPY else name)}_s{seed}")
+            timing_path = os.path.join(run_dir, "timing.json")
+            if not os.path.isfile(timing_path):
+                continue
+            with open(timing_path, encoding="utf-8") as handle:
+                timing = json.load(handle)
+            scores = scores_of(run_dir)
+            key = COPY if name == COPY else next(k for k in scores if k != COPY)
+            runs.append({"seed": seed, **timing, **{m: v.tolist() for m, v in scores[key].items()}})
+        if runs:
+            rows[name] = {"runs": runs}
+            for metric in runs[0]:
+                if isinstance(runs[0][metric], list):
+                    averages = [float(np.mean(run[metric])) for run in runs]
+                    rows[name][metric] = {"mean": float(np.mean(averages)), "std": float(np.std(averages))}
+                    rows[name][f"{metric}_per_step"] = np.mean([run[metric] for run in runs], axis=0).tolist()
+    return rows
+
+
+def table(rows: dict, args: argparse.Namespace) -> str:
+    extra = [m for m in ("mse_openstl", "mae_openstl") if any(m in row for row in rows.values())]
+    header = "| model | seeds | PSNR | SSIM | " + "".join(f"{m[:3].upper()} (OpenSTL) | " for m in extra)
+    header += "train wall (s) | test wall (s) |"
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for name, row in rows.items():
+        runs = row["runs"]
+        cells = [name, ",".join(str(r["seed"]) for r in runs)]
+        for metric, digits in (("psnr", 2), ("ssim", 4), *((m, 2) for m in extra)):
+            value = row.get(metric)
+            cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
+        if name == COPY:
+            cells += ["—", "—"]
+        else:
+            cells += [
+                f"{np.mean([r['train_s'] for r in runs]):.0f}",
+                f"{np.mean([r['test_s'] for r in runs]):.0f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: dict, path: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for name, row in rows.items():
+        for axis, metric in zip(axes, ("psnr", "ssim"), strict=True):
+            values = row[f"{metric}_per_step"]
+            axis.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+            axis.set_xlabel("future step")
+            axis.set_ylabel(metric.upper())
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=80)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    common = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--out", required=True, help="runs and the table go here")
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variant", action="append", default=[], help='NAME="extra train flags"')
+    parser.add_argument("--title", default="", help="title of the plot")
+    parser.add_argument("--report", action="store_true", help="only aggregate what has been run")
+    args = parser.parse_args(argv)
+    args.common = common
+    variants = {}
+    for item in args.variant:
+        name, _, flags = item.partition("=")
+        variants[name] = shlex.split(flags)
+    if not variants:
+        parser.error("give at least one --variant NAME='flags'")
+    os.makedirs(args.out, exist_ok=True)
+    if not args.report:
+        for seed in args.seeds:
+            for name, extra in variants.items():
+                run_once(name, seed, args, extra)
+    rows = aggregate(args, list(variants))
+    text = table(rows, args)
+    print(text)
+    write_text_atomic(os.path.join(args.out, "table.md"), text + "\n")
+    write_json_atomic(os.path.join(args.out, "table.json"), rows)
+    if rows:
+        plot(rows, os.path.join(args.out, "per_step.png"), args.title)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The best checkpoint by validation loss, kept beside the per-epoch ones (which stay for resuming).
+
+    <run_dir>/checkpoints/best.weights.h5   model (+ optimizer) of the epoch with the lowest `val_loss`
+    <run_dir>/checkpoints/best.json         {"epoch": 5, "monitor": "val_loss", "value": 0.0123}
+
+`deep-rnn test` and `export` load the best checkpoint when the run has one (a run trained with a validation
+set), else the newest; training itself always resumes from the newest epoch checkpoint. The best file's name
+does not match the epoch pattern, so resuming and checkpoint rotation never touch it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import keras
+
+from deep_rnn_tf.atomic_io import write_json_atomic
+from deep_rnn_tf.training.runs import RunDirectory, save_checkpoint
+
+logger = logging.getLogger(__name__)
+
+BEST_WEIGHTS = "best.weights.h5"
+BEST_RECORD = "best.json"
+
+
+def best_record(run: RunDirectory) -> dict | None:
+    """The run's `best.json` ({"epoch", "monitor", "value"}) when it has a best checkpoint, else None.
+
+    Raises:
+        ValueError: `best.json` exists but is not valid JSON (names the file).
+
+    Example:
+        >>> best_record(RunDirectory("runs/prediction-small"))  # None before the first validation
+    """
+    record_path = run.checkpoint_dir / BEST_RECORD
+    if not record_path.is_file() or not (run.checkpoint_dir / BEST_WEIGHTS).is_file():
+        return None
+    try:
+        return json.loads(record_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{record_path}: malformed JSON ({error.msg}, line {error.lineno})") from None
+
+
+def inference_checkpoint(run: RunDirectory) -> tuple[str, Path] | None:
+    """The checkpoint `test` / `export` should load: ("best (epoch N, val_loss x)", path) when the run kept
+    a best checkpoint, else ("newest (epoch N)", path), or None when there is no checkpoint at all.
+
+    Example:
+        >>> label, path = inference_checkpoint(RunDirectory("runs/prediction-small"))
+    """
+    record = best_record(run)
+    if record is not None:
+        label = f"best (epoch {record['epoch']}, {record['monitor']} {record['value']:.6g})"
+        return label, run.checkpoint_dir / BEST_WEIGHTS
+    latest = run.latest_checkpoint()
+    if latest is None:
+        return None
+    return f"newest (epoch {latest[0]})", latest[1]
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Saves the model whenever the monitored validation value reaches a new minimum (atomically).
+
+    The best value so far is read back from `best.json`, so a resumed run only replaces the best checkpoint
+    with a better one. Epochs without the monitored value, or with a non-finite one, are ignored.
+
+    Args:
+        run: the :class:`RunDirectory`.
+        monitor: the epoch log to minimise (default "val_loss").
+        is_chief: only the chief writes (multi-worker); others do nothing.
+
+    Example:
+        >>> callbacks = [BestCheckpoint(RunDirectory("runs/demo"))]
+    """
+
+    def __init__(self, run: RunDirectory, monitor: str = "val_loss", is_chief: bool = True):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must be a non-empty log name such as 'val_loss'; received {monitor!r}")
+        self.run, self.monitor, self.is_chief = run, monitor, is_chief
+        record = best_record(run)
+        same_monitor = record is not None and record.get("monitor") == monitor
+        self.best = float(record["value"]) if same_monitor else math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if not self.is_chief or value is None or not math.isfinite(float(value)):
+            return
+        if float(value) >= self.best:
+            return
+        self.best = float(value)
+        self.run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(self.model, self.run.checkpoint_dir / BEST_WEIGHTS)
+        record = {"epoch": epoch + 1, "monitor": self.monitor, "value": self.best}
+        write_json_atomic(self.run.checkpoint_dir / BEST_RECORD, record)
+        logger.info("New best %s %.6g at epoch %d", self.monitor, self.best, epoch + 1)

@@ -1,0 +1,131 @@
+"""Best checkpoint by validation loss (training.best), the time-split validation carve-out (data.holdout) and
+the prediction task's learning-rate schedule."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from deep_rnn_tf.data.holdout import MIN_VALIDATION_STARTS, split_segments_by_count, split_segments_by_time
+from deep_rnn_tf.data.kth import Segment, train_start_range
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
+from deep_rnn_tf.tasks.prediction.task import learning_rate
+from deep_rnn_tf.training.best import BestCheckpoint, best_record, inference_checkpoint
+from deep_rnn_tf.training.runs import RunDirectory, save_checkpoint
+
+
+def _model() -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _epoch(callback: BestCheckpoint, model: keras.Model, epoch: int, val_loss: float | None) -> np.ndarray:
+    """Sets the weights to a value that names the epoch, then ends the epoch with `val_loss`."""
+    kernel = np.full((3, 2), float(epoch), np.float32)
+    model.layers[0].kernel.assign(kernel)
+    save_checkpoint(model, callback.run.checkpoint_path(epoch + 1))  # what AtomicCheckpoint does
+    callback.on_epoch_end(epoch, {"loss": 1.0} if val_loss is None else {"loss": 1.0, "val_loss": val_loss})
+    return kernel
+
+
+def test_best_checkpoint_keeps_the_lowest_val_loss_and_survives_resume(tmp_path):
+    run = RunDirectory(tmp_path / "run")
+    model = _model()
+    callback = BestCheckpoint(run)
+    callback.set_model(model)
+    assert inference_checkpoint(run) is None
+    _epoch(callback, model, 0, 3.0)
+    best_kernel = _epoch(callback, model, 1, 1.0)
+    _epoch(callback, model, 2, 2.0)
+    _epoch(callback, model, 3, float("nan"))  # a diverged epoch is never "best"
+    _epoch(callback, model, 4, None)  # an epoch without validation is ignored
+    assert best_record(run) == {"epoch": 2, "monitor": "val_loss", "value": 1.0}
+
+    # test/export load the best, not the newest (epoch 5), checkpoint.
+    label, path = inference_checkpoint(run)
+    assert path.name == "best.weights.h5" and label.startswith("best (epoch 2")
+    restored = _model()
+    restored.load_weights(path)
+    np.testing.assert_array_equal(restored.layers[0].kernel.numpy(), best_kernel)
+    assert run.latest_checkpoint()[0] == 5  # resuming still starts from the newest epoch
+
+    # A resumed run reads the best value back: a worse epoch does not replace it, a better one does.
+    resumed = BestCheckpoint(run)
+    resumed.set_model(model)
+    assert resumed.best == 1.0
+    _epoch(resumed, model, 5, 1.5)
+    assert best_record(run)["epoch"] == 2
+    _epoch(resumed, model, 6, 0.5)
+    assert best_record(run) == {"epoch": 7, "monitor": "val_loss", "value": 0.5}
+
+
+def test_without_validation_test_uses_the_newest_checkpoint(tmp_path):
+    run = RunDirectory(tmp_path)
+    model = _model()
+    save_checkpoint(model, run.checkpoint_path(1))
+    save_checkpoint(model, run.checkpoint_path(2))
+    label, path = inference_checkpoint(run)
+    assert path == run.checkpoint_path(2) and label == "newest (epoch 2)"
+    (run.checkpoint_dir / "best.json").write_text("{oops")
+    assert best_record(run) is None  # no best weights next to it: ignored
+    save_checkpoint(model, run.checkpoint_dir / "best.weights.h5")
+    with pytest.raises(ValueError, match=r"best\.json: malformed JSON"):
+        best_record(run)
+    with pytest.raises(ValueError, match="monitor"):
+        BestCheckpoint(run, monitor="")
+
+
+def test_validation_is_the_tail_of_each_training_segment():
+    length = 20
+    segments = [
+        Segment("person01_walking_d1", 1, 200),  # long: 10% tail = 20 frames, but at least length + 3
+        Segment("person02_walking_d1", 0, 400),  # segment end beyond the video's 300 frames
+        Segment("person03_walking_d1", 0, 30),  # too short to split: stays whole in training
+        Segment("person04_walking_d1", 0, 100),  # unreadable video: left to the reader
+    ]
+    frames = {"person01_walking_d1": 250, "person02_walking_d1": 300, "person03_walking_d1": 30}
+    train, val = split_segments_by_time(segments, frames.get, length, 0.1)
+    minimum = length + MIN_VALIDATION_STARTS - 1
+    assert val == [
+        Segment("person01_walking_d1", 200 - minimum, 200),
+        Segment("person02_walking_d1", 270, 300),
+    ]
+    assert train[0] == Segment("person01_walking_d1", 1, 200 - minimum)
+    assert train[2:] == segments[2:]
+    for head, tail in zip(train[:2], val, strict=True):
+        low, high = train_start_range(head, frames[head.video], length)
+        assert (high - 1) + length <= tail.start  # the last training window ends before validation starts
+        low, high = train_start_range(tail, frames[tail.video], length)
+        assert low == tail.start and high - low >= MIN_VALIDATION_STARTS
+    assert split_segments_by_time(segments, frames.get, length, 0.0) == (segments, [])
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_segments_by_time(segments, frames.get, length, 1.0)
+
+
+def test_short_sequences_are_held_out_whole():
+    sequences = [Segment(f"seq{i:05d}", 0, 20) for i in range(10)]
+    train, val = split_segments_by_count(sequences, 0.1)
+    assert train == sequences[:9] and val == sequences[9:]
+    assert split_segments_by_count(sequences, 0.0) == (sequences, [])
+    assert split_segments_by_count(sequences[:2], 0.9) == (sequences[:1], sequences[1:2])  # one left to train
+    assert split_segments_by_count(sequences[:1], 0.5) == (sequences[:1], [])
+
+
+def test_learning_rate_warm_up_then_cosine_decay():
+    values = {"lr": 1e-3, "lr_schedule": "cosine", "warmup_steps": 10, "epochs": 2, "steps_per_epoch": 55}
+    schedule = learning_rate(PredictionConfig.from_dict(values))
+    rates = [float(schedule(step)) for step in (0, 5, 10, 60, 110)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(5e-4) and rates[2] == pytest.approx(1e-3)
+    assert rates[3] == pytest.approx(5e-4, rel=1e-3) and rates[4] == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate(PredictionConfig(lr=1e-4, lr_schedule="constant")) == 1e-4
+    with pytest.raises(ValueError, match="lr_schedule"):
+        PredictionConfig.from_dict({"lr": 1e-4, "lr_schedule": "step"})
+    with pytest.raises(ValueError, match="warmup_steps"):
+        PredictionConfig.from_dict({"lr": 1e-4, "warmup_steps": 10})  # a warm-up needs the cosine schedule
+    with pytest.raises(ValueError, match="warmup_steps"):
+        learning_rate(PredictionConfig.from_dict({**values, "epochs": 1, "steps_per_epoch": 10}))
+    json.dumps(keras.optimizers.schedules.serialize(schedule))  # the optimizer config stays serialisable
