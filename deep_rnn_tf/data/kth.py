@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +28,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from deep_rnn_tf.data.video_io import VideoReadError, read_video
+from deep_rnn_tf.data.video_io import DecodedVideoCache, VideoReadError, read_video
 from deep_rnn_tf.layers.preprocessing import preprocess_pixels
 from deep_rnn_tf.validation import check_int_at_least, check_non_negative_int, check_positive_int
 
@@ -185,24 +183,16 @@ class KTHReader:
         self.image_size = image_size
         self.cache_size = cache_size
         self.strict = strict
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = DecodedVideoCache(cache_size)
 
     def frames(self, video: str) -> np.ndarray:
         """All frames of `video`, uint8 (N, image_size, image_size); VideoReadError names a bad file."""
-        with self._lock:
-            if video in self._cache:
-                self._cache.move_to_end(video)
-                return self._cache[video]
+        return self._cache.get(video, lambda: self._decode(video))
+
+    def _decode(self, video: str) -> np.ndarray:
         decoded = read_video(video_path(self.data_dir, video), grayscale=True, strict=self.strict)
         size = (self.image_size, self.image_size)
-        resized = np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR) for frame in decoded])
-        if self.cache_size:
-            with self._lock:
-                self._cache[video] = resized
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return resized
+        return np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR) for frame in decoded])
 
     def num_frames(self, video: str) -> int:
         """Number of decodable frames of `video`."""
@@ -328,6 +318,10 @@ class KTHDataset:
             raise ValueError(f"{self.list_file}: no segment holds K+T={self.length} frames")
         return usable
 
+    def _window_starts(self, segment: Segment, num_frames: int) -> list[int]:
+        """Start frames of the test windows in one segment (MCnet's; a subclass may use another stride)."""
+        return test_window_starts(segment, num_frames, self.past, self.future)
+
     def test_windows(self) -> list[tuple[Segment, int]]:
         """(segment, start) of every MCnet test window; segments without a window are warned about (once)."""
         if self._windows is not None:
@@ -337,7 +331,7 @@ class KTHDataset:
             num_frames = self._num_frames(segment.video)
             if num_frames is None:
                 continue
-            starts = test_window_starts(segment, num_frames, self.past, self.future)
+            starts = self._window_starts(segment, num_frames)
             if not starts:
                 short.append(f"{segment} (video has {num_frames} frames)")
             windows += [(segment, start) for start in starts]

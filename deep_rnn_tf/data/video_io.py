@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -16,6 +18,42 @@ logger = logging.getLogger(__name__)
 
 class VideoReadError(IOError):
     """A video or image that is missing or cannot be decoded; the message names the file."""
+
+
+class DecodedVideoCache:
+    """A thread-safe LRU cache of whole decoded videos, shared by the KTH and the video-folder readers.
+
+    Decoding a short video once and keeping its resized frames is cheaper than seeking per sample; the
+    cache bounds memory by a number of videos.
+
+    Args:
+        size: videos kept (0 disables the cache).
+
+    Example:
+        >>> cache = DecodedVideoCache(2)
+        >>> frames = cache.get("clip", lambda: np.zeros((3, 8, 8), np.uint8))
+    """
+
+    def __init__(self, size: int):
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"size must be an int >= 0; received size={size!r}")
+        self.size = size
+        self._videos: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, decode: Callable[[], np.ndarray]) -> np.ndarray:
+        """The cached frames of `key`, or `decode()`'s (cached when the cache is on)."""
+        with self._lock:
+            if key in self._videos:
+                self._videos.move_to_end(key)
+                return self._videos[key]
+        frames = decode()  # outside the lock: other videos decode in parallel
+        if self.size:
+            with self._lock:
+                self._videos[key] = frames
+                while len(self._videos) > self.size:
+                    self._videos.popitem(last=False)
+        return frames
 
 
 def check_frame_count(path: str, decoded: int, declared: int, strict: bool) -> None:

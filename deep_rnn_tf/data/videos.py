@@ -29,14 +29,12 @@ import json
 import logging
 import os
 import re
-import threading
-from collections import OrderedDict
 
 import cv2
 import numpy as np
 
 from deep_rnn_tf.data.kth import KTHDataset, Segment
-from deep_rnn_tf.data.video_io import VideoReadError, iter_video_frames, read_image
+from deep_rnn_tf.data.video_io import DecodedVideoCache, VideoReadError, iter_video_frames, read_image
 
 logger = logging.getLogger(__name__)
 
@@ -104,25 +102,14 @@ class FolderReader:
         if cache_size < 0:
             raise ValueError(f"cache_size must be >= 0; received cache_size={cache_size!r}")
         self.videos, self.image_size, self.color, self.cache_size = videos, image_size, color, cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = DecodedVideoCache(cache_size)
 
     def frames(self, video: str) -> np.ndarray:
         """All frames of `video`, uint8 (N, S, S) or (N, S, S, 3); VideoReadError names a bad file."""
-        with self._lock:
-            if video in self._cache:
-                self._cache.move_to_end(video)
-                return self._cache[video]
         path = self.videos.get(video)
         if path is None:
             raise VideoReadError(f"{video}: no such video in the folder")
-        frames = np.stack([self._resize(frame) for frame in self._decode(path)])
-        if self.cache_size:
-            with self._lock:
-                self._cache[video] = frames
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return frames
+        return self._cache.get(video, lambda: np.stack([self._resize(f) for f in self._decode(path)]))
 
     def num_frames(self, video: str) -> int:
         """Number of decodable frames of `video`."""
@@ -318,23 +305,10 @@ class VideoFolderDataset(KTHDataset):
                 segments.append(Segment(video, start, end))
         return segments
 
-    def test_windows(self) -> list[tuple[Segment, int]]:
-        """(segment, start) of every test window: every `test_stride` frames, wholly inside [start, end)."""
-        if self._windows is not None:
-            return self._windows
-        windows, short = [], []
-        for segment in self.segments:
-            num_frames = self._num_frames(segment.video)
-            if num_frames is None:
-                continue
-            stop = min(segment.end, num_frames) - self.length + 1
-            starts = list(range(segment.start, stop, self.test_stride))
-            if not starts:
-                short.append(f"{segment.video} [{segment.start}, {min(segment.end, num_frames)})")
-            windows += [(segment, start) for start in starts]
-        self._warn_short(short)
-        self._windows = windows
-        return windows
+    def _window_starts(self, segment: Segment, num_frames: int) -> list[int]:
+        """Every `test_stride` frames, each window wholly inside [start, end)."""
+        stop = min(segment.end, num_frames) - self.length + 1
+        return list(range(segment.start, stop, self.test_stride))
 
 
 def _in_dir(data_dir: str, path: str) -> str:
