@@ -27,22 +27,20 @@ _WORKER = textwrap.dedent(
     import numpy as np
     import deep_rnn_tf.training.runs as runs
 
-    captured = {}
     original_train = runs.train
 
     def spy(*args, **kwargs):
+        # Snapshot right after training: `train --export` then loads the best epoch into the chief's model.
         result = original_train(*args, **kwargs)
-        captured["model"] = result.model
+        model = result.model
+        np.savez(sys.argv[1], iterations=model.optimizer.iterations.numpy(),
+                 *[np.asarray(w.numpy()) for w in model.weights])
         return result
 
     runs.train = spy
     from deep_rnn_tf import cli
 
-    status = cli.main(sys.argv[2:])
-    model = captured["model"]
-    np.savez(sys.argv[1], iterations=model.optimizer.iterations.numpy(),
-             *[np.asarray(w.numpy()) for w in model.weights])
-    sys.exit(status)
+    sys.exit(cli.main(sys.argv[2:]))
     """
 )
 
@@ -115,6 +113,8 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path):
 
     # Only the chief wrote: checkpoints, config, metrics and the export.
     assert sorted(p.name for p in (tmp_path / "run0" / "checkpoints").iterdir()) == [
+        "best.json",  # the best epoch by validation loss (what test and export load)
+        "best.weights.h5",
         "epoch-0001.weights.h5",
         "epoch-0002.weights.h5",
     ]

@@ -348,7 +348,8 @@ PREDICTION_CORES = StudyGrid(
             preset="small",
             flags=(
                 "--epochs 1 --steps-per-epoch 2 --batch-size 2 --image-size 16 --past 3 --future 2 "
-                "--test-future 3 --gf-dim 4 --rnn-depth 2 --rnn-filters 8 --max-test-windows 8 --gifs 1"
+                "--test-future 3 --gf-dim 4 --rnn-depth 2 --rnn-filters 8 --max-test-windows 8 --gifs 1 "
+                "--warmup-steps 1"
             ),
             cells=("copy-last", "convlstm", "rbm-1"),
             seeds=1,
