@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import atomic_path
 from deep_rnn_tf.data.kth import KTHDataset, Segment
+from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
 
 TEST_FILE = "mnist_test_seq.npy"
 TRAIN_FILE = "mnist_train_seq.npy"
@@ -160,12 +161,9 @@ class MovingMNISTGenerator:
         seed: int = 0,
     ):
         self.digits = _check_digits(digits)
-        if num_digits < 1:
-            raise ValueError(f"num_digits must be >= 1; received num_digits={num_digits!r}")
-        if length < 2:
-            raise ValueError(f"length must be >= 2; received length={length!r}")
-        if size <= DIGIT_SIZE:
-            raise ValueError(f"size must be > {DIGIT_SIZE}; received size={size!r}")
+        check_positive_int("num_digits", num_digits)
+        check_int_at_least("length", length, 2)
+        check_int_at_least("size", size, DIGIT_SIZE + 1)
         if not 0 < step <= 1:
             raise ValueError(f"step must be in (0, 1]; received step={step!r}")
         self.num_digits, self.length, self.size, self.step, self.seed = num_digits, length, size, step, seed
@@ -199,8 +197,7 @@ class MovingMNISTGenerator:
 
     def generate(self, count: int, show_progress: bool = False) -> np.ndarray:
         """`count` sequences, uint8 [length, count, size, size] (time first, the standard file's layout)."""
-        if count < 1:
-            raise ValueError(f"count must be >= 1; received count={count!r}")
+        check_positive_int("count", count)
         rng = np.random.default_rng(self.seed)
         out = np.empty((self.length, count, self.size, self.size), np.uint8)
         for i in tqdm(range(count), desc="moving mnist", unit="seq", disable=not show_progress):
@@ -261,12 +258,9 @@ class MovingMNISTDataset(KTHDataset):
         file: str | None = None,
         name: str = "MovingMNIST",
     ):
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test'; received split={split!r}")
-        if past < 2:
-            raise ValueError(f"past (K) must be >= 2; received past={past!r}")
-        if future < 1:
-            raise ValueError(f"future (T) must be >= 1; received future={future!r}")
+        check_choice("split", split, ("train", "test"))
+        check_int_at_least("past", past, 2)
+        check_positive_int("future", future)
         path = file or os.path.join(data_dir, TRAIN_FILE if split == "train" else TEST_FILE)
         sequences = load_sequences(path)
         if past + future > sequences.shape[0]:

@@ -35,6 +35,12 @@ import numpy as np
 
 from deep_rnn_tf.data.kth import KTHDataset, Segment
 from deep_rnn_tf.data.video_io import DecodedVideoCache, VideoReadError, iter_video_frames, read_image
+from deep_rnn_tf.validation import (
+    check_choice,
+    check_int_at_least,
+    check_non_negative_int,
+    check_positive_int,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +103,8 @@ class FolderReader:
     def __init__(
         self, videos: dict[str, str], image_size: int = 64, color: bool = False, cache_size: int = 64
     ):
-        if not isinstance(image_size, int) or image_size < 8:
-            raise ValueError(f"image_size must be an int >= 8; received image_size={image_size!r}")
-        if cache_size < 0:
-            raise ValueError(f"cache_size must be >= 0; received cache_size={cache_size!r}")
+        check_int_at_least("image_size", image_size, 8)
+        check_non_negative_int("cache_size", cache_size)
         self.videos, self.image_size, self.color, self.cache_size = videos, image_size, color, cache_size
         self._cache = DecodedVideoCache(cache_size)
 
@@ -232,16 +236,11 @@ class VideoFolderDataset(KTHDataset):
         cache_size: int = 64,
         name: str | None = None,
     ):
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test'; received split={split!r}")
-        if past < 2:
-            raise ValueError(
-                f"past (K) must be >= 2 (motion needs a frame difference); received past={past!r}"
-            )
-        if future < 1:
-            raise ValueError(f"future (T) must be >= 1; received future={future!r}")
-        if test_stride is not None and test_stride < 1:
-            raise ValueError(f"test_stride must be >= 1; received test_stride={test_stride!r}")
+        check_choice("split", split, ("train", "test"))
+        check_int_at_least("past", past, 2)  # motion needs a frame difference
+        check_positive_int("future", future)
+        if test_stride is not None:
+            check_positive_int("test_stride", test_stride)
         if not os.path.isdir(data_dir):
             raise FileNotFoundError(f"{data_dir}: video folder does not exist; {MAKE_ONE}")
         spec = read_spec(data_dir)
@@ -270,8 +269,7 @@ class VideoFolderDataset(KTHDataset):
         given = train_list if split == "train" else test_list
         listed = (given and os.path.isfile(lists[split])) or all(os.path.isfile(p) for p in lists.values())
         self.split_mode = split_mode or spec.get("split") or ("list" if listed else "time")
-        if self.split_mode not in SPLITS:
-            raise ValueError(f"split_mode must be one of {SPLITS}; received split_mode={self.split_mode!r}")
+        check_choice("split_mode", self.split_mode, SPLITS)
         if self.split_mode == "list":
             self.list_file = lists[split]
             self.segments = [Segment(v, 0, 1 << 30) for v in read_video_list(self.list_file, videos)]
@@ -389,10 +387,8 @@ def open_video_data(
     Example:
         >>> data = open_video_data("data/video_synth", "test", past=10, future=10)  # doctest: +SKIP
     """
-    if kind not in DATASET_KINDS:
-        raise ValueError(f"dataset must be one of {DATASET_KINDS}; received dataset={kind!r}")
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test'; received split={split!r}")
+    check_choice("dataset", kind, DATASET_KINDS)
+    check_choice("split", split, ("train", "test"))
     kind = detect_kind(data_dir) if kind == "auto" else kind
     if not os.path.isdir(data_dir):
         raise FileNotFoundError(f"{data_dir}: data directory does not exist; {MAKE_ONE}")
