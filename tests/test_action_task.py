@@ -15,7 +15,7 @@ import pytest
 from deep_rnn_tf import cli
 from deep_rnn_tf.data.frames import FrameDataError
 from deep_rnn_tf.data.synthetic import actions
-from deep_rnn_tf.tasks import get_task
+from deep_rnn_tf.tasks import get_task, resolve_config
 from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 
 # The cheapest stack to trace (1-layer LSTM); the deep stacks are trained in test_action_models.py.
@@ -27,7 +27,7 @@ TINY_FLAGS = ["--rnn", "lstm1", "--image-size", "16", "16", "--width", "4", "--h
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_actions")
-    sizes = ["--size", "16", "--videos-per-class", "1", "--test-videos-per-class", "1"]
+    sizes = ["--size", "16", "--videos-per-class", "2", "--test-videos-per-class", "1"]
     synth_actions_main(["--out", str(out), *sizes, "--min-frames", "5", "--max-frames", "7", "--quiet"])
     return str(out)
 
@@ -36,7 +36,20 @@ def synth(tmp_path_factory):
 def trained(synth, tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("runs") / "action")
     assert (
-        cli.main(["train", "action", "--data", synth, "--run-dir", run_dir, "--anticipation", *TINY_FLAGS])
+        cli.main(
+            [
+                "train",
+                "action",
+                "--data",
+                synth,
+                "--run-dir",
+                run_dir,
+                "--anticipation",
+                "--val-fraction",
+                "0.5",
+                *TINY_FLAGS,
+            ]
+        )  # fmt: skip
         == 0
     )
     return run_dir
@@ -53,6 +66,21 @@ def test_train_writes_a_run_with_anticipation(trained):
     assert os.listdir(os.path.join(trained, "checkpoints"))
     header = _read(trained, "metrics.csv").splitlines()[0]
     assert "anticipation_hinge" in header and "val_accuracy" in header
+
+
+def test_validation_is_carved_from_the_training_videos(synth):
+    """Half of each class's training videos validate; none of them trains, no test video is read."""
+    task = get_task("action")
+    config = resolve_config("action", "small", [("test", {"data": synth, "val_fraction": 0.5})])
+    train, validation = task.train_and_validation(config)
+    everything = task._split(config, "train")
+    kept = {item.frame_dir for item in train.items}
+    held = {item.frame_dir for item in validation.items}
+    assert kept.isdisjoint(held) and kept | held == {item.frame_dir for item in everything.items}
+    assert sorted(item.label for item in validation.items) == list(range(len(everything.class_names)))
+    assert all(os.sep + "train" + os.sep in path for path in held)
+    assert task.train_and_validation(config.replace(val_fraction=0.0))[1] is None
+    assert task.train_and_validation(config.replace(val_fraction=0.1))[1] is None  # 2 per class: none spare
 
 
 def test_test_protocol_writes_results(trained, capsys):

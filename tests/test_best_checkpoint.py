@@ -9,7 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from deep_rnn_tf.data.holdout import MIN_VALIDATION_STARTS, split_segments_by_count, split_segments_by_time
+from deep_rnn_tf.data.holdout import (
+    MIN_VALIDATION_STARTS,
+    split_groups,
+    split_segments_by_count,
+    split_segments_by_time,
+    video_group,
+)
 from deep_rnn_tf.data.kth import Segment, train_start_range
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.task import learning_rate
@@ -129,3 +135,21 @@ def test_learning_rate_warm_up_then_cosine_decay():
     with pytest.raises(ValueError, match="warmup_steps"):
         learning_rate(PredictionConfig.from_dict({**values, "epochs": 1, "steps_per_epoch": 10}))
     json.dumps(keras.optimizers.schedules.serialize(schedule))  # the optimizer config stays serialisable
+
+
+def test_split_groups_is_stratified_stable_and_leaves_every_stratum_a_group():
+    groups = [(f"{cls}_{i:02d}", cls) for cls in ("walk", "run") for i in range(10)] + [("lone", "jump")]
+    held = split_groups(groups, 0.3)
+    assert (
+        len([k for k in held if k.startswith("walk")]) == 3 == len([k for k in held if k.startswith("run")])
+    )
+    assert "lone" not in held  # a stratum of one group keeps it for training
+    assert held == split_groups(list(reversed(groups)) + groups, 0.3)  # order and repeats do not matter
+    assert held != split_groups(groups, 0.3, seed=1)
+    assert split_groups(groups, 0.0) == set()
+    assert len(split_groups([("a", 0), ("b", 0)], 0.9)) == 1  # never the whole stratum
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_groups(groups, 1.0)
+    assert (
+        video_group("v_Biking_g03_c02") == video_group("v_Biking_g03_c05") != video_group("v_Biking_g04_c01")
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from deep_rnn_tf.data.polygons import EOS_TOKEN, iter_crop_records
+from deep_rnn_tf.data.polygons import EOS_TOKEN, crop_sources, iter_crop_records
 from deep_rnn_tf.evaluation.polygon import box_polygon, polygon_iou
 from deep_rnn_tf.tasks.polygon.task import PolygonTask
 from deep_rnn_tf.tools.polygon_crops import crops_main
@@ -35,7 +36,7 @@ def crops(tmp_path_factory):
 
 def test_datasets_and_evaluation_outputs(crops, tmp_path):
     task = PolygonTask()
-    config = tiny_config("polygon", crops=crops, seed=0)
+    config = tiny_config("polygon", crops=crops, seed=0, val_fraction=0.5)
     model = task.build_model(config)
     train, val = task.datasets(config, 2)
     images, sequences = next(iter(train))
@@ -62,6 +63,25 @@ def test_datasets_and_evaluation_outputs(crops, tmp_path):
         assert len(list(csv.reader(handle))) == len(records) + 1
     assert len(os.listdir(results / "polygon_overlays")) == min(2, len(records))
     assert json.loads((results / "polygon_metrics.json").read_text())["split"] == "val"
+
+
+def test_validation_is_carved_from_training_images_never_the_eval_split(crops, tmp_path):
+    """The validation crops are all the crops of some training images, and no evaluation crop."""
+    train_only = tmp_path / "crops"
+    shutil.copytree(os.path.join(crops, "train"), train_only / "train")  # no val/ folder at all
+    config = tiny_config("polygon", crops=str(train_only), seed=0, val_fraction=0.5)
+    task = PolygonTask()
+    held = task._validation_sources(config)
+    sources = crop_sources(str(train_only), "train")
+    assert len(held) == 1 and held < set(sources)
+    train, val = task.datasets(config, 1)
+    validation_crops = sum(int(images.shape[0]) for images, _ in val)
+    assert validation_crops == sum(source in held for source in sources)
+    training_crops = sum(1 for _ in train)  # batches of one: every crop of the images not held out
+    assert training_crops == len(sources) - validation_crops
+    assert (
+        PolygonTask().datasets(tiny_config("polygon", crops=str(train_only), val_fraction=0.0), 1)[1] is None
+    )
 
 
 def test_cli_train_test_export(crops, tmp_path):

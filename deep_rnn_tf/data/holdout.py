@@ -1,5 +1,7 @@
 """Validation carved out of the training data: the last part of every training segment (by time), or, when
-segments are too short for that (Moving MNIST's 20-frame sequences), the last segments of the list.
+segments are too short for that (Moving MNIST's 20-frame sequences), the last segments of the list; for
+data sets of independent items (action videos, polygon crops), whole groups of items (`split_groups`:
+a video group, a source image) so that nothing of a validation group is ever trained on.
 
 The test list is never touched while training; validation windows come from the end of each training
 segment, the way a time-split test set comes from the end of each clip, and never overlap the training
@@ -9,7 +11,10 @@ windows (the training part of a segment ends where its validation tail starts).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from deep_rnn_tf.data.kth import Segment
 
@@ -45,8 +50,7 @@ def split_segments_by_time(
         >>> train, val
         ([Segment(video='person01_walking_d1', start=0, end=177)], [Segment(video='person01_walking_d1', start=177, end=200)])
     """  # noqa: E501
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1); received val_fraction={fraction!r}")
+    _check_fraction(fraction)
     if fraction == 0.0:
         return list(segments), []
     train, validation = [], []
@@ -74,9 +78,65 @@ def split_segments_by_count(
         >>> split_segments_by_count([Segment(f"seq{i}", 0, 20) for i in range(10)], 0.2)[1]
         [Segment(video='seq8', start=0, end=20), Segment(video='seq9', start=0, end=20)]
     """
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1); received val_fraction={fraction!r}")
+    _check_fraction(fraction)
     if fraction == 0.0 or len(segments) < 2:
         return list(segments), []
     held = min(max(1, round(fraction * len(segments))), len(segments) - 1)
     return list(segments[:-held]), list(segments[-held:])
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1); received val_fraction={fraction!r}")
+
+
+def _stable_rank(key: str, seed: int) -> int:
+    # crc32 rather than hash(): Python salts str hashes per process, and the split must be the same in
+    # every run (resume, test, another machine).
+    return zlib.crc32(f"{seed}:{key}".encode())
+
+
+def split_groups(groups: Iterable[tuple[str, Hashable]], fraction: float, seed: int = 0) -> set[str]:
+    """The group keys held out for validation: `fraction` of the groups of every stratum (rounded).
+
+    Groups are chosen by a seeded stable hash of their key, so the choice does not depend on the order
+    of the listing and is the same in every process. Every stratum keeps at least one group for
+    training; a stratum of one group is never held out (tiny data sets then get no validation).
+
+    Args:
+        groups: (group key, stratum) pairs; repeated pairs count once (several items of a group).
+        fraction: share of each stratum's groups held out, in [0, 1).
+        seed: seed of the choice.
+
+    Returns:
+        The held-out group keys (empty when `fraction` is 0).
+
+    Example:
+        >>> sorted(split_groups([(f"v{i}", "walk") for i in range(10)], 0.2))
+        ['v3', 'v7']
+    """
+    _check_fraction(fraction)
+    by_stratum: dict[Hashable, set[str]] = defaultdict(set)
+    for key, stratum in groups:
+        by_stratum[stratum].add(key)
+    held: set[str] = set()
+    if fraction == 0.0:
+        return held
+    for keys in by_stratum.values():
+        count = min(round(fraction * len(keys)), len(keys) - 1)
+        held.update(sorted(keys, key=lambda k: (_stable_rank(k, seed), k))[:count])
+    return held
+
+
+# UCF-101 style names: clips `_cNN` of one group `_gNN` share actor and background, so they go together.
+_CLIP_SUFFIX = re.compile(r"_c\d+$")
+
+
+def video_group(name: str) -> str:
+    """The group of a video name: UCF-101's `v_<Class>_gNN_cNN` -> `v_<Class>_gNN`, others unchanged.
+
+    Example:
+        >>> video_group("v_ApplyEyeMakeup_g08_c01"), video_group("move_left_003")
+        ('v_ApplyEyeMakeup_g08', 'move_left_003')
+    """
+    return _CLIP_SUFFIX.sub("", name)

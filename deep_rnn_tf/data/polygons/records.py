@@ -128,6 +128,20 @@ def crop_dataset(directory: str | os.PathLike, split: str) -> tf.data.Dataset:
     return tf.data.TFRecordDataset(files).map(parse_crop_example, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def crop_sources(directory: str | os.PathLike, split: str) -> list[str]:
+    """The source image of every record of a split, in manifest order (only that feature is parsed).
+
+    Example:
+        >>> len(set(crop_sources("crops", "train")))  # images the training crops come from
+    """
+    spec = {"source": FEATURE_SPEC["source"]}
+    sources = tf.data.TFRecordDataset(shard_files(directory, split)).map(
+        lambda serialized: tf.io.parse_single_example(serialized, spec)["source"],
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return [source.decode() for source in sources.as_numpy_iterator()]
+
+
 def iter_crop_records(
     directory: str | os.PathLike, split: str
 ) -> Iterator[tuple[np.ndarray, np.ndarray, CropMeta]]:

@@ -42,7 +42,9 @@ class ActionConfig(TaskConfig):
         test_frames, test_clips: the test sequence and its segments.
         augment, flip: training augmentation.
         optimizer, weight_decay, clipvalue: "adam" or "sgd" (momentum 0.9), L2 decay, gradient clipping.
-        validate: validate on the test split each epoch.
+        validate, val_fraction, val_seed: score a validation split each epoch, carved from the training
+            videos (`val_fraction` of each class's video groups, chosen with `val_seed`; never the test
+            split); test and export load the best epoch by its loss.
         head_init: "paper" (N(0, 0.01)) or "glorot".
         class_names: the class list (None: from the training data).
 
@@ -86,6 +88,8 @@ class ActionConfig(TaskConfig):
     weight_decay: float = 1e-4
     clipvalue: float | None = 5.0
     validate: bool = True
+    val_fraction: float = 0.1
+    val_seed: int = 12345
     head_init: Literal["paper", "glorot"] = "paper"
     class_names: tuple[str, ...] | None = None
     epochs: int = 30
@@ -96,6 +100,8 @@ class ActionConfig(TaskConfig):
         super().check()
         if not 0.0 <= self.overlap_rate < 1.0:
             raise ValueError(f"overlap_rate: must be in [0, 1); received {self.overlap_rate!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
 
 
 PRESETS: dict[str, Preset] = {

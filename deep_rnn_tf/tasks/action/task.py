@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from typing import Any
 
@@ -40,6 +41,7 @@ from deep_rnn_tf.data.frames import (
     segment_frame_indices,
     uniform_frame_indices,
 )
+from deep_rnn_tf.data.holdout import split_groups, video_group
 from deep_rnn_tf.evaluation.classification import (
     PER_CLASS_FIELDS,
     classification_report,
@@ -58,6 +60,8 @@ from deep_rnn_tf.tasks.action.models import (
 )
 from deep_rnn_tf.training.octs import clip_frame_indices
 from deep_rnn_tf.training.task import Task
+
+logger = logging.getLogger(__name__)
 
 CURVE_FRACTIONS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
@@ -111,6 +115,9 @@ class ActionTask(Task):
         add("--observe", type=int, help="frames observed by the anticipation test (default 2)")
         add("--test-frames", type=int, help="frames of the test sequence (30 as the paper)")
         add("--test-clips", type=int, help="test clips per video (1 = the paper's protocol)")
+        add(
+            "--val-fraction", type=float, help="share of each class's training videos held out for validation"
+        )
 
     # ------------------------------------------------------------------------------------ data
     def _split(self, config: ActionConfig, split: str) -> ActionSplit:
@@ -145,9 +152,46 @@ class ActionTask(Task):
             raise FrameDataError(f"{split.source}: its classes differ from the training classes")
         return split
 
-    def datasets(self, config: ActionConfig, global_batch_size: int):
+    def train_and_validation(self, config: ActionConfig) -> tuple[ActionSplit, ActionSplit | None]:
+        """The training videos and the validation videos carved from them (never the test split).
+
+        `val_fraction` of every class's video groups (UCF-101's `gNN` groups share actor and scene, so
+        they are held out together), chosen by a seeded stable hash; None when `validate` is off or the
+        data set is too small to spare a group of any class.
+        """
         config = self.config(config)
         train = self._split(config, "train")
+        if not config.get("validate", True) or not config["val_fraction"]:
+            return train, None
+        group_of = {
+            id(item): video_group(os.path.basename(os.path.normpath(item.frame_dir))) for item in train.items
+        }
+        held = split_groups(
+            ((group_of[id(item)], item.label) for item in train.items),
+            float(config["val_fraction"]),
+            int(config["val_seed"]),
+        )
+        if not held:
+            logger.warning(
+                "%s: too few videos per class to carve a validation split; training without one", train.source
+            )
+            return train, None
+        kept = [item for item in train.items if group_of[id(item)] not in held]
+        validation = [item for item in train.items if group_of[id(item)] in held]
+        logger.info(
+            "Validation: %d of %d training videos (%d groups), never the test split",
+            len(validation),
+            len(train.items),
+            len(held),
+        )
+        return (
+            ActionSplit(kept, train.class_names, train.source),
+            ActionSplit(validation, train.class_names, f"{train.source} (validation)"),
+        )
+
+    def datasets(self, config: ActionConfig, global_batch_size: int):
+        config = self.config(config)
+        train, validation = self.train_and_validation(config)
         image_size = tuple(config["image_size"])
         augmentation = (
             ClipAugmentation(flip=bool(config.get("flip", True))) if config.get("augment", True) else None
@@ -162,12 +206,13 @@ class ActionTask(Task):
                 image_size, global_batch_size, augmentation, shuffle=True, drop_remainder=True, seed=seed
             ),
         )
-        test = self._test_split(config) if config.get("validate", True) else None
-        if test is None:
+        if validation is None:
             return train_ds, None
         frames = int(config["test_frames"])
         val_ds = make_dataset(
-            test, lambda n: uniform_frame_indices(n, frames), PipelineConfig(image_size, global_batch_size)
+            validation,
+            lambda n: uniform_frame_indices(n, frames),
+            PipelineConfig(image_size, global_batch_size),
         )
         return train_ds, val_ds
 

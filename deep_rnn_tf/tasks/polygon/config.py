@@ -37,6 +37,9 @@ class PolygonConfig(TaskConfig):
         p_td: temporal-dropout probability; min_vertices: vertices before end-of-polygon may be decoded.
         target_sigma: Gaussian target smoothing in grid cells (0: off).
         shuffle_buffer: training shuffle buffer; overlays: overlay PNGs written by the evaluation.
+        val_fraction, val_seed: validation carved from the training split: the crops of `val_fraction` of
+            its source images (chosen with `val_seed`), scored each epoch; `eval_split` is never read while
+            training. test and export load the best epoch by its loss. 0: no validation.
 
     Example:
         >>> PolygonConfig().resolved_filters()[:3]
@@ -66,6 +69,13 @@ class PolygonConfig(TaskConfig):
     epochs: int = 10
     shuffle_buffer: int = 2048
     overlays: int = 24
+    val_fraction: float = 0.1
+    val_seed: int = 12345
+
+    def check(self) -> None:
+        super().check()
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
 
     def resolved_filters(self) -> list[int]:
         """The decoder widths: `filters` when it has `depth` entries, else the original's list for `depth`.

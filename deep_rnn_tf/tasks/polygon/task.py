@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from typing import Any
 
@@ -23,10 +24,12 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.cityscapes import INSTANCE_CLASSES
+from deep_rnn_tf.data.holdout import split_groups
 from deep_rnn_tf.data.polygons import (
     CROP_SIZE,
     EOS_TOKEN,
     crop_dataset,
+    crop_sources,
     decode_tokens,
     image_to_crop,
     iter_crop_records,
@@ -45,6 +48,8 @@ from deep_rnn_tf.tasks.polygon.annotation import PolygonAnnotator
 from deep_rnn_tf.tasks.polygon.config import PolygonConfig
 from deep_rnn_tf.tasks.polygon.model import PolygonRNN, load_vgg16_weights
 from deep_rnn_tf.training.task import Task
+
+logger = logging.getLogger(__name__)
 
 DECODE_CHUNK = 256  # crops decoded per model.predict call
 
@@ -90,6 +95,9 @@ class PolygonTask(Task):
         parser.add_argument("--target-sigma", type=float, help="Gaussian target smoothing in cells (0: off)")
         parser.add_argument("--eval-split", help="split scored by `deep-rnn test polygon`")
         parser.add_argument("--overlays", type=int, help="overlay PNGs written by the evaluation")
+        parser.add_argument(
+            "--val-fraction", type=float, help="share of the training images whose crops validate (0: none)"
+        )
 
     # ------------------------------------------------------------------------------------------- model
     def build_model(self, config) -> keras.Model:
@@ -116,29 +124,59 @@ class PolygonTask(Task):
         return model
 
     # -------------------------------------------------------------------------------------------- data
-    def _examples(self, config: PolygonConfig, split: str) -> tf.data.Dataset:
+    def _examples(self, config: PolygonConfig, split: str, with_source: bool = False) -> tf.data.Dataset:
         max_vertices = config.max_vertices
 
         def to_example(record):
             tokens = tf.cast(record["tokens"][:max_vertices], tf.int32)
             sequence = tf.concat([tokens, [EOS_TOKEN]], axis=0)
             sequence = tf.pad(sequence, [[0, max_vertices + 1 - tf.shape(sequence)[0]]], constant_values=-1)
-            return record["image"], tf.ensure_shape(sequence, [max_vertices + 1])
+            sequence = tf.ensure_shape(sequence, [max_vertices + 1])
+            if with_source:
+                return record["image"], sequence, record["source"]
+            return record["image"], sequence
 
         return crop_dataset(config.crops, split).map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
         config = self.config(config)
+        held = self._validation_sources(config)
+        examples, val = self._examples(config, config.train_split), None
+        if held:
+            held_out = tf.constant(sorted(held))
+
+            def in_validation(record_source):
+                return tf.reduce_any(tf.equal(record_source, held_out))
+
+            sourced = self._examples(config, config.train_split, with_source=True)
+            examples = sourced.filter(lambda x, y, source: tf.logical_not(in_validation(source)))
+            validation = sourced.filter(lambda x, y, source: in_validation(source))
+            examples = examples.map(lambda x, y, source: (x, y))
+            val = validation.map(lambda x, y, source: (x, y)).batch(global_batch_size).prefetch(2)
         train = (
-            self._examples(config, config.train_split)
-            .shuffle(config.shuffle_buffer, seed=config.seed or 0)
+            examples.shuffle(config.shuffle_buffer, seed=config.seed or 0)
             .batch(global_batch_size, drop_remainder=True)
             .prefetch(2)
         )
-        val = None
-        if os.path.isdir(os.path.join(config.crops, config.eval_split)):
-            val = self._examples(config, config.eval_split).batch(global_batch_size).prefetch(2)
         return train, val
+
+    def _validation_sources(self, config: PolygonConfig) -> set[str]:
+        """Source images whose crops validate: `val_fraction` of the training split's images, never the
+        evaluation split (a source image's crops all go one way, so no object is seen in both)."""
+        if not config.val_fraction:
+            return set()
+        sources = set(crop_sources(config.crops, config.train_split))
+        held = split_groups(((source, 0) for source in sources), config.val_fraction, config.val_seed)
+        if held:
+            logger.info(
+                "Validation: the crops of %d of %d training images (never the %r split)",
+                len(held),
+                len(sources),
+                config.eval_split,
+            )
+        else:
+            logger.warning("%s: too few training images to carve a validation split", config.crops)
+        return held
 
     def example_batch(self, config, batch_size: int = 1):
         """(uint8 crops, target sequences) as the crop shards give them: zeros, end-of-polygon first."""
