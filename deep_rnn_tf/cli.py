@@ -90,7 +90,13 @@ def _common_parser() -> argparse.ArgumentParser:
     group.add_argument("--run-dir", metavar="DIR", help="run directory (default: runs/<task>-<preset>)")
     group.add_argument("--epochs", type=int, help="total epochs (a resumed run finishes the same total)")
     group.add_argument("--batch-size", type=int, help="batch size PER REPLICA (global = this x replicas)")
-    group.add_argument("--lr", type=float, help="learning rate")
+    group.add_argument("--lr", type=float, help="learning rate (the schedule's peak)")
+    group.add_argument(
+        "--lr-schedule", choices=("constant", "cosine"), help="constant, or warm-up then cosine decay to 0"
+    )
+    group.add_argument(
+        "--warmup-steps", type=int, help="linear learning-rate warm-up steps (cosine schedule)"
+    )
     group.add_argument("--seed", type=int, help="seed everything (CPU runs become repeatable)")
     group.add_argument("--steps-per-epoch", type=int, help="limit the steps of each epoch")
     group.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 policy")

@@ -18,9 +18,9 @@ from deep_rnn_tf.data.holdout import (
 )
 from deep_rnn_tf.data.kth import Segment, train_start_range
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
-from deep_rnn_tf.tasks.prediction.task import learning_rate
 from deep_rnn_tf.training.best import BestCheckpoint, best_record, inference_checkpoint
 from deep_rnn_tf.training.runs import RunDirectory, save_checkpoint
+from deep_rnn_tf.training.schedules import learning_rate
 
 
 def _model() -> keras.Model:

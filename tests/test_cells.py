@@ -189,3 +189,17 @@ def test_lstm_cell_equals_keras_lstm():
     ours(x)
     ours.set_weights(reference.get_weights())
     np.testing.assert_allclose(ours(x).numpy(), expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell_class", [RBMCell, DenseRBMCell])
+def test_gate_bias_opens_the_gate_at_the_start_and_round_trips(cell_class):
+    cell = cell_class(4, gate_bias=1.0)
+    inputs = keras.random.normal((2, 3, 5, 5, 2) if cell_class is RBMCell else (2, 3, 2), seed=0)
+    layer = ConvRNN(cell, return_sequences=True) if cell_class is RBMCell else keras.layers.RNN(cell)
+    layer(inputs)
+    np.testing.assert_allclose(cell.temporal_bias.numpy(), 1.0)
+    np.testing.assert_allclose(cell.representation_bias.numpy(), 0.0)  # only b_T moves
+    assert cell_class.from_config(cell.get_config()).gate_bias == 1.0
+    assert cell_class(4).get_config()["gate_bias"] == 0.0  # the original's default
+    with pytest.raises(ValueError, match="gate_bias"):
+        cell_class(4, gate_bias=float("nan"))

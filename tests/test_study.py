@@ -40,6 +40,7 @@ def test_every_planned_command_parses_with_the_tasks_own_flags(name, budget, tmp
     study = Study(grid, budget, tmp_path)
     runs = study.plan()
     assert runs, "a budget with nothing to run"
+    assert [run.seed for run in runs] == sorted(run.seed for run in runs)  # seed-major: all cells per seed
     task = get_task(grid.task)
     for run in runs:
         args = cli._task_command_parser("train", task).parse_args(list(run.train_argv[1:]))

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time, temporal_dropout
-from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability
+from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
 
 NORMALIZATIONS = (None, "batch", "layer")
 TD_MODES = ("batch", "sample")
@@ -35,6 +35,7 @@ class _RBMBase(RecurrentCell):
         normalization: str | None = None,
         p_td: float = 0.0,
         td_mode: str = "batch",
+        gate_bias: float = 0.0,
         **kwargs,
     ):
         super().__init__(activation=activation, **kwargs)
@@ -42,6 +43,7 @@ class _RBMBase(RecurrentCell):
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.p_td = check_probability("p_td", p_td)
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
+        self.gate_bias = check_in_range("gate_bias", gate_bias, -10.0, 10.0)
         self._make_seed_generator()
 
     # --- hooks for the conv / dense forms ----------------------------------------------------------------
@@ -94,9 +96,12 @@ class _RBMBase(RecurrentCell):
             self.representation_bias = weight(
                 "representation_bias", (self.filters,), self.bias_initializer, self.bias_regularizer
             )
-            self.temporal_bias = weight(
-                "temporal_bias", (self.filters,), self.bias_initializer, self.bias_regularizer
+            # gate_bias != 0 starts the gate at sigmoid(gate_bias) instead of 1/2 (as an LSTM's forget bias
+            # of 1): a stack of k closed-by-half gates scales its output by 2^-k before anything is learnt.
+            gate_init = (
+                keras.initializers.Constant(self.gate_bias) if self.gate_bias else self.bias_initializer
             )
+            self.temporal_bias = weight("temporal_bias", (self.filters,), gate_init, self.bias_regularizer)
         else:
             self.representation_bias = self.temporal_bias = None
         self.representation_norm = self.temporal_norm = None
@@ -155,6 +160,7 @@ class _RBMBase(RecurrentCell):
             "normalization": self.normalization,
             "p_td": self.p_td,
             "td_mode": self.td_mode,
+            "gate_bias": self.gate_bias,
         }
 
 
@@ -179,6 +185,8 @@ class RBMCell(_RBMBase):
         p_td: temporal-dropout probability in [0, 1]; only used when `training` is true.
         td_mode: "batch" (one coin per call and time step, shared by the batch, as the original) or
             "sample" (one coin per sample).
+        gate_bias: initial value of b_T (0, the original: the gate starts at 1/2; 1 starts it at 0.73, as
+            an LSTM's forget-gate bias; in [-10, 10]).
         use_bias: add biases b_R and b_T.
         kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
             kernels (W_R and the x part of W_T), of the s part of W_T, and of the biases.

@@ -255,10 +255,11 @@ class Study:
     def plan(self) -> list[CellRun]:
         """Every cell x seed that trains (derived cells are scored from their source's runs)."""
         runs = []
-        for cell in self.cells:
-            if cell.derived_from:
-                continue
-            for seed in range(self.seeds):
+        # Seed-major: every cell's seed 0 before any seed 1, so a study cut short still compares all cells.
+        for seed in range(self.seeds):
+            for cell in self.cells:
+                if cell.derived_from:
+                    continue
                 run_dir = self.run_dir(cell, seed)
                 train = (
                     "train", self.grid.task, "--preset", self.spec.preset, "--run-dir", str(run_dir),

@@ -276,7 +276,7 @@ ACTION_TABLE = StudyGrid(
             preset="small",
             flags=(
                 "--epochs 1 --steps-per-epoch 2 --batch-size 4 --width 8 --hidden 16 --num-clips 2 "
-                "--clip-len 4 --test-frames 8 --depth 5"
+                "--clip-len 4 --test-frames 8 --depth 5 --warmup-steps 1"
             ),
             cells=("lstm1", "rbm15"),
             seeds=1,

@@ -18,7 +18,7 @@ import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 C = TypeVar("C", bound="TaskConfig")
 
@@ -55,7 +55,9 @@ class TaskConfig:
     Args:
         epochs: training epochs.
         batch_size: per-replica batch size.
-        lr: learning rate.
+        lr: learning rate (the peak of the schedule).
+        lr_schedule, warmup_steps: "constant" (`lr` throughout), or "cosine": a linear warm-up from 0 over
+            `warmup_steps`, then a cosine decay to 0 at the end of training (`training.schedules`).
         seed: seed of everything random (None: random).
         mixed_precision: train in mixed_float16.
         jit: XLA-compile the train step.
@@ -69,6 +71,8 @@ class TaskConfig:
     epochs: int = 1
     batch_size: int = 8
     lr: float = 1e-3
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
     seed: int | None = None
     mixed_precision: bool = False
     jit: bool = False
@@ -142,6 +146,10 @@ class TaskConfig:
             )
         if not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"lr: must be a finite number > 0; received {self.lr!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps: must be >= 0; received {self.warmup_steps!r}")
+        if self.warmup_steps and self.lr_schedule == "constant":
+            raise ValueError(f"warmup_steps: needs lr_schedule 'cosine'; received {self.warmup_steps!r}")
 
     # --- mapping access (the runner and older callers read configs as dicts) -----------------------------
     def __getitem__(self, key: str) -> Any:

@@ -147,6 +147,11 @@ PRESETS: dict[str, Preset] = {
             "epochs": 30,
             "batch_size": 8,
             "lr": 3e-3,
+            # Deep stacks from scratch (issue 12): warm-up over the first epoch (40 steps), cosine decay to
+            # 0 at the end, and the original's BN + ReLU shortcut at every jump of the 15-layer stacks.
+            "lr_schedule": "cosine",
+            "warmup_steps": 40,
+            "jump_projection": "conv_bn_relu",
         },
     ),
 }

@@ -59,6 +59,7 @@ from deep_rnn_tf.tasks.action.models import (
     build_standalone_clip_model,
 )
 from deep_rnn_tf.training.octs import clip_frame_indices
+from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
@@ -231,8 +232,20 @@ class ActionTask(Task):
             carry_state=config.get("model", "backbone") == "standalone",
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
         )
-        model.compile(optimizer=_optimizer(config))
+        model.compile(optimizer=_optimizer(config, self._steps_per_epoch(config)))
         return model
+
+    def _steps_per_epoch(self, config: ActionConfig) -> int | None:
+        """Batches per epoch (for the cosine schedule's length): the flag, or one pass over the training
+        videos left after the validation carve-out; None when the data cannot be read (test and export
+        build the model without training it)."""
+        if config.steps_per_epoch or config.lr_schedule == "constant":
+            return config.steps_per_epoch
+        try:
+            train, _ = self.train_and_validation(config)
+        except FrameDataError:
+            return None
+        return max(1, len(train.items) // int(config.global_batch_size or config.batch_size))
 
     # ------------------------------------------------------------------------------------ evaluation
     def example_batch(self, config, batch_size: int = 1):
@@ -352,11 +365,13 @@ class ClassNameLookup(keras.layers.Layer):
         return {**super().get_config(), "class_names": self.class_names}
 
 
-def _optimizer(config: ActionConfig) -> keras.optimizers.Optimizer:
-    """Adam (backbone model) or SGD momentum 0.9 (standalone), weight decay, gradient clamp +-5 (§4)."""
+def _optimizer(config: ActionConfig, steps_per_epoch: int | None) -> keras.optimizers.Optimizer:
+    """Adam (backbone model) or SGD momentum 0.9 (standalone), weight decay, gradient clamp +-5 (§4), at the
+    config's learning rate or schedule (`training.schedules`; constant when the epoch length is unknown)."""
     kind = config.get("optimizer", "adam")
+    rate = learning_rate(config, steps_per_epoch) if steps_per_epoch or config.steps_per_epoch else config.lr
     common = {
-        "learning_rate": float(config["lr"]),
+        "learning_rate": rate,
         "weight_decay": float(config.get("weight_decay") or 0.0) or None,
         "clipvalue": float(config["clipvalue"]) if config.get("clipvalue") else None,
     }

@@ -47,6 +47,7 @@ from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.tasks.polygon.annotation import PolygonAnnotator
 from deep_rnn_tf.tasks.polygon.config import PolygonConfig
 from deep_rnn_tf.tasks.polygon.model import PolygonRNN, load_vgg16_weights
+from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,16 @@ class PolygonTask(Task):
             name="polygon_rnn",
         )
         load_vgg16_weights(model.encoder, config.encoder_weights)
-        model.compile(optimizer=keras.optimizers.Adam(config.lr))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, self._steps_per_epoch(config))))
         return model
+
+    def _steps_per_epoch(self, config: PolygonConfig) -> int | None:
+        """Batches per epoch for the cosine schedule's length: the flag, or the training split's crops
+        (manifest count, less the validation share: an estimate, the carve-out goes by image) per batch."""
+        if config.steps_per_epoch or config.lr_schedule == "constant":
+            return config.steps_per_epoch
+        count = read_manifest(config.crops, config.train_split)["num_instances"] * (1.0 - config.val_fraction)
+        return max(1, int(count) // int(config.global_batch_size or config.batch_size))
 
     # -------------------------------------------------------------------------------------------- data
     def _examples(self, config: PolygonConfig, split: str, with_source: bool = False) -> tf.data.Dataset:

@@ -41,9 +41,10 @@ class PredictionConfig(TaskConfig):
             (the last prediction, the original) or "observed" (the last observed frame).
         straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
+        gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
         gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
-        lr_schedule: "constant" (the original) or "cosine": linear warm-up over warmup_steps, then cosine
-            decay to 0 at the end of training; clip_norm: global gradient-norm clipping (None: none).
+        clip_norm: global gradient-norm clipping (None: none). (`lr_schedule` / `warmup_steps`, shared by
+            every task, are TaskConfig's: the original's is constant, the small preset's cosine.)
         val_fraction: validation = the last val_fraction of every training segment (0: none; the test
             list is never scored while training); val_seed: seed of the fixed validation windows.
 
@@ -92,10 +93,9 @@ class PredictionConfig(TaskConfig):
     predict_change: bool = False
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
+    gate_bias: float = 0.0
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
-    lr_schedule: Literal["constant", "cosine"] = "constant"
-    warmup_steps: int = 0
     clip_norm: float | None = None
     # Validation: the last val_fraction of every training segment (0: none, the original had none); the
     # test list is never scored while training. test/export load the best epoch by val_loss.
@@ -112,10 +112,6 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps: must be >= 0; received {self.warmup_steps!r}")
-        if self.warmup_steps and self.lr_schedule == "constant":
-            raise ValueError(f"warmup_steps: needs lr_schedule 'cosine'; received {self.warmup_steps!r}")
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

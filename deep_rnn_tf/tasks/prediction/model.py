@@ -252,6 +252,7 @@ class MCNet(TaskModel):
         rnn_kernel: core kernel size.
         jump: residual jump every `jump` core layers (5 in the paper), None for none.
         p_td: temporal-dropout probability of the RBM cells (0.5 for MCnet in the original).
+        gate_bias: initial temporal-gate bias of the RBM cells (0: the original; `RBMCell`).
         alpha: weight of L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM).
         gdl_weight: weight of the GDL inside L_img (1.0 in the original).
         ssim_weight: weight of a structural term 1 - SSIM (Gaussian 11 / 1.5, on [0, 1] frames) inside
@@ -299,6 +300,7 @@ class MCNet(TaskModel):
         predict_change: bool = False,
         content_frame: str = "previous",
         straight_through_clip: bool = False,
+        gate_bias: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -330,13 +332,14 @@ class MCNet(TaskModel):
         self.predict_change = bool(predict_change)
         self.content_frame = content_frame
         self.straight_through_clip = bool(straight_through_clip)
+        self.gate_bias = float(gate_bias)
 
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
         if rnn == "rbm":
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
-                seed=seed, name="deep_rbm",
+                gate_bias=gate_bias, seed=seed, name="deep_rbm",
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
@@ -520,6 +523,7 @@ class MCNet(TaskModel):
             "rnn_kernel": self.rnn_kernel,
             "jump": self.jump,
             "p_td": self.p_td,
+            "gate_bias": self.gate_bias,
             "alpha": self.alpha,
             "beta": self.beta,
             "df_dim": self.df_dim,

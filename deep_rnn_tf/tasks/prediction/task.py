@@ -25,6 +25,7 @@ from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
+from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 
 logger = logging.getLogger(__name__)
@@ -87,13 +88,10 @@ class PredictionTask(Task):
             action=argparse.BooleanOptionalAction,
             help="change head: pass the gradient through the output clip",
         )
+        parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
         parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
         parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
-        parser.add_argument(
-            "--lr-schedule", choices=LR_SCHEDULES, help="constant, or warm-up then cosine decay to 0"
-        )
-        parser.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
         parser.add_argument("--clip-norm", type=float, help="clip gradients to this global norm")
         parser.add_argument(
             "--val-fraction", type=float, help="share of each training segment held out for validation"
@@ -127,6 +125,7 @@ class PredictionTask(Task):
             predict_change=config.predict_change,
             content_frame=config.content_frame,
             straight_through_clip=config.straight_through_clip,
+            gate_bias=config.gate_bias,
             name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
@@ -317,34 +316,6 @@ class PredictionTask(Task):
         scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
         future = _Predict(model, steps, name="predict")(scaled)
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
-
-
-LR_SCHEDULES = ("constant", "cosine")
-
-
-def learning_rate(config: PredictionConfig) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The config's learning rate: `lr` constant (the original), or `lr_schedule: cosine`: a linear warm-up
-    from 0 over `warmup_steps`, then a cosine decay to 0 at the end of training (epochs x steps_per_epoch).
-
-    Example:
-        >>> learning_rate(PredictionConfig(lr=1e-3))
-        0.001
-    """
-    lr, warmup = float(config.lr), int(config.warmup_steps)
-    if config.lr_schedule == "constant":
-        return lr
-    total = int(config.epochs) * int(config.steps_per_epoch or 0)
-    if total <= warmup:
-        raise ValueError(
-            f"lr_schedule 'cosine' needs epochs x steps_per_epoch > warmup_steps; received "
-            f"epochs={config.epochs!r}, steps_per_epoch={config.steps_per_epoch!r}, warmup_steps={warmup}"
-        )
-    return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else lr,
-        decay_steps=total - warmup,
-        warmup_target=lr if warmup else None,
-        warmup_steps=warmup,
-    )
 
 
 def adam_optimizer(config: PredictionConfig) -> keras.optimizers.Adam:
