@@ -21,7 +21,7 @@ from deep_rnn_tf.tools.synth_actions import main as synth_actions_main
 # The cheapest stack to trace (1-layer LSTM); the deep stacks are trained in test_action_models.py.
 TINY_FLAGS = ["--rnn", "lstm1", "--image-size", "16", "16", "--width", "4", "--hidden", "8",
               "--num-clips", "2", "--clip-len", "3", "--test-frames", "4", "--epochs", "1",
-              "--batch-size", "4", "--warmup-steps", "0", "--seed", "0", "--quiet"]  # fmt: skip
+              "--batch-size", "4", "--seed", "0", "--quiet"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
