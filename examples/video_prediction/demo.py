@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from deep_rnn_tf.cli import main as deep_rnn
     from deep_rnn_tf.evaluation.video import finite_mean
+    from deep_rnn_tf.tasks import resolve_config
 
     start = time.time()
 
@@ -64,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = os.path.join(args.work_dir, f"run_{rnn}")
         train = ["train", "prediction", "--preset", "small", "--data-dir", data_dir, "--run-dir", run_dir]
         train += ["--rnn", rnn, "--seed", str(args.seed), "--quiet"]
-        if args.epochs:
-            train += ["--epochs", str(args.epochs)]
+        # Always explicit: a run left by an older demo resumes to this preset's total instead of being
+        # scored as it was (a resumed run keeps its saved epochs unless --epochs says otherwise).
+        train += ["--epochs", str(args.epochs or resolve_config("prediction", "small").epochs)]
         step(*train)
         run_name = f"demo_{rnn}"
         step("test", "prediction", "--run-dir", run_dir, "--run-name", run_name, "--quiet")
