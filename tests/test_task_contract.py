@@ -48,7 +48,7 @@ def test_preset_values_match_the_original_and_the_cpu_presets():
     )
     small = resolve_config("prediction", "small")
     assert (small.image_size, small.past, small.future, small.rnn_depth, small.beta) == (32, 5, 10, 3, 0.0)
-    assert (small.lr, small.epochs, small.steps_per_epoch, small.batch_size) == (1e-3, 5, 100, 8)
+    assert (small.lr, small.epochs, small.steps_per_epoch, small.batch_size) == (1e-3, 10, 100, 8)
     polygon = resolve_config("polygon", "paper")
     assert polygon.resolved_filters() == [256, 256, 128, 128, 128, 128, 64, 64, 64, 64, 64, 64, 32, 32, 8]
     assert resolve_config("polygon", "small", [("flag", {"depth": 5})]).resolved_filters() == [
