@@ -326,11 +326,10 @@ def test_tiny_polygon_depth_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
 
 
-@pytest.mark.slow
+# In the default suite: about 50 s each on an idle 2-core machine (TensorFlow start-up of 5 child processes).
 def test_tiny_action_table_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "action-table", ["top1_mean", "anticipation_top1_mean", "paper_top1"])
 
 
-@pytest.mark.slow
 def test_tiny_prediction_cores_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "prediction-cores", ["psnr_mean", "ssim_mean", "paper_psnr"])
