@@ -153,3 +153,13 @@ def test_split_groups_is_stratified_stable_and_leaves_every_stratum_a_group():
     assert (
         video_group("v_Biking_g03_c02") == video_group("v_Biking_g03_c05") != video_group("v_Biking_g04_c01")
     )
+
+
+def test_the_demo_task_honours_the_cosine_schedule():
+    """`--lr-schedule cosine` is a TaskConfig field: the demo task built its Adam at the constant rate."""
+    from deep_rnn_tf.tasks import get_task
+    from tests.presets import tiny_config
+
+    config = tiny_config("demo", lr_schedule="cosine", warmup_steps=1)
+    model = get_task("demo").build_model(config)
+    assert isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)

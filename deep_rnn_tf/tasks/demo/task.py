@@ -19,6 +19,7 @@ from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.demo.config import DemoConfig
 from deep_rnn_tf.tasks.demo.data import DIRECTIONS, moving_blobs
+from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 
@@ -103,7 +104,8 @@ class DemoTask(Task):
         # float32 logits even under mixed precision (stable softmax/cross-entropy).
         logits = keras.layers.Dense(len(DIRECTIONS), dtype="float32", name="logits")(pooled)
         model = ClipClassifier(keras.Model(frames, logits, name="demo_deep_rbm"), name="demo")
-        model.compile(optimizer=keras.optimizers.Adam(config.lr))
+        steps = config.train_clips // int(config.global_batch_size or config.batch_size)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, steps)))
         return model
 
     def _clips(self, config: DemoConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
