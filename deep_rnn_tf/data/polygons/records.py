@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -118,14 +118,30 @@ def shard_files(directory: str | os.PathLike, split: str) -> list[str]:
     return files
 
 
-def crop_dataset(directory: str | os.PathLike, split: str) -> tf.data.Dataset:
+def _record_source(serialized: tf.Tensor) -> tf.Tensor:
+    """The `source` feature of a serialized record, parsed alone (no image decode)."""
+    return tf.io.parse_single_example(serialized, {"source": FEATURE_SPEC["source"]})["source"]
+
+
+def crop_dataset(
+    directory: str | os.PathLike,
+    split: str,
+    where: Callable[[tf.Tensor], tf.Tensor] | None = None,
+) -> tf.data.Dataset:
     """A dataset of parsed records (see :func:`parse_crop_example`) of one split, in manifest order.
+
+    Args:
+        directory, split: the crop shards' folder and split.
+        where: keeps only the records whose `source` (a string tensor) it maps to true; applied to the
+            serialized record, before the crop is decoded (a validation carve-out decodes only its crops).
 
     Example:
         >>> for record in crop_dataset("crops", "val").take(1): print(record["label"])
     """
-    files = shard_files(directory, split)
-    return tf.data.TFRecordDataset(files).map(parse_crop_example, num_parallel_calls=tf.data.AUTOTUNE)
+    records = tf.data.TFRecordDataset(shard_files(directory, split))
+    if where is not None:
+        records = records.filter(lambda serialized: where(_record_source(serialized)))
+    return records.map(parse_crop_example, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def crop_sources(directory: str | os.PathLike, split: str) -> list[str]:
@@ -134,11 +150,8 @@ def crop_sources(directory: str | os.PathLike, split: str) -> list[str]:
     Example:
         >>> len(set(crop_sources("crops", "train")))  # images the training crops come from
     """
-    spec = {"source": FEATURE_SPEC["source"]}
-    sources = tf.data.TFRecordDataset(shard_files(directory, split)).map(
-        lambda serialized: tf.io.parse_single_example(serialized, spec)["source"],
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    records = tf.data.TFRecordDataset(shard_files(directory, split))
+    sources = records.map(_record_source, num_parallel_calls=tf.data.AUTOTUNE)
     return [source.decode() for source in sources.as_numpy_iterator()]
 
 

@@ -369,7 +369,7 @@ def _optimizer(config: ActionConfig, steps_per_epoch: int | None) -> keras.optim
     """Adam (backbone model) or SGD momentum 0.9 (standalone), weight decay, gradient clamp +-5 (§4), at the
     config's learning rate or schedule (`training.schedules`; constant when the epoch length is unknown)."""
     kind = config.get("optimizer", "adam")
-    rate = learning_rate(config, steps_per_epoch) if steps_per_epoch or config.steps_per_epoch else config.lr
+    rate = learning_rate(config, steps_per_epoch) if steps_per_epoch else config.lr
     common = {
         "learning_rate": rate,
         "weight_decay": float(config.get("weight_decay") or 0.0) or None,

@@ -133,35 +133,31 @@ class PolygonTask(Task):
         return max(1, int(count) // int(config.global_batch_size or config.batch_size))
 
     # -------------------------------------------------------------------------------------------- data
-    def _examples(self, config: PolygonConfig, split: str, with_source: bool = False) -> tf.data.Dataset:
+    def _examples(self, config: PolygonConfig, split: str, where=None) -> tf.data.Dataset:
         max_vertices = config.max_vertices
 
         def to_example(record):
             tokens = tf.cast(record["tokens"][:max_vertices], tf.int32)
             sequence = tf.concat([tokens, [EOS_TOKEN]], axis=0)
             sequence = tf.pad(sequence, [[0, max_vertices + 1 - tf.shape(sequence)[0]]], constant_values=-1)
-            sequence = tf.ensure_shape(sequence, [max_vertices + 1])
-            if with_source:
-                return record["image"], sequence, record["source"]
-            return record["image"], sequence
+            return record["image"], tf.ensure_shape(sequence, [max_vertices + 1])
 
-        return crop_dataset(config.crops, split).map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+        return crop_dataset(config.crops, split, where).map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
         config = self.config(config)
         held = self._validation_sources(config)
-        examples, val = self._examples(config, config.train_split), None
         if held:
             held_out = tf.constant(sorted(held))
 
-            def in_validation(record_source):
-                return tf.reduce_any(tf.equal(record_source, held_out))
+            def in_validation(source):
+                return tf.reduce_any(tf.equal(source, held_out))
 
-            sourced = self._examples(config, config.train_split, with_source=True)
-            examples = sourced.filter(lambda x, y, source: tf.logical_not(in_validation(source)))
-            validation = sourced.filter(lambda x, y, source: in_validation(source))
-            examples = examples.map(lambda x, y, source: (x, y))
-            val = validation.map(lambda x, y, source: (x, y)).batch(global_batch_size).prefetch(2)
+            examples = self._examples(config, config.train_split, lambda s: tf.logical_not(in_validation(s)))
+            validation = self._examples(config, config.train_split, in_validation)
+            val = validation.batch(global_batch_size).prefetch(2)
+        else:
+            examples, val = self._examples(config, config.train_split), None
         train = (
             examples.shuffle(config.shuffle_buffer, seed=config.seed or 0)
             .batch(global_batch_size, drop_remainder=True)
