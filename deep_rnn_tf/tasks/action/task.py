@@ -164,11 +164,9 @@ class ActionTask(Task):
         train = self._split(config, "train")
         if not config.get("validate", True) or not config["val_fraction"]:
             return train, None
-        group_of = {
-            id(item): video_group(os.path.basename(os.path.normpath(item.frame_dir))) for item in train.items
-        }
+        groups = [video_group(os.path.basename(os.path.normpath(item.frame_dir))) for item in train.items]
         held = split_groups(
-            ((group_of[id(item)], item.label) for item in train.items),
+            zip(groups, (item.label for item in train.items), strict=True),
             float(config["val_fraction"]),
             int(config["val_seed"]),
         )
@@ -177,8 +175,8 @@ class ActionTask(Task):
                 "%s: too few videos per class to carve a validation split; training without one", train.source
             )
             return train, None
-        kept = [item for item in train.items if group_of[id(item)] not in held]
-        validation = [item for item in train.items if group_of[id(item)] in held]
+        kept = [item for item, group in zip(train.items, groups, strict=True) if group not in held]
+        validation = [item for item, group in zip(train.items, groups, strict=True) if group in held]
         logger.info(
             "Validation: %d of %d training videos (%d groups), never the test split",
             len(validation),
