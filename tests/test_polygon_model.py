@@ -149,11 +149,37 @@ def test_variants_and_validation():
         ({"rnn": "gru"}, "rnn"),
         ({"head": "fc"}, "head"),
         ({"max_vertices": 2}, "max_vertices"),
+        ({"jump": 0}, "jump"),
     ]:
         with pytest.raises(ValueError, match=match):
             PolygonRNN(**{**TINY, **bad})
     with pytest.raises(ValueError, match="depth 7"):
         resolve_filters({"depth": 7, "filters": None})
+
+
+def test_jump_decoder_shortcuts_and_decodes_as_it_trains(images):
+    """--jump adds residual shortcuts (a projection where the width changes); greedy decoding (step by
+    step through the cell) and teacher forcing (the time-batched fast path) agree, and the config keeps it."""
+    keras.utils.set_random_seed(1)
+    model = PolygonRNN(**{**TINY, "filters": [8, 8, 8, 4]}, jump=2, seed=0)
+    plain = PolygonRNN(**{**TINY, "filters": [8, 8, 8, 4]}, seed=0)
+    assert len(model.rnn.weights) > len(plain.rnn.weights)  # the 4-channel block's 1x1 projection
+    out = model(images)
+    sequence = np.array(
+        [
+            sequences_from_tokens(t[:n], 8)
+            for t, n in zip(out["tokens"].numpy(), out["length"].numpy(), strict=True)
+        ]
+    )
+    logits = model.window_logits(tf.constant(images), tf.constant(sequence))[:, 0].numpy()
+    logits[:, : model.min_vertices, EOS_TOKEN] = -np.inf
+    for row in range(2):
+        steps = min(model.window_len, int(out["length"][row]) + 1)
+        np.testing.assert_array_equal(logits[row, :steps].argmax(-1), sequence[row, :steps])
+    clone = PolygonRNN.from_config(model.get_config())
+    assert clone.jump == 2
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone(images)["tokens"].numpy(), out["tokens"].numpy())
 
 
 def test_export_decodes_without_python_package(trained, images, tmp_path):

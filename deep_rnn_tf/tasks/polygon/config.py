@@ -29,6 +29,7 @@ class PolygonConfig(TaskConfig):
         train_split, eval_split: split trained on and split scored by `deep-rnn test polygon`.
         rnn: decoder cells ("rbm", or "convlstm": Polyg-LSTM); depth: decoder layers; filters: their
             widths (None or a list of another length: the original's list for `depth`).
+        jump: a residual jump every `jump` decoder layers (None: none, the original polygon stack).
         encoder_width: VGG16 width multiplier; skip_channels, feature_channels: skip heads and fused map.
         encoder_weights: "none", "imagenet" or a local Keras VGG16 weights file.
         head: "dense" (the original's) or "conv".
@@ -52,6 +53,7 @@ class PolygonConfig(TaskConfig):
     rnn: Literal["rbm", "convlstm"] = "rbm"
     depth: int = 15
     filters: tuple[int, ...] | None = PAPER_FILTERS[15]
+    jump: int | None = None
     encoder_width: float = 1.0
     skip_channels: int = 128
     feature_channels: int = 128
@@ -76,6 +78,8 @@ class PolygonConfig(TaskConfig):
         super().check()
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
+        if self.jump is not None and self.jump < 1:
+            raise ValueError(f"jump: must be None or >= 1; received {self.jump!r}")
 
     def resolved_filters(self) -> list[int]:
         """The decoder widths: `filters` when it has `depth` entries, else the original's list for `depth`.

@@ -184,6 +184,8 @@ class PolygonRNN(TaskModel):
         coherence_weight: lambda of the coherence term (0.8, the original's).
         head: "dense" or "conv" (module docstring).
         p_td: temporal-dropout probability of the RBM cells (0.5, the original polygon code's).
+        jump: a residual jump every `jump` decoder layers (1x1 projection where the width changes), or
+            None: no jumps, the original polygon stack. Deep decoders train faster with jumps.
         min_vertices: end-of-polygon is not allowed before this many vertices when decoding.
         target_sigma: 0 for hard cross-entropy targets (the original); > 0 smooths each vertex target
             into a Gaussian of this many cells (Polygon-RNN++), so near misses cost less.
@@ -213,6 +215,7 @@ class PolygonRNN(TaskModel):
         min_vertices: int = 3,
         target_sigma: float = 0.0,
         seed: int | None = None,
+        jump: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -226,7 +229,10 @@ class PolygonRNN(TaskModel):
             raise ValueError(
                 f"min_vertices must be in [0, max_vertices]; received min_vertices={min_vertices!r}"
             )
+        if jump is not None and (not isinstance(jump, int) or jump < 1):
+            raise ValueError(f"jump must be None or an int >= 1; received jump={jump!r}")
         self.rnn_kind = rnn
+        self.jump = jump
         self.filters = [int(f) for f in filters]
         self.encoder_width = float(encoder_width)
         self.skip_channels = int(skip_channels)
@@ -249,9 +255,9 @@ class PolygonRNN(TaskModel):
 
         self.encoder = build_polygon_encoder(self.encoder_width, self.skip_channels, self.feature_channels)
         cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "seed": seed} if rnn == "rbm" else {}
-        # No jumps, no normalisation: the original polygon stack (§1.1).
+        # No normalisation and, by default, no jumps: the original polygon stack (§1.1).
         self.rnn = DeepRNN(
-            rnn, depth=len(self.filters), filters=self.filters, jump=None, return_sequences=True, unroll=True,
+            rnn, depth=len(self.filters), filters=self.filters, jump=jump, return_sequences=True, unroll=True,
             name="decoder", **cell_kwargs,
         )  # fmt: skip
         if head == "dense":
@@ -446,6 +452,7 @@ class PolygonRNN(TaskModel):
             min_vertices=self.min_vertices,
             target_sigma=self.target_sigma,
             seed=self.seed,
+            jump=self.jump,
         )
         return config
 
