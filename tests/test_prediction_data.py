@@ -117,6 +117,16 @@ def test_pipelines_shapes_range_and_determinism(synth_dir):
     np.testing.assert_allclose(batches[0][0][0, ..., 0].numpy(), clip[:3], atol=1e-6)
 
 
+def test_with_segments_shares_the_reader_and_leaves_the_original(synth_dir):
+    """The train / validation halves of one opened split: one reader (one decoded-video cache)."""
+    data = kth.KTHDataset(synth_dir, "test_data_list.txt", image_size=32, past=3, future=4)
+    all_windows = data.test_windows()
+    head = data.with_segments(data.segments[:1])
+    assert head.reader is data.reader and head.segments == data.segments[:1]
+    assert len(data.segments) > 1 and data.test_windows() == all_windows  # the original is untouched
+    assert {segment for segment, _ in head.test_windows()} == {data.segments[0]}
+
+
 def test_short_segment_warned_by_name_and_skipped(synth_dir, tmp_path, caplog):
     listing = tmp_path / "list.txt"
     listing.write_text("person01_boxing_d1 1 40\nperson01_walking_d1 5 9\n")

@@ -18,6 +18,7 @@ mapped to [-1, 1]. As in the original, the 1-based list numbers are used as 0-ba
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -280,6 +281,17 @@ class KTHDataset:
 
     # Random horizontal flip of training samples (off in a subclass whose content is not mirror-symmetric).
     flip = True
+
+    def with_segments(self, segments: list[Segment]) -> KTHDataset:
+        """The same data set (same reader and decoded-video cache) restricted to `segments`.
+
+        Example:
+            >>> head = data.with_segments(data.segments[:2])
+        """
+        subset = copy.copy(self)
+        subset.segments = list(segments)
+        subset._windows = None
+        return subset
 
     @property
     def length(self) -> int:

@@ -152,18 +152,17 @@ class PredictionTask(Task):
         """Training samples from the head of every training segment, validation from its tail (the last
         `val_fraction`, a fixed set of `val_batches` batches); the test list is not read."""
         config = self.config(config)
-        train_data = self._data(config, "train", config.future)
-        val_data = self._data(config, "train", config.future)
+        data = self._data(config, "train", config.future)
         fraction = config.val_fraction
-        segments = train_data.segments
-        train_data.segments, val_data.segments = split_segments_by_time(
-            segments, train_data._num_frames, train_data.length, fraction
+        train_segments, val_segments = split_segments_by_time(
+            data.segments, data._num_frames, data.length, fraction
         )
-        if fraction and not val_data.segments:  # short sequences (Moving MNIST): hold out whole ones
-            train_data.segments, val_data.segments = split_segments_by_count(segments, fraction)
-        if fraction and not val_data.segments:
+        if fraction and not val_segments:  # short sequences (Moving MNIST): hold out whole ones
+            train_segments, val_segments = split_segments_by_count(data.segments, fraction)
+        if fraction and not val_segments:
             logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
-        val_data.reader = train_data.reader  # one cache of decoded videos
+        # One reader, so one cache of decoded videos, for both.
+        train_data, val_data = data.with_segments(train_segments), data.with_segments(val_segments)
         train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
         if not val_data.segments:
             return train, None
