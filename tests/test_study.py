@@ -163,7 +163,11 @@ def test_dry_run_prints_train_and_test_commands(capsys, tmp_path):
 
 def _finish_polygon_run(run_dir: Path, iou: float, wall: float) -> None:
     (run_dir / "results").mkdir(parents=True)
-    metrics = {"class_mean_iou": iou, "instance_mean_iou": iou - 0.01}
+    metrics = {
+        "class_mean_iou": iou,
+        "instance_mean_iou": iou - 0.01,
+        "box_baseline": {"class_mean": 0.30, "instance_mean": 0.32},
+    }
     (run_dir / "results" / "polygon_metrics.json").write_text(json.dumps(metrics))
     (run_dir / CELL_RECORD).write_text(json.dumps({"wall_s": wall}))
 
@@ -192,6 +196,9 @@ def test_report_from_result_files(tmp_path):
     assert float(rows["rbm-2"]["iou_std"]) == pytest.approx(np.std([40.0, 42.0], ddof=1), abs=1e-4)
     assert rows["rbm-2"]["paper_iou"] == "59.90" and rows["rbm-2"]["wall_s_mean"] == "10.5"
     assert rows["rbm-15"]["seeds_done"] == "0" and rows["rbm-15"]["iou_mean"] == ""
+    # The box baseline is scored from the rbm-2 runs' test files: no training, no parameters.
+    assert float(rows["box"]["iou_mean"]) == pytest.approx(30.0) and rows["box"]["params_total"] == ""
+    assert float(rows["box"]["instance_iou_mean"]) == pytest.approx(32.0) and rows["box"]["seeds_done"] == "2"
     report = json.loads(paths["json"].read_text())
     assert report["study"] == "polygon-depth" and report["seeds"] == 2
     checks = {c["check"]: c for c in report["checks"]}

@@ -79,7 +79,8 @@ def extract_metrics(task: str, run_dir: Path, derived: bool = False) -> dict[str
     Args:
         task: "polygon", "action" or "prediction".
         run_dir: the run directory.
-        derived: for prediction, score the copy-last-frame baseline that the run's test also wrote.
+        derived: score the trivial baseline that the run's test also wrote (polygon: the bounding box;
+            prediction: copy-last-frame).
 
     Returns:
         polygon: iou, instance_iou (%); action: top1, anticipation_top1, top5, mean_class_accuracy (%)
@@ -95,6 +96,9 @@ def extract_metrics(task: str, run_dir: Path, derived: bool = False) -> dict[str
     try:
         if task == "polygon":
             data = json.loads(path.read_text())
+            if derived:
+                box = data["box_baseline"]
+                return {"iou": _percent(box["class_mean"]), "instance_iou": _percent(box["instance_mean"])}
             return {
                 "iou": _percent(data["class_mean_iou"]),
                 "instance_iou": _percent(data["instance_mean_iou"]),
@@ -664,8 +668,15 @@ def _plot_depth(grid: StudyGrid, rows: list[dict[str, Any]], path: Path) -> Path
     metric = grid.metrics[0][0]
     figure, axis = plt.subplots(figsize=(6, 4))
     for index, series in enumerate(dict.fromkeys(r["series"] for r in rows)):
-        points = sorted((r for r in rows if r["series"] == series), key=lambda r: r["x"])
         color = f"C{index}"
+        baseline = [r for r in rows if r["series"] == series and r["x"] is None]
+        if baseline:  # a depth-free baseline (the box): a horizontal line
+            if baseline[0][f"{metric}_mean"] is not None:
+                axis.axhline(
+                    baseline[0][f"{metric}_mean"], color=color, linestyle=":", label=baseline[0]["label"]
+                )
+            continue
+        points = sorted((r for r in rows if r["series"] == series), key=lambda r: r["x"])
         measured = [p for p in points if p[f"{metric}_mean"] is not None]
         if measured:
             axis.errorbar(
