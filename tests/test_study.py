@@ -90,9 +90,10 @@ def test_tiny_budgets_are_one_seed_and_two_trained_cells(tmp_path):
 
 def test_grid_cells_match_the_paper_tables():
     polygon = GRIDS["polygon-depth"]
-    assert [c.name for c in polygon.cells] == [
+    assert [c.name for c in polygon.cells] == ["box"] + [
         f"{r}-{d}" for r in ("rbm", "convlstm") for d in (2, 5, 10, 15)
     ]
+    assert polygon.cell("box").derived_from == "rbm-2" and not polygon.cell("box").paper
     assert polygon.cell("rbm-15").paper == {"iou": 70.4, "decoder_params_m": 5.85}
     assert polygon.cell("convlstm-15").paper["iou"] == 46.7
     assert small_polygon_filters(2) == [16, 8] and len(small_polygon_filters(15)) == 15
