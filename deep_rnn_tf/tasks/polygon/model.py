@@ -45,7 +45,7 @@ from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.polygon.config import PAPER_FILTERS
 from deep_rnn_tf.training.octs import window_bounds
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, stack_windows
-from deep_rnn_tf.validation import check_choice
+from deep_rnn_tf.validation import check_choice, check_positive_int
 
 VGG16_WIDTHS = (64, 128, 256, 512, 512)
 VGG16_CONVS = (2, 2, 3, 3, 3)
@@ -229,10 +229,8 @@ class PolygonRNN(TaskModel):
             raise ValueError(
                 f"min_vertices must be in [0, max_vertices]; received min_vertices={min_vertices!r}"
             )
-        if jump is not None and (not isinstance(jump, int) or jump < 1):
-            raise ValueError(f"jump must be None or an int >= 1; received jump={jump!r}")
         self.rnn_kind = rnn
-        self.jump = jump
+        self.jump = None if jump is None else check_positive_int("jump", jump)
         self.filters = [int(f) for f in filters]
         self.encoder_width = float(encoder_width)
         self.skip_channels = int(skip_channels)
@@ -257,8 +255,8 @@ class PolygonRNN(TaskModel):
         cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "seed": seed} if rnn == "rbm" else {}
         # No normalisation and, by default, no jumps: the original polygon stack (§1.1).
         self.rnn = DeepRNN(
-            rnn, depth=len(self.filters), filters=self.filters, jump=jump, return_sequences=True, unroll=True,
-            name="decoder", **cell_kwargs,
+            rnn, depth=len(self.filters), filters=self.filters, jump=self.jump, return_sequences=True,
+            unroll=True, name="decoder", **cell_kwargs,
         )  # fmt: skip
         if head == "dense":
             self.logits_layer = keras.layers.Dense(VOCAB_SIZE, dtype="float32", name="logits")
