@@ -31,7 +31,7 @@ def _clips(batch=2, clips=2, length=3, size=16, seed=0):
     return x, np.arange(batch) % 3
 
 
-def _train_a_few_steps(config, anticipation=0.0, coherence=0.0, epochs=2, length=3):
+def _train_a_few_steps(config, anticipation=0.0, coherence=0.0, epochs=2, length=3, frame_loss=0.0):
     clip_model = M.build_clip_model(config, num_classes=3)
     model = M.ActionOCTSModel(
         clip_model,
@@ -39,6 +39,7 @@ def _train_a_few_steps(config, anticipation=0.0, coherence=0.0, epochs=2, length
         coherence_weight=coherence,
         carry_state=config.get("model") == "standalone",
         anticipation_weight=anticipation,
+        frame_loss_weight=frame_loss,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(1e-2, clipvalue=5.0),
@@ -121,6 +122,27 @@ def test_anticipation_hinge_by_hand():
 def test_anticipation_training_reports_the_hinge():
     model, history, _ = _train_a_few_steps({**TINY, "rnn": "lstm1"}, anticipation=1.0)
     assert "anticipation_hinge" in history and np.isfinite(history["anticipation_hinge"]).all()
+
+
+def test_per_frame_cross_entropy_by_hand_and_in_training():
+    # Two clips of one sample, label 1: frame CEs log(1 + e^-2), log 2, log 2, log(1 + e^2) -> their mean.
+    first = tf.constant([[[0.0, 2.0], [0.0, 0.0]]])
+    second = tf.constant([[[0.0, 0.0], [2.0, 0.0]]])
+    expected = (np.log1p(np.exp(-2.0)) + 2 * np.log(2.0) + np.log1p(np.exp(2.0))) / 4
+    value = M.per_frame_cross_entropy([first, second], tf.constant([1]))
+    assert float(value) == pytest.approx(expected, rel=1e-6)
+    model, history, _ = _train_a_few_steps({**TINY, "rnn": "rbm1"}, frame_loss=0.5)
+    assert np.isfinite(history["frame_loss"]).all()
+    # The loss is the clip loss plus 0.5 x the frame loss: recompute both on the trained weights.
+    x, y = _clips()
+    with_frames = model.compute_losses((tf.constant(x), tf.constant(y)), training=False)
+    assert type(model).from_config(model.get_config()).frame_loss_weight == 0.5
+    model.frame_loss_weight = 0.0
+    without = model.compute_losses((tf.constant(x), tf.constant(y)), training=False)
+    frame = float(with_frames.logs["frame_loss"])
+    assert float(with_frames.loss) == pytest.approx(float(without.loss) + 0.5 * frame, rel=1e-5)
+    with pytest.raises(ValueError, match="frame_loss_weight"):
+        M.ActionOCTSModel(model.clip_model, overlap=1, frame_loss_weight=float("nan"))
 
 
 @pytest.mark.parametrize("name,channels", [("vgg19", 512), ("resnet50", 2048)])

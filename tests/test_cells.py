@@ -203,3 +203,32 @@ def test_gate_bias_opens_the_gate_at_the_start_and_round_trips(cell_class):
     assert cell_class(4).get_config()["gate_bias"] == 0.0  # the original's default
     with pytest.raises(ValueError, match="gate_bias"):
         cell_class(4, gate_bias=float("nan"))
+
+
+def test_center_identity_makes_the_rbm_gate_a_leaky_integrator():
+    from deep_rnn_tf.cells.initializers import CenterIdentity
+
+    kernel = CenterIdentity(3.0)((3, 3, 4, 4)).numpy()
+    assert kernel[1, 1].tolist() == (3.0 * np.eye(4)).tolist() and np.abs(kernel).sum() == 12.0
+    assert CenterIdentity(2.0)((4, 4)).numpy().tolist() == (2.0 * np.eye(4)).tolist()  # dense kernels
+    with pytest.raises(ValueError, match="square"):
+        CenterIdentity(3.0)((3, 3, 2, 4))
+    with pytest.raises(ValueError, match="gain"):
+        CenterIdentity(0.0)
+    # With zero input kernels, s_t = sigmoid(3 s_{t-1} - 1.5): from s_0 = 0 the gate climbs towards 1/2 and
+    # keeps about 3/4 of its distance to 1/2 per step, the integrator `CenterIdentity` documents.
+    cell = RBMCell(2, kernel_size=1, gate_bias=-1.5, kernel_initializer="zeros",
+                   recurrent_initializer=CenterIdentity(3.0))  # fmt: skip
+    layer = ConvRNN(cell, return_sequences=True, return_state=True)
+    layer(tf.zeros((1, 1, 1, 1, 1)))
+    gates, state = [], [tf.zeros((1, 1, 1, 2))]
+    for _ in range(6):
+        _, state = cell(tf.zeros((1, 1, 1, 1)), state)
+        gates.append(float(state[0][0, 0, 0, 0]))
+    distances = 0.5 - np.array(gates)
+    assert np.all(distances > 0) and np.all(np.diff(distances) < 0)
+    ratios = distances[1:] / distances[:-1]  # 3/4 near 1/2, a little less further away (the sigmoid bends)
+    assert np.all((ratios > 0.65) & (ratios < 0.75)) and abs(ratios[-1] - 0.75) < 0.01
+    restored = RBMCell.from_config(cell.get_config())
+    assert isinstance(restored.recurrent_initializer, CenterIdentity)
+    assert restored.recurrent_initializer.gain == 3.0

@@ -114,6 +114,18 @@ def test_output_clip_gradient(straight_through):
     assert (float(tf.reduce_max(tf.abs(grad))) > 0) == straight_through
 
 
+def test_rbm_core_options_reach_every_cell_and_round_trip():
+    model = _tiny(rbm_normalization="layer", rbm_activation="tanh", beta=0.0)
+    cells = model.core.cells
+    assert [c.normalization for c in cells] == ["layer", "layer"]
+    assert {c.get_config()["activation"] for c in cells} == {"tanh"}
+    config = MCNet.from_config(model.get_config()).get_config()
+    assert (config["rbm_normalization"], config["rbm_activation"]) == ("layer", "tanh")
+    assert _tiny().core.cells[0].normalization is None  # the original MCnet core has none
+    with pytest.raises(ValueError, match="normalization"):
+        _tiny(rbm_normalization="group")
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)
@@ -244,3 +256,25 @@ def test_keras_file_roundtrip(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "mcnet.keras")
     assert loaded.get_config()["rnn_depth"] == 2 and loaded.discriminator is not None
     np.testing.assert_allclose(loaded(frames).numpy(), expected, atol=1e-6)
+
+
+def test_bce_pixel_loss_keeps_a_gradient_where_the_frame_saturates():
+    model = _tiny(beta=0.0, pixel_loss="bce")
+    frames = tf.fill((1, 3, 16, 16, 1), -1.0)
+    head = model.decoder.stages[-1][-1]
+    model(frames)
+    head.bias.assign(tf.fill(head.bias.shape, -30.0))  # tanh(-30) == -1 in float32: a saturated black frame
+    future = tf.ones((1, 2, 16, 16, 1))  # the truth is white
+    with tf.GradientTape(persistent=True) as tape:
+        out, logits = model(frames, return_logits=True)
+        bce, _ = model.image_loss(future, out, logits)
+        mse, _ = model.image_loss(future, out)
+    np.testing.assert_array_equal(out.numpy(), -np.ones_like(out.numpy()))
+    np.testing.assert_allclose(np.tanh(logits.numpy() / 2), out.numpy())  # logits are the [0, 1] frame's
+    assert float(tf.reduce_max(tf.abs(tape.gradient(bce, head.bias)))) > 0.1
+    assert float(tf.reduce_max(tf.abs(tape.gradient(mse, head.bias)))) == 0.0  # the trap the option avoids
+    assert MCNet.from_config(model.get_config()).pixel_loss == "bce"
+    with pytest.raises(ValueError, match="pixel_loss"):
+        _tiny(pixel_loss="bce", predict_change=True)
+    with pytest.raises(ValueError, match="pixel_loss"):
+        _tiny(pixel_loss="l1")

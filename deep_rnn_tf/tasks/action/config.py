@@ -39,6 +39,8 @@ class ActionConfig(TaskConfig):
         image_size: (H, W) fed to the model.
         num_clips, clip_len, overlap_rate, coherence: OCTS clips N x L, overlap rate, lambda.
         anticipation, anticipation_weight, observe: the monotonicity hinge and the frames observed at test.
+        frame_loss: weight of a per-frame cross-entropy added to the clip loss (0: the original, which scores
+            only each clip's mean logits; > 0 asks every frame's logits, the first ones too, for the class).
         test_frames, test_clips: the test sequence and its segments.
         augment, flip: training augmentation.
         optimizer, weight_decay, clipvalue: "adam" or "sgd" (momentum 0.9), L2 decay, gradient clipping.
@@ -79,6 +81,7 @@ class ActionConfig(TaskConfig):
     coherence: float = 0.0
     anticipation: bool = False
     anticipation_weight: float = 1.0
+    frame_loss: float = 0.0
     observe: int = 2
     test_frames: int = 30
     test_clips: int = 1
@@ -102,6 +105,8 @@ class ActionConfig(TaskConfig):
             raise ValueError(f"overlap_rate: must be in [0, 1); received {self.overlap_rate!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
+        if not self.frame_loss >= 0.0:
+            raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 
 
 PRESETS: dict[str, Preset] = {

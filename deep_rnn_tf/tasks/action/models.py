@@ -295,6 +295,23 @@ def build_clip_model(config: ActionConfig, num_classes: int) -> keras.Model:
     raise ValueError(f"model must be one of {MODELS}; received model={kind!r}")
 
 
+def per_frame_cross_entropy(clip_logits: list[tf.Tensor], labels: tf.Tensor) -> tf.Tensor:
+    """Mean over clips, frames and samples of CE(frame logits, video label): every prefix classifies.
+
+    Example:
+        >>> logits = [tf.constant([[[9.0, 0.0], [0.0, 0.0]]])]  # one clip, 2 frames: sure, then unsure
+        >>> round(float(per_frame_cross_entropy(logits, tf.constant([0]))), 3)  # (0.000 + 0.693) / 2
+        0.347
+    """
+    losses = []
+    for logits in clip_logits:
+        frames = tf.shape(logits)[1]
+        targets = tf.repeat(labels[:, tf.newaxis], frames, axis=1)
+        logits = tf.cast(logits, tf.float32)
+        losses.append(keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True))
+    return tf.add_n([tf.reduce_mean(loss) for loss in losses]) / len(losses)
+
+
 def anticipation_hinge(frame_logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """The original's anticipation loss (§4.1): the true-class logit should never drop over time.
 
@@ -335,6 +352,9 @@ class ActionOCTSModel(TaskModel):
         coherence_weight: lambda (0 as the original).
         carry_state: carry detached states between clips (the standalone model).
         anticipation_weight: weight of `anticipation_hinge` (0: recognition; 1 with --anticipation).
+        frame_loss_weight: weight of a per-frame cross-entropy (the mean over every frame of every clip of
+            CE(frame logits, label)) added to the task loss; 0, the original, scores only the clip's mean
+            logits, so nothing asks the first frames' logits to carry the class (anticipation).
 
     Example:
         >>> model = ActionOCTSModel(clip_model, overlap=3, anticipation_weight=1.0)
@@ -343,7 +363,14 @@ class ActionOCTSModel(TaskModel):
     """
 
     def __init__(
-        self, clip_model, overlap, coherence_weight=0.0, carry_state=False, anticipation_weight=0.0, **kw
+        self,
+        clip_model,
+        overlap,
+        coherence_weight=0.0,
+        carry_state=False,
+        anticipation_weight=0.0,
+        frame_loss_weight=0.0,
+        **kw,
     ):
         super().__init__(**kw)
         if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
@@ -361,9 +388,15 @@ class ActionOCTSModel(TaskModel):
         self.coherence_weight = float(coherence_weight)
         self.carry_state = bool(carry_state)
         self.anticipation_weight = float(anticipation_weight)
+        if not frame_loss_weight >= 0:  # also refuses NaN
+            raise ValueError(
+                f"frame_loss_weight must be >= 0; received frame_loss_weight={frame_loss_weight!r}"
+            )
+        self.frame_loss_weight = float(frame_loss_weight)
 
     def logged_names(self) -> list[str]:
-        return ["coherence"] + (["anticipation_hinge"] if self.anticipation_weight > 0 else [])
+        names = ["coherence"] + (["anticipation_hinge"] if self.anticipation_weight > 0 else [])
+        return names + (["frame_loss"] if self.frame_loss_weight > 0 else [])
 
     def make_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -392,6 +425,9 @@ class ActionOCTSModel(TaskModel):
             hinge = tf.add_n([anticipation_hinge(logits, y) for logits in clip_logits]) / len(clip_logits)
             logs["anticipation_hinge"] = hinge
             task = task + self.anticipation_weight * tf.cast(hinge, task.dtype)
+        if self.frame_loss_weight > 0:
+            logs["frame_loss"] = per_frame_cross_entropy(clip_logits, y)
+            task = task + self.frame_loss_weight * tf.cast(logs["frame_loss"], task.dtype)
         probs = [tf.nn.softmax(tf.cast(logits, tf.float32)) for logits in clip_logits]
         logs["coherence"] = coherence_sum(probs, self.overlap)
         loss = task + self.coherence_weight * tf.cast(logs["coherence"], task.dtype)
@@ -414,6 +450,7 @@ class ActionOCTSModel(TaskModel):
             "coherence_weight": self.coherence_weight,
             "carry_state": self.carry_state,
             "anticipation_weight": self.anticipation_weight,
+            "frame_loss_weight": self.frame_loss_weight,
         }
 
     @classmethod

@@ -113,6 +113,7 @@ class ActionTask(Task):
         add("--overlap-rate", type=float, help="OCTS overlap rate")
         add("--coherence", type=float, help="OCTS coherence weight lambda (0 as the original)")
         add("--anticipation", action="store_true", default=None, help="train with the monotonicity hinge")
+        add("--frame-loss", type=float, help="weight of a per-frame cross-entropy (every prefix classifies)")
         add("--observe", type=int, help="frames observed by the anticipation test (default 2)")
         add("--test-frames", type=int, help="frames of the test sequence (30 as the paper)")
         add("--test-clips", type=int, help="test clips per video (1 = the paper's protocol)")
@@ -229,6 +230,7 @@ class ActionTask(Task):
             coherence_weight=float(config.get("coherence", 0.0)),
             carry_state=config.get("model", "backbone") == "standalone",
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
+            frame_loss_weight=float(config.get("frame_loss", 0.0)),
         )
         model.compile(optimizer=_optimizer(config, self._steps_per_epoch(config)))
         return model

@@ -42,6 +42,14 @@ class PredictionConfig(TaskConfig):
         straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
+        rbm_normalization: normalisation of the RBM cells' two pre-activations (None: the original's MCnet
+            core; "layer" or "batch", as the action models' cells).
+        rbm_activation: phi of the RBM cells' representation unit ("relu": MCnet's; "tanh": the polygon and
+            backbone models').
+        pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
+            pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
+        rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
+            kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
         gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
         clip_norm: global gradient-norm clipping (None: none). (`lr_schedule` / `warmup_steps`, shared by
             every task, are TaskConfig's: the original's is constant, the small preset's cosine.)
@@ -94,6 +102,10 @@ class PredictionConfig(TaskConfig):
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
     gate_bias: float = 0.0
+    rbm_normalization: Literal["layer", "batch"] | None = None
+    rbm_activation: Literal["relu", "tanh"] = "relu"
+    rbm_memory_gain: float = 0.0
+    pixel_loss: Literal["mse", "bce"] = "mse"
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
     clip_norm: float | None = None
@@ -112,6 +124,8 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
+        if self.pixel_loss == "bce" and self.predict_change:
+            raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

@@ -17,10 +17,12 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
+from deep_rnn_tf.cells.initializers import CenterIdentity
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
-from deep_rnn_tf.validation import check_choice, check_positive_int
+from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
+PIXEL_LOSSES = ("mse", "bce")
 CONTENT_FRAMES = ("previous", "observed")
 
 
@@ -143,16 +145,26 @@ class MCNetDecoder(keras.layers.Layer):
         channels: output channels (1: grey).
         change_head: end in a linear convolution whose kernel and bias start at zero (the output is a
             change to add to the last frame, zero before training) instead of the original's tanh frame.
+        tanh_output: with the frame head, apply the tanh here (True, the original) or return its
+            pre-activation z, the frame being tanh(z) (False: `MCNet` keeps z for a BCE-with-logits loss).
 
     Example:
         >>> decoder = MCNetDecoder(8)
     """
 
-    def __init__(self, gf_dim: int = 64, channels: int = 1, change_head: bool = False, **kwargs):
+    def __init__(
+        self,
+        gf_dim: int = 64,
+        channels: int = 1,
+        change_head: bool = False,
+        tanh_output: bool = True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_positive_int("gf_dim", gf_dim)
         check_positive_int("channels", channels)
         self.gf_dim, self.channels, self.change_head = gf_dim, channels, bool(change_head)
+        self.tanh_output = bool(tanh_output)
         g = gf_dim
         self.combination = [
             _conv(4 * g, 3, "h_comb1"),
@@ -173,7 +185,7 @@ class MCNetDecoder(keras.layers.Layer):
 
     def _last_layer(self, channels: int) -> keras.layers.Layer:
         if not self.change_head:
-            return _conv(channels, 3, "dec1_1", activation="tanh")
+            return _conv(channels, 3, "dec1_1", activation="tanh" if self.tanh_output else None)
         return keras.layers.Conv2D(
             channels, 3, padding="same", kernel_initializer="zeros", bias_initializer="zeros", name="dec1_1"
         )
@@ -197,6 +209,7 @@ class MCNetDecoder(keras.layers.Layer):
             "gf_dim": self.gf_dim,
             "channels": self.channels,
             "change_head": self.change_head,
+            "tanh_output": self.tanh_output,
         }
 
 
@@ -253,6 +266,17 @@ class MCNet(TaskModel):
         jump: residual jump every `jump` core layers (5 in the paper), None for none.
         p_td: temporal-dropout probability of the RBM cells (0.5 for MCnet in the original).
         gate_bias: initial temporal-gate bias of the RBM cells (0: the original; `RBMCell`).
+        rbm_normalization: `RBMCell(normalization=...)` of the RBM core: None (the original), "layer" or
+            "batch".
+        rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
+        pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
+            "bce" (binary cross-entropy of the [0, 1] frame, computed from the tanh head's pre-activation:
+            its gradient does not vanish where the frame saturates at black or white, where the MSE's does
+            and Moving MNIST's black background trapped the model in empty frames). "bce" needs the frame
+            head (`predict_change` off).
+        rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
+            kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
+            temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
         alpha: weight of L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM).
         gdl_weight: weight of the GDL inside L_img (1.0 in the original).
         ssim_weight: weight of a structural term 1 - SSIM (Gaussian 11 / 1.5, on [0, 1] frames) inside
@@ -301,6 +325,10 @@ class MCNet(TaskModel):
         content_frame: str = "previous",
         straight_through_clip: bool = False,
         gate_bias: float = 0.0,
+        rbm_normalization: str | None = None,
+        rbm_activation: str = "relu",
+        rbm_memory_gain: float = 0.0,
+        pixel_loss: str = "mse",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -333,19 +361,36 @@ class MCNet(TaskModel):
         self.content_frame = content_frame
         self.straight_through_clip = bool(straight_through_clip)
         self.gate_bias = float(gate_bias)
+        self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
+        self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
+        self.pixel_loss = check_choice("pixel_loss", pixel_loss, PIXEL_LOSSES)
+        if self.pixel_loss == "bce" and self.predict_change:
+            raise ValueError(
+                "pixel_loss='bce' needs the frame head (a logit per pixel); received predict_change=True"
+            )
 
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
         if rnn == "rbm":
+            memory = {}
+            if self.rbm_memory_gain > 0:
+                memory = {"recurrent_initializer": CenterIdentity(self.rbm_memory_gain)}
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
-                gate_bias=gate_bias, seed=seed, name="deep_rbm",
+                gate_bias=gate_bias - self.rbm_memory_gain / 2, normalization=rbm_normalization,
+                activation=rbm_activation, seed=seed, name="deep_rbm", **memory,
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
                 "convlstm", depth=1, filters=rnn_filters, kernel_size=rnn_kernel, jump=None, name="convlstm"
             )
-        self.decoder = MCNetDecoder(gf_dim, channels=1, change_head=self.predict_change, name="decoder")
+        self.decoder = MCNetDecoder(
+            gf_dim,
+            channels=1,
+            change_head=self.predict_change,
+            tanh_output=self.pixel_loss != "bce",
+            name="decoder",
+        )
         self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
         if self.discriminator is not None:
             # The original's margin balancing state (1.0 = update); saved with the weights so resume keeps it.
@@ -382,8 +427,11 @@ class MCNet(TaskModel):
         self._decode_eager(h_dyn, res_motion, zeros)
         super().build(input_shape)
 
-    def call(self, frames, training=None, num_future=None):
+    def call(self, frames, training=None, num_future=None, return_logits=False):
         """Predicts `num_future` (default: T) frames from (batch, K, H, W, 1) observed frames in [-1, 1].
+
+        With `return_logits` (and `pixel_loss="bce"`) returns (frames, logits): the logits are the [0, 1]
+        frames' pre-sigmoid values (2 z for the frame tanh(z)).
 
         The time loop is unrolled in Python, but each step's encoder/core and decoder run as nested
         `tf.function`s, so the graph (and its gradient) holds one copy of each piece instead of K+T copies:
@@ -399,14 +447,18 @@ class MCNet(TaskModel):
             diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
             h_dyn, res_motion, states = self._core_step(diff, states, training)
         last = observed = frames[:, -1]
-        predictions = []
+        predictions, logits = [], []
         for t in range(steps):
             if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
                 diff = gray01(predictions[-1]) - gray01(last)
                 h_dyn, res_motion, states = self._core_step(diff, states, training)
                 last = predictions[-1]
             content = observed if self.content_frame == "observed" else last
-            predictions.append(self._decode(h_dyn, res_motion, content))
+            frame, logit = self._decode(h_dyn, res_motion, content)
+            predictions.append(frame)
+            logits.append(logit)
+        if return_logits:
+            return tf.stack(predictions, axis=1), tf.stack(logits, axis=1)
         return tf.stack(predictions, axis=1)
 
     def _core_step_eager(self, diff, states, training):
@@ -415,26 +467,39 @@ class MCNet(TaskModel):
         return h_dyn, res_motion, list(states)
 
     def _decode_eager(self, h_dyn, res_motion, last):
+        """(frame, logit): the logit is 2 z of the frame tanh(z) with the BCE pixel loss, else the frame."""
         h_cont, res_content = self.content_encoder(last)
         decoded = self.decoder(h_dyn, h_cont, res_motion, res_content)
+        if self.pixel_loss == "bce":  # tanh(z) = 2 sigmoid(2 z) - 1: the [0, 1] frame's logit is 2 z
+            return tf.tanh(decoded), 2.0 * tf.cast(decoded, tf.float32)
         if not self.predict_change:
-            return decoded
+            return decoded, decoded
         unclipped = last + tf.cast(decoded, last.dtype)
         clipped = tf.clip_by_value(unclipped, -1.0, 1.0)
         if self.straight_through_clip:
-            return unclipped + tf.stop_gradient(clipped - unclipped)
-        return clipped
+            clipped = unclipped + tf.stop_gradient(clipped - unclipped)
+        return clipped, clipped
 
     # --- losses -------------------------------------------------------------------------------------------
-    def image_losses(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """(L_p on [-1, 1], GDL on [0, 1]) as the original's `build_model`."""
+    def image_losses(
+        self, future: tf.Tensor, prediction: tf.Tensor, logits: tf.Tensor | None = None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """(L_p, GDL on [0, 1]) as the original's `build_model`: L_p is the MSE on [-1, 1], or with `logits`
+        (the BCE pixel loss) the binary cross-entropy of the [0, 1] frames computed from their logits."""
         prediction = tf.cast(prediction, tf.float32)
-        l_p = tf.reduce_mean(tf.square(prediction - future))
+        if logits is None:
+            l_p = tf.reduce_mean(tf.square(prediction - future))
+        else:
+            l_p = tf.reduce_mean(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=gray01(future), logits=logits)
+            )
         return l_p, gradient_difference_loss(gray01(prediction), gray01(future))
 
-    def image_loss(self, future: tf.Tensor, prediction: tf.Tensor) -> tuple[tf.Tensor, dict]:
+    def image_loss(
+        self, future: tf.Tensor, prediction: tf.Tensor, logits: tf.Tensor | None = None
+    ) -> tuple[tf.Tensor, dict]:
         """alpha * L_img and its parts: {"l_p", "gdl"} plus {"ssim"} (mean SSIM) when ssim_weight > 0."""
-        l_p, gdl = self.image_losses(future, prediction)
+        l_p, gdl = self.image_losses(future, prediction, logits)
         parts = {"l_p": l_p, "gdl": gdl}
         l_img = l_p + self.gdl_weight * gdl
         if self.ssim_weight > 0:
@@ -473,8 +538,11 @@ class MCNet(TaskModel):
         """alpha L_img (see `image_loss`) [+ beta G_gan in training, with the discriminator's own loss as
         second loss]; logs L_p, GDL and, when ssim_weight > 0, the mean SSIM."""
         past, future = self._unpack(data)
-        prediction = self(past, training=training, num_future=future.shape[1])
-        loss, parts = self.image_loss(future, prediction)
+        if self.pixel_loss == "bce":
+            prediction, logits = self(past, training=training, num_future=future.shape[1], return_logits=True)
+        else:
+            prediction, logits = self(past, training=training, num_future=future.shape[1]), None
+        loss, parts = self.image_loss(future, prediction, logits)
         losses = StepLosses(loss, parts)
         if training and self.discriminator is not None:
             bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum_over_batch_size")
@@ -524,6 +592,10 @@ class MCNet(TaskModel):
             "jump": self.jump,
             "p_td": self.p_td,
             "gate_bias": self.gate_bias,
+            "rbm_normalization": self.rbm_normalization,
+            "rbm_activation": self.rbm_activation,
+            "rbm_memory_gain": self.rbm_memory_gain,
+            "pixel_loss": self.pixel_loss,
             "alpha": self.alpha,
             "beta": self.beta,
             "df_dim": self.df_dim,

@@ -89,6 +89,20 @@ class PredictionTask(Task):
             help="change head: pass the gradient through the output clip",
         )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
+        parser.add_argument(
+            "--rbm-normalization", choices=("layer", "batch"), help="normalisation inside the RBM cells"
+        )
+        parser.add_argument(
+            "--rbm-memory-gain",
+            type=float,
+            help="RBM gates start as leaky integrators: recurrent kernel g x identity, gate bias -g/2",
+        )
+        parser.add_argument(
+            "--rbm-activation", choices=("relu", "tanh"), help="representation activation of the RBM cells"
+        )
+        parser.add_argument(
+            "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
+        )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
         parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
         parser.add_argument("--beta1", type=float, help="Adam beta_1 (0.5 in the original)")
@@ -126,6 +140,10 @@ class PredictionTask(Task):
             content_frame=config.content_frame,
             straight_through_clip=config.straight_through_clip,
             gate_bias=config.gate_bias,
+            rbm_normalization=config.rbm_normalization,
+            rbm_activation=config.rbm_activation,
+            rbm_memory_gain=config.rbm_memory_gain,
+            pixel_loss=config.pixel_loss,
             name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))

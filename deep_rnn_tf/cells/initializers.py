@@ -1,0 +1,44 @@
+"""Initializers of the recurrent cells."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from deep_rnn_tf.validation import check_in_range
+
+
+@keras.saving.register_keras_serializable(package="deep_rnn_tf")
+class CenterIdentity(keras.initializers.Initializer):
+    """`gain` x identity between input and output channels at the kernel's centre tap, zero elsewhere.
+
+    As the RBM cell's recurrent kernel, with the temporal bias at -gain/2, the gate starts as a leaky
+    integrator of its input: around s = 1/2, sigmoid(gain * s - gain/2 + a) ~= 1/2 + gain/4 (s - 1/2) + a/4,
+    so gain 3 keeps 3/4 of the gate's deviation per step (an LSTM's forget gate with bias 1 keeps 0.73);
+    a Glorot kernel starts it almost memoryless. Works for conv (kh, kw, c, c) and dense (c, c) kernels.
+
+    Args:
+        gain: the identity's scale (> 0, at most 20).
+
+    Example:
+        >>> kernel = CenterIdentity(3.0)((3, 3, 4, 4))
+        >>> float(kernel[1, 1, 2, 2]), float(kernel[0, 1, 2, 2]), float(kernel[1, 1, 2, 3])
+        (3.0, 0.0, 0.0)
+    """
+
+    def __init__(self, gain: float = 3.0):
+        self.gain = check_in_range("gain", gain, 0.0, 20.0)
+        if self.gain == 0.0:
+            raise ValueError(f"gain: must be > 0; received {gain!r}")
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(s) for s in shape)
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise ValueError(f"CenterIdentity needs a square (..., c, c) kernel; received shape {shape}")
+        kernel = np.zeros(shape, np.float32)
+        centre = tuple(s // 2 for s in shape[:-2])
+        kernel[centre] = self.gain * np.eye(shape[-1], dtype=np.float32)
+        return keras.ops.convert_to_tensor(kernel, dtype=dtype or "float32")
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain}
