@@ -64,6 +64,9 @@ class TaskConfig:
         devices: devices to use ("cpu", "gpu:0,1", ...; None: all GPUs or the CPU).
         steps_per_epoch: batches per epoch (None: the whole training set).
         keep_checkpoints: newest checkpoints kept in the run directory.
+        val_fraction, val_seed: share of the training data held out for validation (0: none; each task
+            says what it holds out: segment tails, video groups, images) and the seed of that choice. The
+            test split is never scored while training.
         preset: the preset this config started from (recorded, not used).
         task, global_batch_size, num_replicas, strategy: written by the runner into the run's config.json.
     """
@@ -79,6 +82,8 @@ class TaskConfig:
     devices: str | None = None
     steps_per_epoch: int | None = None
     keep_checkpoints: int = 3
+    val_fraction: float = 0.0
+    val_seed: int = 12345
     preset: str | None = None
     task: str | None = None
     global_batch_size: int | None = None
@@ -139,6 +144,8 @@ class TaskConfig:
         for name in ("epochs", "batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1; received {getattr(self, name)!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError(
                 "steps_per_epoch: must be >= 1 (or null: the whole training set); "

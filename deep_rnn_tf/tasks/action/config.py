@@ -92,7 +92,6 @@ class ActionConfig(TaskConfig):
     clipvalue: float | None = 5.0
     validate: bool = True
     val_fraction: float = 0.1
-    val_seed: int = 12345
     head_init: Literal["paper", "glorot"] = "paper"
     class_names: tuple[str, ...] | None = None
     epochs: int = 30
@@ -103,8 +102,6 @@ class ActionConfig(TaskConfig):
         super().check()
         if not 0.0 <= self.overlap_rate < 1.0:
             raise ValueError(f"overlap_rate: must be in [0, 1); received {self.overlap_rate!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 

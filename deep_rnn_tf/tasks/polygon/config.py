@@ -72,12 +72,9 @@ class PolygonConfig(TaskConfig):
     shuffle_buffer: int = 2048
     overlays: int = 24
     val_fraction: float = 0.1
-    val_seed: int = 12345
 
     def check(self) -> None:
         super().check()
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if self.jump is not None and self.jump < 1:
             raise ValueError(f"jump: must be None or >= 1; received {self.jump!r}")
 

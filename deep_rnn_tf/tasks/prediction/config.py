@@ -112,7 +112,6 @@ class PredictionConfig(TaskConfig):
     # Validation: the last val_fraction of every training segment (0: none, the original had none); the
     # test list is never scored while training. test/export load the best epoch by val_loss.
     val_fraction: float = 0.0
-    val_seed: int = 12345
 
     def check(self) -> None:
         super().check()
@@ -120,8 +119,6 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
         if self.past < 2:
             raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
         if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
         if self.pixel_loss == "bce" and self.predict_change:
