@@ -279,3 +279,5 @@ def test_bce_pixel_loss_keeps_a_gradient_where_the_frame_saturates():
         _tiny(pixel_loss="bce", predict_change=True)
     with pytest.raises(ValueError, match="pixel_loss"):
         _tiny(pixel_loss="l1")
+    with pytest.raises(ValueError, match="return_logits"):
+        _tiny(beta=0.0)(frames, return_logits=True)  # the MSE model's head has no logits

@@ -440,6 +440,10 @@ class MCNet(TaskModel):
         steps = self.future if num_future is None else int(num_future)
         if steps < 1:
             raise ValueError(f"num_future must be >= 1; received num_future={num_future!r}")
+        if return_logits and self.pixel_loss != "bce":
+            raise ValueError(
+                f"return_logits needs pixel_loss='bce' (a logit head); pixel_loss={self.pixel_loss!r}"
+            )
         training = bool(training)
         states = self.core.get_initial_state(tf.shape(frames)[0])
         # Encoder: K-1 core steps on the observed differences.
@@ -467,7 +471,8 @@ class MCNet(TaskModel):
         return h_dyn, res_motion, list(states)
 
     def _decode_eager(self, h_dyn, res_motion, last):
-        """(frame, logit): the logit is 2 z of the frame tanh(z) with the BCE pixel loss, else the frame."""
+        """(frame, logit): the logit is 2 z of the frame tanh(z) with the BCE pixel loss; other heads have no
+        logit and return the frame in its place (`call` refuses `return_logits` for them)."""
         h_cont, res_content = self.content_encoder(last)
         decoded = self.decoder(h_dyn, h_cont, res_motion, res_content)
         if self.pixel_loss == "bce":  # tanh(z) = 2 sigmoid(2 z) - 1: the [0, 1] frame's logit is 2 z
