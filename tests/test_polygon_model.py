@@ -157,6 +157,23 @@ def test_variants_and_validation():
         resolve_filters({"depth": 7, "filters": None})
 
 
+def test_gate_bias_starts_every_rbm_gate_open_and_round_trips(images):
+    """gate_bias sets b_T of every RBM decoder cell (the gates start at sigmoid(b), not 1/2); a ConvLSTM
+    decoder takes the option and ignores it; the config keeps it."""
+    model = PolygonRNN(**{**TINY, "filters": [8, 8, 4]}, gate_bias=2.0, seed=0)
+    cells = model.rnn.cell.cells
+    assert len(cells) == 3
+    for cell in cells:
+        np.testing.assert_array_equal(cell.temporal_bias.numpy(), np.full(cell.filters, 2.0, np.float32))
+        assert not np.any(cell.representation_bias.numpy())
+    plain = PolygonRNN(**{**TINY, "filters": [8, 8, 4]}, seed=0)
+    assert not np.any(plain.rnn.cell.cells[0].temporal_bias.numpy())
+    clone = PolygonRNN.from_config(model.get_config())
+    assert clone.gate_bias == 2.0 and clone.rnn.cell.cells[1].gate_bias == 2.0
+    lstm = PolygonRNN(**{**TINY, "rnn": "convlstm"}, gate_bias=2.0)
+    assert lstm(tf.zeros((1, 224, 224, 3), tf.uint8))["tokens"].shape == (1, 9)
+
+
 def test_jump_decoder_shortcuts_and_decodes_as_it_trains(images):
     """--jump adds residual shortcuts (a projection where the width changes); greedy decoding (step by
     step through the cell) and teacher forcing (the time-batched fast path) agree, and the config keeps it."""

@@ -71,12 +71,14 @@ def test_validation_is_carved_from_training_images_never_the_eval_split(crops, t
     shutil.copytree(os.path.join(crops, "train"), train_only / "train")  # no val/ folder at all
     config = tiny_config("polygon", crops=str(train_only), seed=0, val_fraction=0.5)
     task = PolygonTask()
-    held = task._validation_sources(config)
+    held, held_crops = task._validation_sources(config)
     sources = crop_sources(str(train_only), "train")
     assert len(held) == 1 and held < set(sources)
     train, val = task.datasets(config, 1)
     validation_crops = sum(int(images.shape[0]) for images, _ in val)
-    assert validation_crops == sum(source in held for source in sources)
+    assert validation_crops == held_crops == sum(source in held for source in sources)
+    # Its length is known, so Keras does not warn "Your input ran out of data" after each validation.
+    assert int(val.cardinality()) == held_crops
     training_crops = sum(1 for _ in train)  # batches of one: every crop of the images not held out
     assert training_crops == len(sources) - validation_crops
     assert (

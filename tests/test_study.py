@@ -97,6 +97,9 @@ def test_grid_cells_match_the_paper_tables():
     assert polygon.cell("rbm-15").paper == {"iou": 70.4, "decoder_params_m": 5.85}
     assert polygon.cell("convlstm-15").paper["iou"] == 46.7
     assert small_polygon_filters(2) == [16, 8] and len(small_polygon_filters(15)) == 15
+    # The small budget opens the RBM gates at the start (gate bias 2); the ConvLSTM keeps Keras' start.
+    assert polygon.cell("rbm-5").budget_flags["small"][-2:] == ("--gate-bias", "2")
+    assert "--gate-bias" not in polygon.cell("convlstm-5").budget_flags["small"]
     action = GRIDS["action-table"]
     assert [c.name for c in action.cells] == ["lstm1", "convlstm15", "rbm1", "rbm15"]
     assert action.cell("rbm15").paper == {"top1": 79.8, "anticipation_top1": 57.7}

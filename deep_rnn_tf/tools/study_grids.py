@@ -201,11 +201,15 @@ def _polygon_cell(rnn: str, depth: int) -> StudyCell:
     iou, params = _PAPER_POLYGON[rnn][depth]
     filters = tuple(str(w) for w in small_polygon_filters(depth))
     tiny_filters = tuple(str(w) for w in tiny_polygon_filters(depth))
+    # The RBM cells' gates start at sigmoid(2) = 0.88 instead of 1/2: with gates at 1/2 every layer halves
+    # the signal, and at 160 steps the 5-layer decoder stayed near zero IoU (docs/study.md, "gate bias").
+    # The ConvLSTM cells keep Keras' own start (forget-gate bias 1).
+    gate = ("--gate-bias", "2") if rnn == "rbm" else ()
     return StudyCell(
         name=f"{rnn}-{depth}",
         label=f"{depth}-layer {'RBM' if rnn == 'rbm' else 'ConvLSTM'}",
         flags=("--rnn", rnn, "--depth", str(depth)),
-        budget_flags={"small": ("--filters", *filters), "tiny": ("--filters", *tiny_filters)},
+        budget_flags={"small": ("--filters", *filters, *gate), "tiny": ("--filters", *tiny_filters)},
         series=rnn,
         x=depth,
         paper={"iou": iou, "decoder_params_m": params},

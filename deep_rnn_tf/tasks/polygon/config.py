@@ -36,6 +36,8 @@ class PolygonConfig(TaskConfig):
         max_vertices: longest vertex sequence (T = this + 1).
         num_windows, window_len, coherence_weight: OCTS windows per sequence, their length, lambda.
         p_td: temporal-dropout probability; min_vertices: vertices before end-of-polygon may be decoded.
+        gate_bias: initial bias of the RBM decoder cells' temporal gate (0: the original, gate 1/2 at the
+            start; each closed-by-half gate halves the signal, so a deep stack starts near zero output).
         target_sigma: Gaussian target smoothing in grid cells (0: off).
         shuffle_buffer: training shuffle buffer; overlays: overlay PNGs written by the evaluation.
         val_fraction, val_seed: validation carved from the training split: the crops of `val_fraction` of
@@ -64,6 +66,7 @@ class PolygonConfig(TaskConfig):
     window_len: int | None = None
     coherence_weight: float = 0.8
     p_td: float = 0.5
+    gate_bias: float = 0.0
     min_vertices: int = 3
     target_sigma: float = 0.0
     lr: float = 1e-4

@@ -184,6 +184,7 @@ class PolygonRNN(TaskModel):
         coherence_weight: lambda of the coherence term (0.8, the original's).
         head: "dense" or "conv" (module docstring).
         p_td: temporal-dropout probability of the RBM cells (0.5, the original polygon code's).
+        gate_bias: initial temporal-gate bias of the RBM cells (0, the original: every gate starts at 1/2).
         jump: a residual jump every `jump` decoder layers (1x1 projection where the width changes), or
             None: no jumps, the original polygon stack. Deep decoders train faster with jumps.
         min_vertices: end-of-polygon is not allowed before this many vertices when decoding.
@@ -212,6 +213,7 @@ class PolygonRNN(TaskModel):
         coherence_weight: float = 0.8,
         head: str = "dense",
         p_td: float = 0.5,
+        gate_bias: float = 0.0,
         min_vertices: int = 3,
         target_sigma: float = 0.0,
         seed: int | None = None,
@@ -245,6 +247,7 @@ class PolygonRNN(TaskModel):
         self.coherence_weight = float(coherence_weight)
         self.head = head
         self.p_td = float(p_td)
+        self.gate_bias = float(gate_bias)
         self.min_vertices = int(min_vertices)
         if target_sigma < 0:
             raise ValueError(f"target_sigma must be >= 0; received target_sigma={target_sigma!r}")
@@ -252,7 +255,9 @@ class PolygonRNN(TaskModel):
         self.seed = seed
 
         self.encoder = build_polygon_encoder(self.encoder_width, self.skip_channels, self.feature_channels)
-        cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "seed": seed} if rnn == "rbm" else {}
+        cell_kwargs = {}
+        if rnn == "rbm":
+            cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "gate_bias": self.gate_bias, "seed": seed}
         # No normalisation and, by default, no jumps: the original polygon stack (§1.1).
         self.rnn = DeepRNN(
             rnn, depth=len(self.filters), filters=self.filters, jump=self.jump, return_sequences=True,
@@ -447,6 +452,7 @@ class PolygonRNN(TaskModel):
             coherence_weight=self.coherence_weight,
             head=self.head,
             p_td=self.p_td,
+            gate_bias=self.gate_bias,
             min_vertices=self.min_vertices,
             target_sigma=self.target_sigma,
             seed=self.seed,

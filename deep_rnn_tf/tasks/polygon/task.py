@@ -91,6 +91,11 @@ class PolygonTask(Task):
         )
         parser.add_argument("--head", choices=("dense", "conv"), help="output head")
         parser.add_argument(
+            "--gate-bias",
+            type=float,
+            help="initial temporal-gate bias of the RBM decoder cells (0: the original)",
+        )
+        parser.add_argument(
             "--encoder-weights", help="'none', 'imagenet' or a local Keras VGG16 weights file"
         )
         parser.add_argument("--max-vertices", type=int, help="longest vertex sequence (T = this + 1)")
@@ -118,6 +123,7 @@ class PolygonTask(Task):
             coherence_weight=config.coherence_weight,
             head=config.head,
             p_td=config.p_td,
+            gate_bias=config.gate_bias,
             min_vertices=config.min_vertices,
             target_sigma=config.target_sigma,
             seed=config.seed,
@@ -150,7 +156,7 @@ class PolygonTask(Task):
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
         config = self.config(config)
-        held = self._validation_sources(config)
+        held, held_crops = self._validation_sources(config)
         if held:
             held_out = tf.constant(sorted(held))
 
@@ -159,6 +165,9 @@ class PolygonTask(Task):
 
             examples = self._examples(config, config.train_split, lambda s: tf.logical_not(in_validation(s)))
             validation = self._examples(config, config.train_split, in_validation)
+            # A filtered dataset's length is unknown, and Keras then warns "Your input ran out of data"
+            # at the end of every validation pass; the count is known from the sources.
+            validation = validation.apply(tf.data.experimental.assert_cardinality(held_crops))
             val = validation.batch(global_batch_size).prefetch(2)
         else:
             examples, val = self._examples(config, config.train_split), None
@@ -169,12 +178,14 @@ class PolygonTask(Task):
         )
         return train, val
 
-    def _validation_sources(self, config: PolygonConfig) -> set[str]:
-        """Source images whose crops validate: `val_fraction` of the training split's images, never the
-        evaluation split (a source image's crops all go one way, so no object is seen in both)."""
+    def _validation_sources(self, config: PolygonConfig) -> tuple[set[str], int]:
+        """(source images whose crops validate, their number of crops): `val_fraction` of the training
+        split's images, never the evaluation split (a source image's crops all go one way, so no object is
+        seen in both)."""
         if not config.val_fraction:
-            return set()
-        sources = set(crop_sources(config.crops, config.train_split))
+            return set(), 0
+        per_crop = crop_sources(config.crops, config.train_split)
+        sources = set(per_crop)
         held = split_groups(((source, 0) for source in sources), config.val_fraction, config.val_seed)
         if held:
             logger.info(
@@ -185,7 +196,7 @@ class PolygonTask(Task):
             )
         else:
             logger.warning("%s: too few training images to carve a validation split", config.crops)
-        return held
+        return held, sum(source in held for source in per_crop)
 
     def example_batch(self, config, batch_size: int = 1):
         """(uint8 crops, target sequences) as the crop shards give them: zeros, end-of-polygon first."""
