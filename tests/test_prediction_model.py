@@ -125,6 +125,13 @@ def test_rbm_core_options_reach_every_cell_and_round_trip():
     assert _tiny().core.cells[0].normalization is None  # the original MCnet core has none
     with pytest.raises(ValueError, match="normalization"):
         _tiny(rbm_normalization="group")
+    # The memory gain lowers the cells' gate bias by g/2: a sum out of the cell's range is refused under
+    # both names the user typed, not as the cell's `gate_bias`.
+    with pytest.raises(
+        ValueError, match=r"gate_bias - rbm_memory_gain / 2 .* gate_bias=-6.0, rbm_memory_gain=10"
+    ):
+        _tiny(gate_bias=-6.0, rbm_memory_gain=10)
+    assert _tiny(gate_bias=-6.0, rbm_memory_gain=8).core.cells[0].gate_bias == -10.0
 
 
 def test_convlstm_core_and_longer_test_horizon():
