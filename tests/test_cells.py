@@ -232,3 +232,16 @@ def test_center_identity_makes_the_rbm_gate_a_leaky_integrator():
     restored = RBMCell.from_config(cell.get_config())
     assert isinstance(restored.recurrent_initializer, CenterIdentity)
     assert restored.recurrent_initializer.gain == 3.0
+
+
+def test_lstm_gate_bias_opens_input_and_output_gates():
+    """gate_bias is added to the i and o biases (f keeps its +1, c its 0); 0 is Keras' start; range checked."""
+    cell = LSTMCell(3, gate_bias=1.5)
+    cell.build((None, 2))
+    np.testing.assert_array_equal(cell.bias.numpy(), [1.5] * 3 + [1.0] * 3 + [0.0] * 3 + [1.5] * 3)
+    assert LSTMCell.from_config(cell.get_config()).gate_bias == 1.5
+    plain = LSTMCell(3)
+    plain.build((None, 2))
+    np.testing.assert_array_equal(plain.bias.numpy(), [0.0] * 3 + [1.0] * 3 + [0.0] * 6)
+    with pytest.raises(ValueError, match="gate_bias"):
+        ConvLSTMCell(4, gate_bias=11.0)

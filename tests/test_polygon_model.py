@@ -158,8 +158,8 @@ def test_variants_and_validation():
 
 
 def test_gate_bias_starts_every_rbm_gate_open_and_round_trips(images):
-    """gate_bias sets b_T of every RBM decoder cell (the gates start at sigmoid(b), not 1/2); a ConvLSTM
-    decoder takes the option and ignores it; the config keeps it."""
+    """gate_bias sets b_T of every RBM decoder cell (the gates start at sigmoid(b), not 1/2) and the input
+    and output gates of ConvLSTM cells; the config keeps it."""
     model = PolygonRNN(**{**TINY, "filters": [8, 8, 4]}, gate_bias=2.0, seed=0)
     cells = model.rnn.cell.cells
     assert len(cells) == 3
@@ -172,6 +172,8 @@ def test_gate_bias_starts_every_rbm_gate_open_and_round_trips(images):
     assert clone.gate_bias == 2.0 and clone.rnn.cell.cells[1].gate_bias == 2.0
     lstm = PolygonRNN(**{**TINY, "rnn": "convlstm"}, gate_bias=2.0)
     assert lstm(tf.zeros((1, 224, 224, 3), tf.uint8))["tokens"].shape == (1, 9)
+    i, f, c, o = np.split(lstm.rnn.cell.cells[0].bias.numpy(), 4)
+    assert (i == 2).all() and (f == 1).all() and (c == 0).all() and (o == 2).all()
 
 
 def test_jump_decoder_shortcuts_and_decodes_as_it_trains(images):

@@ -37,7 +37,8 @@ class PolygonConfig(TaskConfig):
         num_windows, window_len, coherence_weight: OCTS windows per sequence, their length, lambda.
         p_td: temporal-dropout probability; min_vertices: vertices before end-of-polygon may be decoded.
         gate_bias: initial bias of the RBM decoder cells' temporal gate (0: the original, gate 1/2 at the
-            start; each closed-by-half gate halves the signal, so a deep stack starts near zero output).
+            start; each closed-by-half gate halves the signal, so a deep stack starts near zero output); of
+            ConvLSTM cells, added to their input- and output-gate biases.
         target_sigma: Gaussian target smoothing in grid cells (0: off).
         shuffle_buffer: training shuffle buffer; overlays: overlay PNGs written by the evaluation.
         val_fraction, val_seed: validation carved from the training split: the crops of `val_fraction` of

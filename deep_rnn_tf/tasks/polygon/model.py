@@ -184,7 +184,8 @@ class PolygonRNN(TaskModel):
         coherence_weight: lambda of the coherence term (0.8, the original's).
         head: "dense" or "conv" (module docstring).
         p_td: temporal-dropout probability of the RBM cells (0.5, the original polygon code's).
-        gate_bias: initial temporal-gate bias of the RBM cells (0, the original: every gate starts at 1/2).
+        gate_bias: initial temporal-gate bias of the RBM cells (0, the original: every gate starts at 1/2);
+            for ConvLSTM cells, added to the input- and output-gate biases (0: Keras' start).
         jump: a residual jump every `jump` decoder layers (1x1 projection where the width changes), or
             None: no jumps, the original polygon stack. Deep decoders train faster with jumps.
         min_vertices: end-of-polygon is not allowed before this many vertices when decoding.
@@ -255,9 +256,9 @@ class PolygonRNN(TaskModel):
         self.seed = seed
 
         self.encoder = build_polygon_encoder(self.encoder_width, self.skip_channels, self.feature_channels)
-        cell_kwargs = {}
+        cell_kwargs = {"gate_bias": self.gate_bias}
         if rnn == "rbm":
-            cell_kwargs = {"activation": "tanh", "p_td": self.p_td, "gate_bias": self.gate_bias, "seed": seed}
+            cell_kwargs.update(activation="tanh", p_td=self.p_td, seed=seed)
         # No normalisation and, by default, no jumps: the original polygon stack (§1.1).
         self.rnn = DeepRNN(
             rnn, depth=len(self.filters), filters=self.filters, jump=self.jump, return_sequences=True,

@@ -93,7 +93,7 @@ class PolygonTask(Task):
         parser.add_argument(
             "--gate-bias",
             type=float,
-            help="initial temporal-gate bias of the RBM decoder cells (0: the original)",
+            help="initial bias of the RBM temporal gate / ConvLSTM input and output gates (0: default)",
         )
         parser.add_argument(
             "--encoder-weights", help="'none', 'imagenet' or a local Keras VGG16 weights file"
