@@ -235,7 +235,8 @@ def test_center_identity_makes_the_rbm_gate_a_leaky_integrator():
 
 
 def test_lstm_gate_bias_opens_input_and_output_gates():
-    """gate_bias is added to the i and o biases (f keeps its +1, c its 0); 0 is Keras' start; range checked."""
+    """gate_bias is added to the i and o biases (f keeps its +1, c its 0); 0 is Keras' start; the range is
+    checked."""
     cell = LSTMCell(3, gate_bias=1.5)
     cell.build((None, 2))
     np.testing.assert_array_equal(cell.bias.numpy(), [1.5] * 3 + [1.0] * 3 + [0.0] * 3 + [1.5] * 3)
