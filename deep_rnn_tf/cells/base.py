@@ -19,6 +19,9 @@ import tensorflow as tf
 # Re-exported for code written before `deep_rnn_tf.validation` existed.
 from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability  # noqa: F401
 
+# Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.
+GATE_BIAS_LIMIT = 10.0
+
 
 def temporal_dropout(x: tf.Tensor, keep_gradient: tf.Tensor) -> tf.Tensor:
     """Identity forward; backward, the gradient into `x` is multiplied by `keep_gradient` (0 or 1).

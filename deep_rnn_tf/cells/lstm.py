@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time
+from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT, RecurrentCell, merge_time, split_time
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
 
@@ -31,7 +31,7 @@ class _LSTMBase(RecurrentCell):
         super().__init__(recurrent_initializer=recurrent_initializer, **kwargs)
         self.filters = filters
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.gate_bias = check_in_range("gate_bias", gate_bias, -10.0, 10.0)
+        self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
 
     def _kernel_shape(self, in_channels: int) -> tuple:
         raise NotImplementedError
@@ -67,15 +67,24 @@ class _LSTMBase(RecurrentCell):
             )
 
     def _bias_init(self, shape, dtype=None):
-        if not self.unit_forget_bias and not self.gate_bias:
-            return self.bias_initializer(shape, dtype=dtype)
         units = self.filters
-        i, f, c, o = (self.bias_initializer((units,), dtype=dtype) for _ in range(4))
-        if self.unit_forget_bias:
-            f = f + 1.0
+        if self.unit_forget_bias:  # Keras' layout: the forget gate's part is exactly 1
+            bias = tf.concat(
+                [
+                    self.bias_initializer((units,), dtype=dtype),
+                    tf.ones((units,), dtype=dtype),
+                    self.bias_initializer((2 * units,), dtype=dtype),
+                ],
+                axis=0,
+            )
+        else:
+            bias = self.bias_initializer(shape, dtype=dtype)
+        if not self.gate_bias:
+            return bias
         # gate_bias opens the input and output gates at the start (sigmoid(b) instead of 1/2): with both at
         # 1/2 each layer passes about a quarter of its candidate, and a deep stack starts near zero output.
-        return tf.concat([i + self.gate_bias, f, c, o + self.gate_bias], axis=0)
+        opened, closed = tf.fill((units,), self.gate_bias), tf.zeros((units,))
+        return bias + tf.cast(tf.concat([opened, closed, closed, opened], axis=0), bias.dtype)
 
     def input_projection(self, sequence, training=None):
         z = self._input_linear(merge_time(sequence), self.kernel)

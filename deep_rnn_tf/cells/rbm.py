@@ -18,7 +18,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import RecurrentCell, merge_time, split_time, temporal_dropout
+from deep_rnn_tf.cells.base import (
+    GATE_BIAS_LIMIT,
+    RecurrentCell,
+    merge_time,
+    split_time,
+    temporal_dropout,
+)
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
 
 NORMALIZATIONS = (None, "batch", "layer")
@@ -43,7 +49,7 @@ class _RBMBase(RecurrentCell):
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         self.p_td = check_probability("p_td", p_td)
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
-        self.gate_bias = check_in_range("gate_bias", gate_bias, -10.0, 10.0)
+        self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
         self._make_seed_generator()
 
     # --- hooks for the conv / dense forms ----------------------------------------------------------------

@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
+from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
 from deep_rnn_tf.cells.initializers import CenterIdentity
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
@@ -363,11 +364,12 @@ class MCNet(TaskModel):
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
-        if rnn == "rbm" and not -10.0 <= gate_bias - self.rbm_memory_gain / 2 <= 10.0:
-            # The cells' gate bias is gate_bias - g/2 and RBMCell bounds it to [-10, 10]: say so here,
-            # instead of the cell refusing a value the user never typed.
+        if rnn == "rbm" and abs(gate_bias - self.rbm_memory_gain / 2) > GATE_BIAS_LIMIT:
+            # The cells' gate bias is gate_bias - g/2 and the cells bound it: say so here, instead of the
+            # cell refusing a value the user never typed.
             raise ValueError(
-                "gate_bias - rbm_memory_gain / 2 (the RBM cells' starting gate bias) must be in [-10, 10]. "
+                "gate_bias - rbm_memory_gain / 2 (the RBM cells' starting gate bias) must be in "
+                f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]. "
                 f"Received: gate_bias={gate_bias!r}, rbm_memory_gain={rbm_memory_gain!r}"
             )
         self.pixel_loss = check_choice("pixel_loss", pixel_loss, PIXEL_LOSSES)
