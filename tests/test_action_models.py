@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from deep_rnn_tf.tasks.action import models as M
-from deep_rnn_tf.tasks.action.config import RNNS
+from deep_rnn_tf.tasks.action.config import RNNS, ActionConfig
 
 TINY = {
     "image_size": [16, 16],
@@ -149,6 +149,48 @@ def test_per_frame_cross_entropy_by_hand_and_in_training():
 def test_keras_application_backbones_without_download(name, channels):
     backbone = M.build_backbone(name, "none", (32, 32), 8)
     assert backbone.output_shape == (None, 1, 1, channels)
+
+
+@pytest.mark.parametrize("stride,size", [(8, 4), (4, 8)])
+def test_tiny_backbone_output_stride(stride, size):
+    backbone = M.build_backbone("tiny", "none", (32, 32), 8, stride=stride)
+    assert backbone.output_shape == (None, size, size, 8)
+    model = M.build_clip_model({**TINY, "image_size": [32, 32], "backbone_stride": stride}, 3)
+    assert model.get_layer("backbone").layer.output_shape == (None, size, size, TINY["width"])
+    with pytest.raises(ValueError, match="backbone_stride must be one of .*received 2"):
+        M.build_backbone("tiny", "none", (32, 32), 8, stride=2)
+    with pytest.raises(ValueError, match="backbone_stride: .*received 16"):
+        ActionConfig(backbone_stride=16).check()
+
+
+def test_sequence_dropout_mask_is_shared_by_every_frame():
+    frames = tf.ones((4, 6, 3, 3, 8))
+    shared = M._frame_dropout(0.5, "shared", "sequence")(frames, training=True).numpy()
+    assert (shared == shared[:, :1]).all() and (shared == shared[:, :, :1, :1]).all()
+    assert 0 < (shared == 0).mean() < 1
+    per_frame = M._frame_dropout(0.5, "per_frame", "frame")(frames, training=True).numpy()
+    assert not (per_frame == per_frame[:, :1]).all()
+    pooled = M._sequence_dropout(0.5, "pooled", "sequence")(tf.ones((4, 6, 8)), training=True).numpy()
+    assert (pooled == pooled[:, :1]).all() and 0 < (pooled == 0).mean() < 1
+    model = M.build_clip_model({**TINY, "dropout_mask": "sequence"}, 3)
+    assert model.get_layer("feature_dropout").noise_shape == (None, 1, 1, 1, None)
+    assert model.get_layer("rnn_dropout").noise_shape == (None, 1, None)
+    standalone = M.build_clip_model({**TINY, "model": "standalone", "dropout_mask": "sequence"}, 3)
+    assert standalone.get_layer("rnn_dropout").noise_shape == (None, 1, 1, 1, None)
+
+
+def test_rnn_normalization_reaches_every_rbm_cell():
+    for choice, kind in (
+        ("batch", keras.layers.BatchNormalization),
+        ("layer", keras.layers.GroupNormalization),
+    ):
+        model = M.build_clip_model({**TINY, "rnn": "rbm15", "rnn_normalization": choice}, 3)
+        cells = [cell for cell in model.get_layer("rbm15").cell.cells]
+        assert len(cells) == TINY["depth"]
+        assert all(cell.normalization == choice for cell in cells)
+        assert all(isinstance(cell.temporal_norm, kind) for cell in cells)
+    with pytest.raises(ValueError, match="rnn_normalization: expected one of 'batch', 'layer'"):
+        ActionConfig.from_dict({"rnn_normalization": "group"})
 
 
 def test_backbone_weights_from_a_local_file(tmp_path):

@@ -72,6 +72,8 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("prediction", None, [("command line", {"rnn": "gru"})])
     with pytest.raises(ValueError, match="image_size: must be a positive multiple of 8"):
         resolve_config("prediction", None, [("command line", {"image_size": 30})])
+    with pytest.raises(ValueError, match=r"head_dropout: a dropout rate must be in \[0, 1\); received 1\.0"):
+        resolve_config("action", "small", [("command line", {"head_dropout": 1.0})])
     with pytest.raises(ValueError, match="--preset 'huge'"):
         resolve_config("demo", "huge")
     # int widens to float, lists become tuples, a saved config.json round-trips.

@@ -16,6 +16,8 @@ BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
+DROPOUT_MASKS = ("frame", "sequence")
+TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
 BACKBONE_PREPROCESSING = {"vgg19": "caffe", "resnet50": "caffe", "tiny": "torch", "none": "torch"}
@@ -31,11 +33,16 @@ class ActionConfig(TaskConfig):
         class_index: class-index file; data_root: root of the relative frame folders of list files.
         model: "backbone" (CNN + recurrent stack) or "standalone" (17-cell RBM).
         backbone, backbone_weights, freeze_backbone: per-frame CNN, its weights, frozen or fine-tuned.
+        backbone_stride: output stride of the "tiny" CNN, 8 or 4 (the others have their own, 32).
         rnn: recurrent stack ("rbm15", "rbm1", "convlstm15", "lstm1"); depth: override of its 15 layers.
         jump: residual jump; jump_projection: its shortcut, "always" (1x1 conv) or "conv_bn_relu" (1x1
             conv + BN + ReLU, the original's ShortCut).
         width: channels of the stack (standalone: base width); hidden: head units.
+        rnn_normalization: normalisation of the RBM cells' two pre-activations, "batch" (the original's) or
+            "layer" (per sample: no moving statistics, the same at training and test time).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
+        dropout_mask: "frame" (a new Dropout2d mask per frame, the original's) or "sequence" (one mask for
+            all frames of a clip: a channel dropped in one frame only looks like motion to the stack).
         image_size: (H, W) fed to the model.
         num_clips, clip_len, overlap_rate, coherence: OCTS clips N x L, overlap rate, lambda.
         anticipation, anticipation_weight, observe: the monotonicity hinge and the frames observed at test.
@@ -63,6 +70,7 @@ class ActionConfig(TaskConfig):
     backbone: Literal["vgg19", "resnet50", "tiny", "none"] = "vgg19"
     backbone_weights: str | None = "imagenet"
     freeze_backbone: bool = False
+    backbone_stride: int = 8
     rnn: Literal["rbm15", "rbm1", "convlstm15", "lstm1"] = "rbm15"
     depth: int | None = None
     jump: int | None = 5
@@ -70,10 +78,12 @@ class ActionConfig(TaskConfig):
     # ("conv_bn_relu", the original's SNN.ShortCut, original.md §1.1).
     jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
+    rnn_normalization: Literal["batch", "layer"] = "batch"
     hidden: int = 512
     p_td: float = 1.0  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
     dropout: float = 0.2
     head_dropout: float = 0.5
+    dropout_mask: Literal["frame", "sequence"] = "frame"
     image_size: tuple[int, int] = (224, 224)
     num_clips: int = 7
     clip_len: int = 10
@@ -102,6 +112,14 @@ class ActionConfig(TaskConfig):
         super().check()
         if not 0.0 <= self.overlap_rate < 1.0:
             raise ValueError(f"overlap_rate: must be in [0, 1); received {self.overlap_rate!r}")
+        for name in ("dropout", "head_dropout"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name}: a dropout rate must be in [0, 1); received {rate!r}")
+        if self.backbone_stride not in TINY_STRIDES:
+            raise ValueError(
+                f"backbone_stride: must be one of {TINY_STRIDES}; received {self.backbone_stride!r}"
+            )
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 

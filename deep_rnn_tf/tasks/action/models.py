@@ -27,7 +27,14 @@ import tensorflow as tf
 
 from deep_rnn_tf import ConvRNN, DeepCell, DeepRNN, RBMCell
 from deep_rnn_tf.layers.preprocessing import Preprocessing
-from deep_rnn_tf.tasks.action.config import BACKBONE_PREPROCESSING, BACKBONES, MODELS, RNNS, ActionConfig
+from deep_rnn_tf.tasks.action.config import (
+    BACKBONE_PREPROCESSING,
+    BACKBONES,
+    MODELS,
+    RNNS,
+    TINY_STRIDES,
+    ActionConfig,
+)
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, run_clips, zero_states
 
 
@@ -86,22 +93,37 @@ class FrameWise(keras.layers.Layer):
         return cls(**config)
 
 
-def _frame_dropout(rate: float, name: str) -> keras.layers.Dropout:
-    """Dropout2d per frame: whole channels of one frame dropped (the original's nn.Dropout2d)."""
-    return keras.layers.Dropout(rate, noise_shape=(None, None, 1, 1, None), name=name)
+def _frame_dropout(rate: float, name: str, mask: str = "frame") -> keras.layers.Dropout:
+    """Dropout2d on (batch, time, h, w, c): whole channels dropped, per frame (the original's nn.Dropout2d,
+    `mask="frame"`) or with one mask for every frame of a sequence (`mask="sequence"`).
+
+    Why "sequence": a channel dropped in one frame and kept in the next is a change between frames, i.e. noise
+    that looks like motion to the recurrent stack, whose only job on motion-defined classes is to compare
+    frames; a mask shared over time regularises the same channels without faking motion.
+    """
+    return keras.layers.Dropout(
+        rate, noise_shape=(None, 1 if mask == "sequence" else None, 1, 1, None), name=name
+    )
+
+
+def _sequence_dropout(rate: float, name: str, mask: str = "frame") -> keras.layers.Dropout:
+    """Dropout on (batch, time, units): per element and frame, or one mask per sequence (_frame_dropout)."""
+    return keras.layers.Dropout(rate, noise_shape=(None, 1, None) if mask == "sequence" else None, name=name)
 
 
 def build_backbone(
-    name: str, weights: str | None, image_size: tuple[int, int], width: int
+    name: str, weights: str | None, image_size: tuple[int, int], width: int, stride: int = 8
 ) -> keras.Model | None:
     """The per-frame CNN.
 
     Args:
-        name: "vgg19" (pool5, 512 ch at 1/32), "resnet50" (2048 ch at 1/32), "tiny" (three stride-2 conv
-            + BN + ReLU layers to `width` channels at 1/8: a CPU stand-in) or "none" (no backbone).
+        name: "vgg19" (pool5, 512 ch at 1/32), "resnet50" (2048 ch at 1/32), "tiny" (three 3x3 conv
+            + BN + ReLU layers to `width` channels at 1/`stride`: a CPU stand-in) or "none" (no backbone).
         weights: "imagenet" (downloaded by Keras on a connected machine), "none"/None or a local file.
         image_size: (H, W) of the frames.
         width: channels of the tiny CNN.
+        stride: output stride of the tiny CNN, 8 (three stride-2 convs) or 4 (the last conv at stride 1:
+            a finer map, on which a motion of a few pixels moves features by more than a fraction of a cell).
 
     Example:
         >>> build_backbone("vgg19", None, (224, 224), 512).output_shape
@@ -116,11 +138,16 @@ def build_backbone(
     if name == "tiny":
         if weights is not None and weights != "imagenet":
             raise ValueError("backbone 'tiny' has no pretrained weights; use backbone_weights='none'")
+        if stride not in TINY_STRIDES:
+            raise ValueError(f"backbone_stride must be one of {TINY_STRIDES}; received {stride!r}")
         inputs = keras.Input(shape)
         x = inputs
-        for index, filters in enumerate((max(8, width // 2), width, width)):
+        strides = (2, 2, 2) if stride == 8 else (2, 2, 1)
+        for index, (filters, step) in enumerate(
+            zip((max(8, width // 2), width, width), strides, strict=True)
+        ):
             x = keras.layers.Conv2D(
-                filters, 3, strides=2, padding="same", use_bias=False, name=f"conv{index}"
+                filters, 3, strides=step, padding="same", use_bias=False, name=f"conv{index}"
             )(x)
             x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
             x = keras.layers.ReLU(name=f"relu{index}")(x)
@@ -135,7 +162,7 @@ def build_backbone(
 def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
     return {
         "activation": activation,
-        "normalization": "batch",
+        "normalization": config.get("rnn_normalization", "batch"),
         "kernel_initializer": xavier_gain3(),
         "recurrent_initializer": xavier_gain3(),
         "p_td": float(config.get("p_td", 0.0)),
@@ -207,14 +234,20 @@ def build_backbone_clip_model(config: ActionConfig, num_classes: int) -> keras.M
     frames = keras.Input((None, *image_size, 3), name="frames")
     backbone_name = config.get("backbone", "vgg19")
     x = Preprocessing(BACKBONE_PREPROCESSING[backbone_name], name="preprocess")(frames)
-    backbone = build_backbone(backbone_name, config.get("backbone_weights"), image_size, int(config["width"]))
+    backbone = build_backbone(
+        backbone_name,
+        config.get("backbone_weights"),
+        image_size,
+        int(config["width"]),
+        stride=int(config.get("backbone_stride", 8)),
+    )
     if backbone is not None:
         backbone.trainable = not config.get("freeze_backbone", False)
         x = FrameWise(backbone, name="backbone")(x)
-    dropout = float(config.get("dropout", 0.2))
-    x = _frame_dropout(dropout, "feature_dropout")(x)
+    dropout, mask = float(config.get("dropout", 0.2)), config.get("dropout_mask", "frame")
+    x = _frame_dropout(dropout, "feature_dropout", mask)(x)
     x = _recurrent_stack(config, x)
-    x = keras.layers.Dropout(dropout, name="rnn_dropout")(x)
+    x = _sequence_dropout(dropout, "rnn_dropout", mask)(x)
     return keras.Model(frames, _head(config, num_classes, x), name=f"action_{config.get('rnn', 'rbm15')}")
 
 
@@ -269,7 +302,8 @@ def build_standalone_clip_model(
     stem_outputs = stem(x, initial_state=state_inputs[:num_stem]) if with_states else stem(x)
     x = FrameWise(keras.layers.MaxPooling2D(3, 2, padding="same"), name="stem_pool")(stem_outputs[0])
     body_outputs = body(x, initial_state=state_inputs[num_stem:]) if with_states else body(x)
-    x = _frame_dropout(float(config.get("dropout", 0.2)), "rnn_dropout")(body_outputs[0])
+    dropout, mask = float(config.get("dropout", 0.2)), config.get("dropout_mask", "frame")
+    x = _frame_dropout(dropout, "rnn_dropout", mask)(body_outputs[0])
     x = FrameWise(keras.layers.Flatten(), name="flatten")(x)
     logits = _head(config, num_classes, x)
     if not with_states:

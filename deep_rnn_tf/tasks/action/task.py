@@ -52,7 +52,7 @@ from deep_rnn_tf.evaluation.classification import (
 )
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
-from deep_rnn_tf.tasks.action.config import JUMP_PROJECTIONS, MODELS, RNNS, ActionConfig
+from deep_rnn_tf.tasks.action.config import DROPOUT_MASKS, JUMP_PROJECTIONS, MODELS, RNNS, ActionConfig
 from deep_rnn_tf.tasks.action.models import (
     ActionOCTSModel,
     build_clip_model,
@@ -96,6 +96,12 @@ class ActionTask(Task):
         add("--model", choices=MODELS, help="backbone (CNN + recurrent stack) or standalone (17-cell RBM)")
         add("--backbone", choices=("vgg19", "resnet50", "tiny", "none"), help="per-frame CNN")
         add("--backbone-weights", help="imagenet (needs network), none, or a local weights file")
+        add(
+            "--backbone-stride",
+            type=int,
+            choices=(4, 8),
+            help="output stride of the tiny CNN (8: three stride-2 convs; 4: a finer feature map)",
+        )
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
         add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
         add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
@@ -104,9 +110,21 @@ class ActionTask(Task):
             choices=JUMP_PROJECTIONS,
             help="shortcut of the 15-layer stacks: 1x1 conv, or 1x1 conv + BN + ReLU as the original",
         )
+        add(
+            "--rnn-normalization",
+            choices=("batch", "layer"),
+            help="normalisation in the RBM cells: batch (the original's) or layer (no moving statistics)",
+        )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")
         add("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
+        add("--dropout", type=float, help="Dropout2d rate before and after the recurrent stack (0.2)")
+        add(
+            "--dropout-mask",
+            choices=DROPOUT_MASKS,
+            help="Dropout2d mask per frame (the original's) or one per sequence (no fake motion)",
+        )
+        add("--head-dropout", type=float, help="dropout rate of the per-frame classifier (0.5)")
         add("--image-size", type=int, nargs=2, metavar=("H", "W"), help="frame size fed to the model")
         add("--num-clips", type=int, help="OCTS clips per training video (N)")
         add("--clip-len", type=int, help="frames per OCTS clip (L)")
