@@ -59,7 +59,7 @@ def test_preset_values_match_the_original_and_the_cpu_presets():
         8,
     ]
     action = resolve_config("action", "small")
-    assert (action.image_size, action.backbone, action.p_td, action.lr) == ((32, 32), "tiny", 0.0, 3e-3)
+    assert (action.image_size, action.backbone, action.p_td, action.lr) == ((32, 32), "tiny", 0.5, 3e-3)
     assert resolve_config("demo").filters == 16
 
 
