@@ -17,6 +17,7 @@ RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 DROPOUT_MASKS = ("frame", "sequence")
+RNN_NORMALIZATIONS = ("batch", "layer")  # of the RBM cells
 TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.

@@ -52,7 +52,15 @@ from deep_rnn_tf.evaluation.classification import (
 )
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
-from deep_rnn_tf.tasks.action.config import DROPOUT_MASKS, JUMP_PROJECTIONS, MODELS, RNNS, ActionConfig
+from deep_rnn_tf.tasks.action.config import (
+    DROPOUT_MASKS,
+    JUMP_PROJECTIONS,
+    MODELS,
+    RNN_NORMALIZATIONS,
+    RNNS,
+    TINY_STRIDES,
+    ActionConfig,
+)
 from deep_rnn_tf.tasks.action.models import (
     ActionOCTSModel,
     build_clip_model,
@@ -99,7 +107,7 @@ class ActionTask(Task):
         add(
             "--backbone-stride",
             type=int,
-            choices=(4, 8),
+            choices=TINY_STRIDES,
             help="output stride of the tiny CNN (8: three stride-2 convs; 4: a finer feature map)",
         )
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
@@ -112,7 +120,7 @@ class ActionTask(Task):
         )
         add(
             "--rnn-normalization",
-            choices=("batch", "layer"),
+            choices=RNN_NORMALIZATIONS,
             help="normalisation in the RBM cells: batch (the original's) or layer (no moving statistics)",
         )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
