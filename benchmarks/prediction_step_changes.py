@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from deep_rnn_tf.evaluation import video
     from deep_rnn_tf.tasks import get_task
+    from deep_rnn_tf.tasks.prediction.ablation import load_test_windows
     from deep_rnn_tf.training.runs import RunDirectory, load_trained
     from deep_rnn_tf.training.strategy import select_strategy
 
@@ -44,11 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_trained(task, config, args.run_dir, select_strategy(None))
     steps = config.test_future
     for past in args.past or [config.past]:
-        data = task._data(config.replace(past=past), "test", steps)
-        windows = data.test_windows()[: args.windows]
-        clips = np.stack([data.window(segment.video, start) for segment, start in windows])
-        frames = clips.astype(np.float32)[..., None] / 127.5 - 1.0
-        observed, future = frames[:, :past], frames[:, past:]
+        observed, future = load_test_windows(task, config, past, args.windows)
         prediction = model(tf.constant(observed), training=False, num_future=steps).numpy()
         psnr = video.finite_mean(video.sequence_metrics(prediction, future, "mcnet")["psnr"], axis=0)
         last = observed[:, -1:]
@@ -57,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             "mean abs change, prediction": step_changes(np.concatenate([last, prediction], axis=1)),
             "mean abs change, truth": step_changes(np.concatenate([last, future], axis=1)),
         }
-        print(f"\nK={past}, {len(windows)} windows of {data.list_file}")
+        print(f"\nK={past}, {len(observed)} test windows")
         print("| K | row | " + " | ".join(f"T{t + 1}" for t in range(steps)) + " |")
         print("|---|---|" + "---|" * steps)
         for name, values in rows.items():

@@ -91,7 +91,8 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
-                      "rbm_activation": "relu", "rbm_memory_gain": 0.0}  # fmt: skip
+                      "rbm_activation": "relu", "rbm_memory_gain": 0.0,
+                      "motion_residuals": True}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     with pytest.raises(ValueError, match="content_frame"):
@@ -132,6 +133,44 @@ def test_rbm_core_options_reach_every_cell_and_round_trip():
     ):
         _tiny(gate_bias=-6.0, rbm_memory_gain=10)
     assert _tiny(gate_bias=-6.0, rbm_memory_gain=8).core.cells[0].gate_bias == -10.0
+
+
+def _with_random_change_head(model: MCNet, frames) -> MCNet:
+    """Gives the zero-initialised change head random weights, so every path can move the output."""
+    model(frames)
+    head = model.decoder.stages[-1][-1]
+    head.kernel.assign(tf.random.stateless_normal(head.kernel.shape, seed=(1, 2), stddev=0.5))
+    return model
+
+
+@pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
+def test_each_ablation_changes_the_prediction_and_is_undone(rnn):
+    from deep_rnn_tf.tasks.prediction.ablation import ABLATIONS, ablated
+
+    frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _with_random_change_head(_tiny(rnn=rnn, beta=0.0, predict_change=True), frames)
+    for i, weight in enumerate(model.core.weights):  # an untrained RBM stack's output is tiny: enlarge it
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    normal = model(frames, num_future=2).numpy()
+    for what in ABLATIONS[1:]:
+        with ablated(model, what):
+            switched_off = model(frames, num_future=2).numpy()
+        assert np.abs(switched_off - normal).max() > 1e-4, what
+    np.testing.assert_array_equal(model(frames, num_future=2).numpy(), normal)  # restored after the block
+    with pytest.raises(ValueError, match="what: expected one of"), ablated(model, "decoder"):
+        pass
+
+
+def test_without_motion_residuals_motion_reaches_the_decoder_through_the_core_only():
+    from deep_rnn_tf.tasks.prediction.ablation import ablated
+
+    frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(5, 6), minval=-1.0, maxval=1.0)
+    model = _with_random_change_head(_tiny(beta=0.0, predict_change=True, motion_residuals=False), frames)
+    assert model.decoder.residual[0][0].kernel.shape[2] == 4  # the content's gf_dim channels only
+    normal = model(frames, num_future=2).numpy()
+    with ablated(model, "motion_residuals"):  # nothing reads them: the same output
+        np.testing.assert_array_equal(model(frames, num_future=2).numpy(), normal)
+    assert MCNet.from_config(model.get_config()).get_config()["motion_residuals"] is False
 
 
 def test_convlstm_core_and_longer_test_horizon():

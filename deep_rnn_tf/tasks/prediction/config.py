@@ -41,6 +41,8 @@ class PredictionConfig(TaskConfig):
             (the last prediction, the original) or "observed" (the last observed frame).
         straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
+        motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
+            False: the decoder gets motion through the recurrent core only).
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
         rbm_normalization: normalisation of the RBM cells' two pre-activations (None: the original's MCnet
             core; "layer" or "batch", as the action models' cells).
@@ -101,6 +103,7 @@ class PredictionConfig(TaskConfig):
     predict_change: bool = False
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
+    motion_residuals: bool = True
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"

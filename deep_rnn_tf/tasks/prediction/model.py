@@ -148,6 +148,9 @@ class MCNetDecoder(keras.layers.Layer):
             change to add to the last frame, zero before training) instead of the original's tanh frame.
         tanh_output: with the frame head, apply the tanh here (True, the original) or return its
             pre-activation z, the frame being tanh(z) (False: `MCNet` keeps z for a BCE-with-logits loss).
+        motion_residuals: feed the motion encoder's multi-scale maps of the current frame difference to the
+            residual pairs beside the content's (True, MCnet). False: the residual pairs see the content
+            only, so motion reaches the decoder through the recurrent core alone.
 
     Example:
         >>> decoder = MCNetDecoder(8)
@@ -159,6 +162,7 @@ class MCNetDecoder(keras.layers.Layer):
         channels: int = 1,
         change_head: bool = False,
         tanh_output: bool = True,
+        motion_residuals: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -166,6 +170,7 @@ class MCNetDecoder(keras.layers.Layer):
         check_positive_int("channels", channels)
         self.gf_dim, self.channels, self.change_head = gf_dim, channels, bool(change_head)
         self.tanh_output = bool(tanh_output)
+        self.motion_residuals = bool(motion_residuals)
         g = gf_dim
         self.combination = [
             _conv(4 * g, 3, "h_comb1"),
@@ -197,7 +202,8 @@ class MCNetDecoder(keras.layers.Layer):
             x = conv(x)
         skips = []
         for (first, second), motion, content in zip(self.residual, res_motion, res_content, strict=True):
-            skips.append(second(first(tf.concat([motion, content], axis=-1))))
+            inputs = tf.concat([motion, content], axis=-1) if self.motion_residuals else content
+            skips.append(second(first(inputs)))
         for stage, skip in zip(self.stages, reversed(skips), strict=True):
             x = tf.nn.relu(unpool_zero_filled(x) + skip)
             for conv in stage:
@@ -211,6 +217,7 @@ class MCNetDecoder(keras.layers.Layer):
             "channels": self.channels,
             "change_head": self.change_head,
             "tanh_output": self.tanh_output,
+            "motion_residuals": self.motion_residuals,
         }
 
 
@@ -292,6 +299,10 @@ class MCNet(TaskModel):
         content_frame: the frame the content encoder reads (and, with `predict_change`, the frame the change
             is added to) at every future step: "previous" (the last prediction, the original) or "observed"
             (always the last observed frame, so errors of earlier predictions are not re-encoded).
+        motion_residuals: MCnet's multi-scale motion residuals into the decoder (True, the original). They
+            carry the current frame difference around the core; with the small recipe the trained decoder
+            relied on them alone and ignored the core's output (docs/prediction.md). False routes all motion
+            through the core.
         beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
         df_dim: discriminator base width.
         margin: the original's margin balancing of the D and G updates (0.3).
@@ -330,9 +341,11 @@ class MCNet(TaskModel):
         rbm_activation: str = "relu",
         rbm_memory_gain: float = 0.0,
         pixel_loss: str = "mse",
+        motion_residuals: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.motion_residuals = bool(motion_residuals)
         if not isinstance(past, int) or past < 2:
             raise ValueError(
                 f"past (K) must be an int >= 2 (motion needs a difference); received past={past!r}"
@@ -398,6 +411,7 @@ class MCNet(TaskModel):
             channels=1,
             change_head=self.predict_change,
             tanh_output=self.pixel_loss != "bce",
+            motion_residuals=self.motion_residuals,
             name="decoder",
         )
         self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
@@ -620,6 +634,7 @@ class MCNet(TaskModel):
             "predict_change": self.predict_change,
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
+            "motion_residuals": self.motion_residuals,
         }
 
 

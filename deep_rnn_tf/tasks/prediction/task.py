@@ -88,6 +88,11 @@ class PredictionTask(Task):
             action=argparse.BooleanOptionalAction,
             help="change head: pass the gradient through the output clip",
         )
+        parser.add_argument(
+            "--motion-residuals",
+            action=argparse.BooleanOptionalAction,
+            help="MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization", choices=("layer", "batch"), help="normalisation inside the RBM cells"
@@ -144,6 +149,7 @@ class PredictionTask(Task):
             rbm_activation=config.rbm_activation,
             rbm_memory_gain=config.rbm_memory_gain,
             pixel_loss=config.pixel_loss,
+            motion_residuals=config.motion_residuals,
             name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))

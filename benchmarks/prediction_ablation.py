@@ -1,0 +1,63 @@
+"""Which paths a trained video predictor uses: its recurrent core's memory, the core's output, MCnet's motion
+residuals, each switched off at test time in turn.
+
+    .venv/bin/python benchmarks/prediction_ablation.py --run-dir RUN [--windows N]
+
+Prints, per ablation, the per-step MSE of the prediction divided by copy-last-frame's (< 1: better than
+copying), its mean, and the mean |x̂_t − x̂_{t−1}| per step. A row equal to "none" means the trained model
+does not use that path (see `deep_rnn_tf.tasks.prediction.ablation`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--windows", type=int, default=None, help="first N test windows (default: all)")
+    args = parser.parse_args(argv)
+
+    from deep_rnn_tf.tasks import get_task
+    from deep_rnn_tf.tasks.prediction.ablation import (
+        ABLATIONS,
+        ablated,
+        load_test_windows,
+        mse_ratio_to_copy_last,
+        predict_in_batches,
+    )
+    from deep_rnn_tf.training.runs import RunDirectory, load_trained
+    from deep_rnn_tf.training.strategy import select_strategy
+
+    task = get_task("prediction")
+    config = task.config(RunDirectory(args.run_dir).read_config(), f"{args.run_dir}/config.json")
+    model = load_trained(task, config, args.run_dir, select_strategy(None))
+    observed, future = load_test_windows(task, config, config.past, args.windows)
+    steps = config.test_future
+    print(f"{args.run_dir}: {len(observed)} test windows, K={config.past}, T={steps}")
+    header = " | ".join(f"T{t + 1}" for t in range(steps))
+    print(f"| switched off | row | {header} | mean |")
+    print("|---|---|" + "---|" * (steps + 1))
+
+    def row(name: str, label: str, values: np.ndarray, digits: int) -> None:
+        cells = " | ".join(f"{v:.{digits}f}" for v in values)
+        print(f"| {name} | {label} | {cells} | {values.mean():.4f} |")
+
+    def step_changes(frames: np.ndarray) -> np.ndarray:
+        return np.abs(np.diff(np.concatenate([observed[:, -1:], frames], 1), axis=1)).mean(axis=(0, 2, 3, 4))
+
+    for what in ABLATIONS:
+        with ablated(model, what):
+            prediction = predict_in_batches(model, observed, steps)
+        row(what, "MSE / copy-last", mse_ratio_to_copy_last(prediction, observed, future), 3)
+        row(what, "mean abs change", step_changes(prediction), 4)
+    row("(truth)", "mean abs change", step_changes(future), 4)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

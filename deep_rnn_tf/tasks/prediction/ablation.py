@@ -1,0 +1,80 @@
+"""What each path of a trained MCnet predictor contributes: the recurrent core's memory, its output, and
+MCnet's motion residuals, measured by switching one off at test time.
+
+MCnet's decoder sees the recurrent core's output *and* the motion encoder's multi-scale maps of the
+current frame difference (the motion residuals), which go around the core. A core whose output can be
+zeroed without changing the prediction is not used by the trained model, whatever its depth or cell, so
+comparing cores on such a model compares nothing. `benchmarks/prediction_ablation.py` prints the table.
+
+Example:
+    >>> with ablated(model, "core_output"):      # doctest: +SKIP
+    ...     frames = model(observed, num_future=10)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals")
+
+
+@contextlib.contextmanager
+def ablated(model, what: str) -> Iterator[None]:
+    """Runs `model` (an `MCNet`) with one path switched off inside the block.
+
+    Args:
+        model: a built `MCNet`.
+        what: "none"; "core_memory" (the core's states are reset to zero before every step, so it sees
+            the current difference only); "core_output" (the core's output is replaced by zeros); or
+            "motion_residuals" (the motion encoder's residual maps are replaced by zeros).
+    """
+    if what not in ABLATIONS:
+        raise ValueError(f"what: expected one of {ABLATIONS}; received {what!r}")
+    step = model._core_step  # the traced per-step piece that `MCNet.call` looks up on every step
+
+    def ablated_step(diff, states, training):
+        if what == "core_memory":
+            states = [tf.zeros_like(state) for state in states]
+        h_dyn, res_motion, new_states = step(diff, states, training)
+        if what == "core_output":
+            h_dyn = tf.zeros_like(h_dyn)
+        if what == "motion_residuals":
+            res_motion = [tf.zeros_like(res) for res in res_motion]
+        return h_dyn, res_motion, new_states
+
+    if what != "none":
+        model._core_step = ablated_step
+    try:
+        yield
+    finally:
+        model._core_step = step
+
+
+def load_test_windows(task, config, past: int, windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(observed (N, past, H, W, 1), future (N, test_future, H, W, 1)): the run's test windows in [-1, 1]."""
+    steps = config.test_future
+    data = task._data(config.replace(past=past), "test", steps)
+    chosen = data.test_windows()[:windows] if windows else data.test_windows()
+    clips = np.stack([data.window(segment.video, start) for segment, start in chosen])
+    frames = clips.astype(np.float32)[..., None] / 127.5 - 1.0
+    return frames[:, :past], frames[:, past:]
+
+
+def predict_in_batches(model, observed: np.ndarray, steps: int, batch_size: int = 16) -> np.ndarray:
+    """The model's (N, steps, H, W, 1) prediction of every observed window, `batch_size` at a time."""
+    parts = [
+        model(tf.constant(observed[i : i + batch_size]), training=False, num_future=steps).numpy()
+        for i in range(0, len(observed), batch_size)
+    ]
+    return np.concatenate(parts)
+
+
+def mse_ratio_to_copy_last(prediction: np.ndarray, observed: np.ndarray, future: np.ndarray) -> np.ndarray:
+    """Per future step, the prediction's MSE divided by copy-last-frame's (< 1: better than copying)."""
+    model_mse = ((prediction - future) ** 2).mean(axis=(0, 2, 3, 4))
+    copy_mse = ((observed[:, -1:] - future) ** 2).mean(axis=(0, 2, 3, 4))
+    return model_mse / copy_mse
