@@ -173,6 +173,22 @@ def test_without_motion_residuals_motion_reaches_the_decoder_through_the_core_on
     assert MCNet.from_config(model.get_config()).get_config()["motion_residuals"] is False
 
 
+def test_motion_residual_dropout_drops_them_in_training_only():
+    from deep_rnn_tf.tasks.prediction.ablation import ablated
+
+    frames = tf.random.stateless_uniform((4, 3, 16, 16, 1), seed=(8, 9), minval=-1.0, maxval=1.0)
+    model = _with_random_change_head(_tiny(beta=0.0, predict_change=True, p_td=0.0), frames)
+    with ablated(model, "motion_residuals"):
+        without = model(frames, training=True, num_future=2).numpy()
+    normal = model(frames, num_future=2).numpy()
+    model.motion_residual_dropout = 0.999  # every sequence loses its residuals (each keeps them w.p. 1e-3)
+    np.testing.assert_allclose(model(frames, training=True, num_future=2).numpy(), without, atol=1e-6)
+    np.testing.assert_array_equal(model(frames, num_future=2).numpy(), normal)  # inference keeps them
+    assert MCNet.from_config(model.get_config()).motion_residual_dropout == 0.999
+    with pytest.raises(ValueError, match="motion_residual_dropout"):
+        _tiny(motion_residual_dropout=1.0)
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)

@@ -43,6 +43,8 @@ class PredictionConfig(TaskConfig):
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
+        motion_residual_dropout: in training, the share of sequences whose decoder gets no motion residuals
+            (0: off); makes the core carry motion without removing the residuals at test time.
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
         rbm_normalization: normalisation of the RBM cells' two pre-activations (None: the original's MCnet
             core; "layer" or "batch", as the action models' cells).
@@ -104,6 +106,7 @@ class PredictionConfig(TaskConfig):
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
     motion_residuals: bool = True
+    motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
@@ -126,6 +129,10 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
+        if not 0.0 <= self.motion_residual_dropout < 1.0:
+            raise ValueError(
+                f"motion_residual_dropout: must be in [0, 1); received {self.motion_residual_dropout!r}"
+            )
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

@@ -303,6 +303,8 @@ class MCNet(TaskModel):
             carry the current frame difference around the core; with the small recipe the trained decoder
             relied on them alone and ignored the core's output (docs/prediction.md). False routes all motion
             through the core.
+        motion_residual_dropout: in training, the share of sequences (drawn per sample) whose decoder gets
+            no motion residuals at any step, so the core must carry their motion (0: off, the original).
         beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
         df_dim: discriminator base width.
         margin: the original's margin balancing of the D and G updates (0.3).
@@ -342,10 +344,15 @@ class MCNet(TaskModel):
         rbm_memory_gain: float = 0.0,
         pixel_loss: str = "mse",
         motion_residuals: bool = True,
+        motion_residual_dropout: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.motion_residuals = bool(motion_residuals)
+        self.motion_residual_dropout = check_in_range(
+            "motion_residual_dropout", motion_residual_dropout, 0.0, 0.999
+        )
+        self._residual_seed = keras.random.SeedGenerator(seed)
         if not isinstance(past, int) or past < 2:
             raise ValueError(
                 f"past (K) must be an int >= 2 (motion needs a difference); received past={past!r}"
@@ -469,6 +476,7 @@ class MCNet(TaskModel):
             )
         training = bool(training)
         states = self.core.get_initial_state(tf.shape(frames)[0])
+        keep = self._residual_keep_mask(tf.shape(frames)[0], training)
         # Encoder: K-1 core steps on the observed differences.
         for t in range(1, frames.shape[1]):
             diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
@@ -481,12 +489,21 @@ class MCNet(TaskModel):
                 h_dyn, res_motion, states = self._core_step(diff, states, training)
                 last = predictions[-1]
             content = observed if self.content_frame == "observed" else last
+            if keep is not None:
+                res_motion = [residual * keep for residual in res_motion]
             frame, logit = self._decode(h_dyn, res_motion, content)
             predictions.append(frame)
             logits.append(logit)
         if return_logits:
             return tf.stack(predictions, axis=1), tf.stack(logits, axis=1)
         return tf.stack(predictions, axis=1)
+
+    def _residual_keep_mask(self, batch, training: bool):
+        """(batch, 1, 1, 1) of 0/1: which sequences keep their motion residuals (None: all of them)."""
+        if not training or self.motion_residual_dropout == 0.0:
+            return None
+        draw = keras.random.uniform((batch, 1, 1, 1), seed=self._residual_seed)
+        return tf.cast(draw >= self.motion_residual_dropout, tf.float32)
 
     def _core_step_eager(self, diff, states, training):
         code, res_motion = self.motion_encoder(diff)
@@ -635,6 +652,7 @@ class MCNet(TaskModel):
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
             "motion_residuals": self.motion_residuals,
+            "motion_residual_dropout": self.motion_residual_dropout,
         }
 
 

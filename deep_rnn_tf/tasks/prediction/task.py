@@ -93,6 +93,11 @@ class PredictionTask(Task):
             action=argparse.BooleanOptionalAction,
             help="MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
         )
+        parser.add_argument(
+            "--motion-residual-dropout",
+            type=float,
+            help="share of training sequences without motion residuals (the core must carry their motion)",
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization", choices=("layer", "batch"), help="normalisation inside the RBM cells"
@@ -150,6 +155,7 @@ class PredictionTask(Task):
             rbm_memory_gain=config.rbm_memory_gain,
             pixel_loss=config.pixel_loss,
             motion_residuals=config.motion_residuals,
+            motion_residual_dropout=config.motion_residual_dropout,
             name=f"mcnet_{config.rnn}",
         )
         model.compile(optimizer=adam_optimizer(config), d_optimizer=adam_optimizer(config))
