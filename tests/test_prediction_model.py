@@ -92,7 +92,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
                       "rbm_activation": "relu", "rbm_memory_gain": 0.0,
-                      "motion_residuals": True}  # fmt: skip
+                      "motion_residuals": True, "motion_residual_dropout": 0.0}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     with pytest.raises(ValueError, match="content_frame"):
