@@ -32,6 +32,20 @@ logger = logging.getLogger(__name__)
 CONVENTIONS = ("mcnet", "openstl")
 
 
+# On/off switches of `deep-rnn train prediction` (--x / --no-x).
+SWITCHES = (
+    (
+        "--predict-change",
+        "output = last frame + a zero-initialised change (untrained: copies the last frame)",
+    ),
+    ("--straight-through-clip", "change head: pass the gradient through the output clip"),
+    (
+        "--motion-residuals",
+        "MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
+    ),
+)
+
+
 class PredictionTask(Task):
     """KTH video future prediction: MCnet with a deep RBM (or ConvLSTM) core, MCnet test protocol.
 
@@ -73,25 +87,12 @@ class PredictionTask(Task):
         parser.add_argument("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
         parser.add_argument("--alpha", type=float, help="weight of L_p + GDL")
         parser.add_argument("--beta", type=float, help="weight of the GAN loss (0: no discriminator)")
-        parser.add_argument(
-            "--predict-change",
-            action=argparse.BooleanOptionalAction,
-            help="output = last frame + a zero-initialised change (untrained: copies the last frame)",
-        )
+        for flag, text in SWITCHES:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
         parser.add_argument(
             "--content-frame",
             choices=CONTENT_FRAMES,
             help="content encoder input at each future step: previous prediction or last observed frame",
-        )
-        parser.add_argument(
-            "--straight-through-clip",
-            action=argparse.BooleanOptionalAction,
-            help="change head: pass the gradient through the output clip",
-        )
-        parser.add_argument(
-            "--motion-residuals",
-            action=argparse.BooleanOptionalAction,
-            help="MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
         )
         parser.add_argument(
             "--motion-residual-dropout",
