@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         load_test_windows,
         mse_ratio_to_copy_last,
         predict_in_batches,
+        step_changes,
     )
     from deep_rnn_tf.training.runs import RunDirectory, load_trained
     from deep_rnn_tf.training.strategy import select_strategy
@@ -47,15 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         cells = " | ".join(f"{v:.{digits}f}" for v in values)
         print(f"| {name} | {label} | {cells} | {values.mean():.4f} |")
 
-    def step_changes(frames: np.ndarray) -> np.ndarray:
-        return np.abs(np.diff(np.concatenate([observed[:, -1:], frames], 1), axis=1)).mean(axis=(0, 2, 3, 4))
+    def changes_from_last_observed(frames: np.ndarray) -> np.ndarray:
+        return step_changes(np.concatenate([observed[:, -1:], frames], axis=1))
 
     for what in ABLATIONS:
         with ablated(model, what):
             prediction = predict_in_batches(model, observed, steps)
         row(what, "MSE / copy-last", mse_ratio_to_copy_last(prediction, observed, future), 3)
-        row(what, "mean abs change", step_changes(prediction), 4)
-    row("(truth)", "mean abs change", step_changes(future), 4)
+        row(what, "mean abs change", changes_from_last_observed(prediction), 4)
+    row("(truth)", "mean abs change", changes_from_last_observed(future), 4)
     return 0
 
 

@@ -20,11 +20,6 @@ import sys
 import numpy as np
 
 
-def step_changes(frames: np.ndarray) -> np.ndarray:
-    """Mean |f_t − f_{t−1}| per step t >= 1 of (N, T, H, W, 1) frames."""
-    return np.abs(np.diff(frames, axis=1)).mean(axis=(0, 2, 3, 4))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-dir", required=True)
@@ -36,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from deep_rnn_tf.evaluation import video
     from deep_rnn_tf.tasks import get_task
-    from deep_rnn_tf.tasks.prediction.ablation import load_test_windows
+    from deep_rnn_tf.tasks.prediction.ablation import load_test_windows, step_changes
     from deep_rnn_tf.training.runs import RunDirectory, load_trained
     from deep_rnn_tf.training.strategy import select_strategy
 

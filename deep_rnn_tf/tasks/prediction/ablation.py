@@ -19,6 +19,8 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
+from deep_rnn_tf.data.kth import to_unit_range
+
 ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals")
 
 
@@ -60,7 +62,7 @@ def load_test_windows(task, config, past: int, windows: int | None = None) -> tu
     data = task._data(config.replace(past=past), "test", steps)
     chosen = data.test_windows()[:windows] if windows else data.test_windows()
     clips = np.stack([data.window(segment.video, start) for segment, start in chosen])
-    frames = clips.astype(np.float32)[..., None] / 127.5 - 1.0
+    frames = to_unit_range(clips[..., None])
     return frames[:, :past], frames[:, past:]
 
 
@@ -71,6 +73,11 @@ def predict_in_batches(model, observed: np.ndarray, steps: int, batch_size: int 
         for i in range(0, len(observed), batch_size)
     ]
     return np.concatenate(parts)
+
+
+def step_changes(frames: np.ndarray) -> np.ndarray:
+    """Mean |f_t − f_{t−1}| per step t >= 1 of (N, T, H, W, 1) frames."""
+    return np.abs(np.diff(frames, axis=1)).mean(axis=(0, 2, 3, 4))
 
 
 def mse_ratio_to_copy_last(prediction: np.ndarray, observed: np.ndarray, future: np.ndarray) -> np.ndarray:
