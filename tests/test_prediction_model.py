@@ -189,6 +189,16 @@ def test_motion_residual_dropout_drops_them_in_training_only():
         _tiny(motion_residual_dropout=1.0)
 
 
+def test_motion_residual_dropout_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:  # the residuals are float16 there: the keep mask must follow their dtype
+        model = _tiny(beta=0.0, predict_change=True, motion_residual_dropout=0.5)
+        out = model(tf.zeros((2, 3, 16, 16, 1)), training=True, num_future=2)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert out.shape == (2, 2, 16, 16, 1)
+
+
 def test_convlstm_core_and_longer_test_horizon():
     model = _tiny(rnn="convlstm", beta=0.0)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1)

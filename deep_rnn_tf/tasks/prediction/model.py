@@ -490,7 +490,7 @@ class MCNet(TaskModel):
                 last = predictions[-1]
             content = observed if self.content_frame == "observed" else last
             if keep is not None:
-                res_motion = [residual * keep for residual in res_motion]
+                res_motion = [residual * tf.cast(keep, residual.dtype) for residual in res_motion]
             frame, logit = self._decode(h_dyn, res_motion, content)
             predictions.append(frame)
             logits.append(logit)
