@@ -246,3 +246,51 @@ def test_lstm_gate_bias_opens_input_and_output_gates():
     np.testing.assert_array_equal(plain.bias.numpy(), [0.0] * 3 + [1.0] * 3 + [0.0] * 6)
     with pytest.raises(ValueError, match="gate_bias"):
         ConvLSTMCell(4, gate_bias=11.0)
+
+
+@pytest.mark.parametrize(
+    "initializer",
+    [
+        None,  # the cells' default, glorot_uniform
+        keras.initializers.VarianceScaling(9.0, mode="fan_avg", distribution="untruncated_normal"),
+        keras.initializers.GlorotUniform(seed=7),
+    ],
+)
+def test_weights_sharing_an_initializer_start_different(initializer):
+    # A Keras 3 random initializer fixes its seed when made: filled from one instance, the RBM cell's R, T
+    # and recurrent kernels started equal, and so did every layer of a stack given one instance.
+    from deep_rnn_tf.cells.deep import build_deep_cell
+
+    kwargs = (
+        {}
+        if initializer is None
+        else {"kernel_initializer": initializer, "recurrent_initializer": initializer}
+    )
+    stack = build_deep_cell("rbm", depth=2, filters=4, jump=None, **kwargs)
+    stack.build((None, 5, 5, 4))
+    kernels = (
+        [cell.representation_kernel.numpy() for cell in stack.cells]
+        + [cell.temporal_kernel.numpy() for cell in stack.cells]
+        + [stack.cells[0].recurrent_kernel.numpy()]
+    )
+    for i, a in enumerate(kernels):
+        for b in kernels[i + 1 :]:
+            assert not np.allclose(a, b)
+    if initializer is not None:  # the distribution is the one asked for
+        expected = np.sqrt(initializer.get_config().get("scale", 1.0) * 2 / (9 * 4 + 9 * 4))
+        if isinstance(initializer, keras.initializers.GlorotUniform):
+            expected = np.sqrt(2 / (9 * 4 + 9 * 4))
+        assert abs(np.std(np.concatenate([k.ravel() for k in kernels])) / expected - 1) < 0.15
+    lstm = LSTMCell(4, kernel_initializer="glorot_uniform", recurrent_initializer="glorot_uniform")
+    lstm.build((None, 4))
+    assert not np.allclose(lstm.kernel.numpy(), lstm.recurrent_kernel.numpy())
+
+
+def test_seeded_initializers_stay_reproducible():
+    def weights():
+        seeded = keras.initializers.GlorotUniform(seed=3)
+        cell = RBMCell(4, kernel_initializer=seeded, recurrent_initializer=seeded, name="rbm_a")
+        cell.build((None, 5, 5, 4))
+        return [w.numpy() for w in cell.weights]
+
+    assert all(np.array_equal(a, b) for a, b in zip(weights(), weights(), strict=True))

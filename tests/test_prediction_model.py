@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from deep_rnn_tf.cli import main as cli
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.model import (
     MCNet,
     copy_last_frame,
@@ -91,7 +92,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
-                      "rbm_activation": "relu", "rbm_memory_gain": 0.0,
+                      "rbm_activation": "relu", "rbm_memory_gain": 0.0, "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
@@ -353,3 +354,17 @@ def test_bce_pixel_loss_keeps_a_gradient_where_the_frame_saturates():
         _tiny(pixel_loss="l1")
     with pytest.raises(ValueError, match="return_logits"):
         _tiny(beta=0.0)(frames, return_logits=True)  # the MSE model's head has no logits
+
+
+def test_rbm_kernel_gain_scales_the_input_kernels_and_round_trips():
+    def kernel_std(model):
+        return np.std(np.concatenate([c.representation_kernel.numpy().ravel() for c in model.core.cells]))
+
+    gained, default = _tiny(rbm_kernel_gain=3.0, beta=0.0), _tiny(beta=0.0)
+    # Xavier normal with gain 3 against Glorot uniform: 3x the standard deviation (same fans).
+    assert 2.5 < kernel_std(gained) / kernel_std(default) < 3.5
+    assert MCNet.from_config(gained.get_config()).rbm_kernel_gain == 3.0
+    with pytest.raises(ValueError, match="rbm_kernel_gain"):
+        _tiny(rbm_kernel_gain=0.0)
+    with pytest.raises(ValueError, match="rbm_kernel_gain"):
+        PredictionConfig(rbm_kernel_gain=-1.0).check()

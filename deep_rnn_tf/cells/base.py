@@ -13,6 +13,8 @@ a single step, so both paths run the same code.
 
 from __future__ import annotations
 
+import zlib
+
 import keras
 import tensorflow as tf
 
@@ -33,6 +35,24 @@ def temporal_dropout(x: tf.Tensor, keep_gradient: tf.Tensor) -> tf.Tensor:
     return stopped + tf.cast(keep_gradient, x.dtype) * (x - stopped)
 
 
+def own_initializer(initializer, salt: str):
+    """A copy of a random Keras `initializer` that draws values of its own for the weight named `salt`.
+
+    A Keras 3 random initializer fixes its seed when it is made (an int drawn from Python's RNG if none is
+    given), so every weight filled from one instance gets the same values: an RBM cell's R, T and recurrent
+    kernels started equal, and every layer of a stack built from one initializer instance started as the
+    same layer. Unseeded: the copy draws a new seed (reproducible under `keras.utils.set_random_seed`);
+    seeded: seed + a stable hash of `salt` (the cell and weight names), so it stays reproducible.
+    Initializers without a seed (zeros, constants, `CenterIdentity`) and seed generators are returned as is.
+    """
+    config = initializer.get_config()
+    seed = config.get("seed", "no seed")
+    if seed is not None and not isinstance(seed, int):
+        return initializer
+    config["seed"] = None if seed is None else (seed + zlib.crc32(salt.encode())) % 2**31
+    return type(initializer).from_config(config)
+
+
 class RecurrentCell(keras.layers.Layer):
     """Base class of the deep_rnn_tf cells (RBM, ConvLSTM, LSTM): a Keras RNN cell with a split step.
 
@@ -48,6 +68,7 @@ class RecurrentCell(keras.layers.Layer):
         kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
             kernels, the state kernels and the biases.
         kernel_regularizer, recurrent_regularizer, bias_regularizer: optional Keras regularizers.
+            Each weight gets its own copy (`own_initializer`), so weights sharing an initializer differ.
         seed: seed of the cell's random draws (temporal dropout).
 
     Example:

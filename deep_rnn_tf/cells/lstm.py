@@ -11,7 +11,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT, RecurrentCell, merge_time, split_time
+from deep_rnn_tf.cells.base import (
+    GATE_BIAS_LIMIT,
+    RecurrentCell,
+    merge_time,
+    own_initializer,
+    split_time,
+)
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
 
@@ -48,13 +54,13 @@ class _LSTMBase(RecurrentCell):
         self.kernel = self.add_weight(
             name="kernel",
             shape=self._kernel_shape(input_shape[-1]),
-            initializer=self.kernel_initializer,
+            initializer=own_initializer(self.kernel_initializer, f"{self.name}/kernel"),
             regularizer=self.kernel_regularizer,
         )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
             shape=self._kernel_shape(self.filters),
-            initializer=self.recurrent_initializer,
+            initializer=own_initializer(self.recurrent_initializer, f"{self.name}/recurrent_kernel"),
             regularizer=self.recurrent_regularizer,
         )
         self.bias = None

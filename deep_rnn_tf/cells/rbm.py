@@ -22,6 +22,7 @@ from deep_rnn_tf.cells.base import (
     GATE_BIAS_LIMIT,
     RecurrentCell,
     merge_time,
+    own_initializer,
     split_time,
     temporal_dropout,
 )
@@ -78,6 +79,7 @@ class _RBMBase(RecurrentCell):
         output_shape, state_shapes = self.compute_output_shape(input_shape)
 
         def weight(name, shape, initializer, regularizer):
+            initializer = own_initializer(initializer, f"{self.name}/{name}")
             return self.add_weight(name=name, shape=shape, initializer=initializer, regularizer=regularizer)
 
         self.representation_kernel = weight(

@@ -54,6 +54,9 @@ class PredictionConfig(TaskConfig):
             pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
+        rbm_kernel_gain: None (MCnet's Glorot-uniform input kernels) or g > 0: the RBM cells' input kernels
+            (R and T) start Xavier-normal with gain g, as the original's action models (g = 3.0), so the
+            stack does not shrink its input by ~2.5x per layer before anything is learnt.
         gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
         clip_norm: global gradient-norm clipping (None: none). (`lr_schedule` / `warmup_steps`, shared by
             every task, are TaskConfig's: the original's is constant, the small preset's cosine.)
@@ -111,6 +114,7 @@ class PredictionConfig(TaskConfig):
     rbm_normalization: Literal["layer", "batch"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
     rbm_memory_gain: float = 0.0
+    rbm_kernel_gain: float | None = None
     pixel_loss: Literal["mse", "bce"] = "mse"
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
@@ -133,6 +137,8 @@ class PredictionConfig(TaskConfig):
             raise ValueError(
                 f"motion_residual_dropout: must be in [0, 1); received {self.motion_residual_dropout!r}"
             )
+        if self.rbm_kernel_gain is not None and not 0 < self.rbm_kernel_gain <= 10:
+            raise ValueError(f"rbm_kernel_gain: must be in (0, 10]; received {self.rbm_kernel_gain!r}")
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

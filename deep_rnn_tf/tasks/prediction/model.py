@@ -285,6 +285,10 @@ class MCNet(TaskModel):
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
+        rbm_kernel_gain: None (MCnet's Glorot-uniform input kernels) or g > 0: the RBM cells' input
+            kernels (R and T) start Xavier-normal with gain g (the original's action models use 3.0). A
+            Glorot RBM layer with ReLU and a half-open gate passes ~0.4 of its input's scale, so a 3-layer
+            core starts ~13x quieter than its input, and its path to the decoder learns that much slower.
         alpha: weight of L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM).
         gdl_weight: weight of the GDL inside L_img (1.0 in the original).
         ssim_weight: weight of a structural term 1 - SSIM (Gaussian 11 / 1.5, on [0, 1] frames) inside
@@ -342,6 +346,7 @@ class MCNet(TaskModel):
         rbm_normalization: str | None = None,
         rbm_activation: str = "relu",
         rbm_memory_gain: float = 0.0,
+        rbm_kernel_gain: float | None = None,
         pixel_loss: str = "mse",
         motion_residuals: bool = True,
         motion_residual_dropout: float = 0.0,
@@ -392,6 +397,9 @@ class MCNet(TaskModel):
                 f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]. "
                 f"Received: gate_bias={gate_bias!r}, rbm_memory_gain={rbm_memory_gain!r}"
             )
+        self.rbm_kernel_gain = rbm_kernel_gain
+        if rbm_kernel_gain is not None:
+            self.rbm_kernel_gain = check_in_range("rbm_kernel_gain", rbm_kernel_gain, 1e-3, 10.0)
         self.pixel_loss = check_choice("pixel_loss", pixel_loss, PIXEL_LOSSES)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError(
@@ -401,13 +409,18 @@ class MCNet(TaskModel):
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
         if rnn == "rbm":
-            memory = {}
+            initializers = {}
             if self.rbm_memory_gain > 0:
-                memory = {"recurrent_initializer": CenterIdentity(self.rbm_memory_gain)}
+                initializers["recurrent_initializer"] = CenterIdentity(self.rbm_memory_gain)
+            if self.rbm_kernel_gain is not None:  # Xavier normal with gain g = variance scaling by g^2
+                # No seed here: a seeded Keras initializer repeats its values, and R and T would be equal.
+                initializers["kernel_initializer"] = keras.initializers.VarianceScaling(
+                    self.rbm_kernel_gain**2, mode="fan_avg", distribution="untruncated_normal"
+                )
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
                 gate_bias=gate_bias - self.rbm_memory_gain / 2, normalization=rbm_normalization,
-                activation=rbm_activation, seed=seed, name="deep_rbm", **memory,
+                activation=rbm_activation, seed=seed, name="deep_rbm", **initializers,
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
@@ -640,6 +653,7 @@ class MCNet(TaskModel):
             "rbm_normalization": self.rbm_normalization,
             "rbm_activation": self.rbm_activation,
             "rbm_memory_gain": self.rbm_memory_gain,
+            "rbm_kernel_gain": self.rbm_kernel_gain,
             "pixel_loss": self.pixel_loss,
             "alpha": self.alpha,
             "beta": self.beta,

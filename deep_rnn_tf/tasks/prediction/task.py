@@ -109,6 +109,11 @@ class PredictionTask(Task):
             help="RBM gates start as leaky integrators: recurrent kernel g x identity, gate bias -g/2",
         )
         parser.add_argument(
+            "--rbm-kernel-gain",
+            type=float,
+            help="RBM input kernels start Xavier-normal with this gain (the original's action models: 3)",
+        )
+        parser.add_argument(
             "--rbm-activation", choices=("relu", "tanh"), help="representation activation of the RBM cells"
         )
         parser.add_argument(
@@ -154,6 +159,7 @@ class PredictionTask(Task):
             rbm_normalization=config.rbm_normalization,
             rbm_activation=config.rbm_activation,
             rbm_memory_gain=config.rbm_memory_gain,
+            rbm_kernel_gain=config.rbm_kernel_gain,
             pixel_loss=config.pixel_loss,
             motion_residuals=config.motion_residuals,
             motion_residual_dropout=config.motion_residual_dropout,
