@@ -10,6 +10,12 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
+from deep_rnn_tf.validation import check_in_range
+
+# Bounds shared by the config and `MCNet` (one value, one range): a dropout of 1 would leave no sequence
+# with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
+MAX_RESIDUAL_DROPOUT = 0.999
+RBM_KERNEL_GAIN_RANGE = (1e-3, 10.0)
 
 
 @dataclasses.dataclass
@@ -133,12 +139,9 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
-        if not 0.0 <= self.motion_residual_dropout < 1.0:
-            raise ValueError(
-                f"motion_residual_dropout: must be in [0, 1); received {self.motion_residual_dropout!r}"
-            )
-        if self.rbm_kernel_gain is not None and not 0 < self.rbm_kernel_gain <= 10:
-            raise ValueError(f"rbm_kernel_gain: must be in (0, 10]; received {self.rbm_kernel_gain!r}")
+        check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
+        if self.rbm_kernel_gain is not None:
+            check_in_range("rbm_kernel_gain", self.rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

@@ -19,6 +19,7 @@ import tensorflow as tf
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
 from deep_rnn_tf.cells.initializers import CenterIdentity
+from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
 
@@ -355,7 +356,7 @@ class MCNet(TaskModel):
         super().__init__(**kwargs)
         self.motion_residuals = bool(motion_residuals)
         self.motion_residual_dropout = check_in_range(
-            "motion_residual_dropout", motion_residual_dropout, 0.0, 0.999
+            "motion_residual_dropout", motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT
         )
         self._residual_seed = keras.random.SeedGenerator(seed)
         if not isinstance(past, int) or past < 2:
@@ -399,7 +400,7 @@ class MCNet(TaskModel):
             )
         self.rbm_kernel_gain = rbm_kernel_gain
         if rbm_kernel_gain is not None:
-            self.rbm_kernel_gain = check_in_range("rbm_kernel_gain", rbm_kernel_gain, 1e-3, 10.0)
+            self.rbm_kernel_gain = check_in_range("rbm_kernel_gain", rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)
         self.pixel_loss = check_choice("pixel_loss", pixel_loss, PIXEL_LOSSES)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError(
