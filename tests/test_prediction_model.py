@@ -152,6 +152,8 @@ def test_each_ablation_changes_the_prediction_and_is_undone(rnn):
     model = _with_random_change_head(_tiny(rnn=rnn, beta=0.0, predict_change=True), frames)
     for i, weight in enumerate(model.core.weights):  # an untrained RBM stack's output is tiny: enlarge it
         weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    for i, weight in enumerate(model.content_encoder.weights):  # and the 1/8 content code: it is too
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=(8, i), stddev=0.5))
     normal = model(frames, num_future=2).numpy()
     for what in ABLATIONS[1:]:
         with ablated(model, what):

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from deep_rnn_tf.data.kth import to_unit_range
 
-ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals")
+ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals", "content_code", "bottleneck")
 
 
 @contextlib.contextmanager
@@ -32,28 +32,43 @@ def ablated(model, what: str) -> Iterator[None]:
         model: a built `MCNet`.
         what: "none"; "core_memory" (the core's states are reset to zero before every step, so it sees
             the current difference only); "core_output" (the core's output is replaced by zeros); or
-            "motion_residuals" (the motion encoder's residual maps are replaced by zeros).
+            "motion_residuals" (the motion encoder's residual maps are replaced by zeros);
+            "content_code" (the content encoder's 1/8 code, the core output's partner in the decoder's
+            combination layers, is replaced by zeros; its multi-scale maps are kept); or "bottleneck"
+            (both 1/8 codes, the core's output and the content code: what is left is the decoder working
+            from the multi-scale residuals alone, a U-Net).
     """
     if what not in ABLATIONS:
         raise ValueError(f"what: expected one of {ABLATIONS}; received {what!r}")
     step = model._core_step  # the traced per-step piece that `MCNet.call` looks up on every step
+    decode = model._decode
+    encode_content = model.content_encoder.call
 
     def ablated_step(diff, states, training):
         if what == "core_memory":
             states = [tf.zeros_like(state) for state in states]
         h_dyn, res_motion, new_states = step(diff, states, training)
-        if what == "core_output":
+        if what in ("core_output", "bottleneck"):
             h_dyn = tf.zeros_like(h_dyn)
         if what == "motion_residuals":
             res_motion = [tf.zeros_like(res) for res in res_motion]
         return h_dyn, res_motion, new_states
 
+    def content_without_code(image):
+        code, residuals = encode_content(image)
+        return tf.zeros_like(code), residuals
+
     if what != "none":
         model._core_step = ablated_step
+    if what in ("content_code", "bottleneck"):
+        model.content_encoder.call = content_without_code
+        model._decode = model._decode_eager  # the traced copy would keep the encoder it was traced with
     try:
         yield
     finally:
-        model._core_step = step
+        model._core_step, model._decode = step, decode
+        if "call" in vars(model.content_encoder):
+            del model.content_encoder.call
 
 
 def load_test_windows(task, config, past: int, windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
