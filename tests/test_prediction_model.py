@@ -93,7 +93,8 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
                       "rbm_activation": "relu", "rbm_memory_gain": 0.0, "rbm_kernel_gain": None,
-                      "motion_residuals": True, "motion_residual_dropout": 0.0}  # fmt: skip
+                      "motion_residuals": True, "motion_residual_dropout": 0.0,
+                      "core_to_skips": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     with pytest.raises(ValueError, match="content_frame"):
@@ -370,3 +371,21 @@ def test_rbm_kernel_gain_scales_the_input_kernels_and_round_trips():
         _tiny(rbm_kernel_gain=0.0)
     with pytest.raises(ValueError, match="rbm_kernel_gain"):
         PredictionConfig(rbm_kernel_gain=-1.0).check()
+
+
+@pytest.mark.parametrize("core_to_skips", [False, True])
+def test_core_to_skips_lets_the_core_reach_the_decoder_beside_the_bottleneck(core_to_skips):
+    from deep_rnn_tf.tasks.prediction.ablation import ablated
+
+    frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _tiny(beta=0.0, predict_change=True, core_to_skips=core_to_skips)
+    model = _with_random_change_head(model, frames)
+    for i, weight in enumerate(model.core.weights):  # an untrained RBM stack's output is tiny: enlarge it
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    for conv in model.decoder.combination:  # cut the 1/8 bottleneck: the skips are the only way left
+        conv.kernel.assign(tf.zeros_like(conv.kernel))
+    normal = model(frames, num_future=2).numpy()
+    with ablated(model, "core_output"):
+        without_core = model(frames, num_future=2).numpy()
+    assert (np.abs(without_core - normal).max() > 1e-4) == core_to_skips
+    assert MCNet.from_config(model.get_config()).core_to_skips == core_to_skips

@@ -49,6 +49,9 @@ class PredictionConfig(TaskConfig):
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
+        core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
+            upsampling, then a 1x1 conv). False: MCnet, where the core reaches the decoder only through the
+            1/8 bottleneck, which the trained small-preset models do not read (docs/prediction.md).
         motion_residual_dropout: in training, the share of sequences whose decoder gets no motion residuals
             (0: off); makes the core carry motion without removing the residuals at test time.
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
@@ -115,6 +118,7 @@ class PredictionConfig(TaskConfig):
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
     motion_residuals: bool = True
+    core_to_skips: bool = False
     motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch"] | None = None

@@ -152,6 +152,9 @@ class MCNetDecoder(keras.layers.Layer):
         motion_residuals: feed the motion encoder's multi-scale maps of the current frame difference to the
             residual pairs beside the content's (True, MCnet). False: the residual pairs see the content
             only, so motion reaches the decoder through the recurrent core alone.
+        core_to_skips: also add the recurrent core's output to the skip at every scale (nearest upsampling
+            to the scale, then a 1x1 conv to its width). MCnet (False) gives the core one way in, the 1/8
+            bottleneck, which trained small-preset models ignore: the skips carry the prediction.
 
     Example:
         >>> decoder = MCNetDecoder(8)
@@ -164,6 +167,7 @@ class MCNetDecoder(keras.layers.Layer):
         change_head: bool = False,
         tanh_output: bool = True,
         motion_residuals: bool = True,
+        core_to_skips: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -172,6 +176,7 @@ class MCNetDecoder(keras.layers.Layer):
         self.gf_dim, self.channels, self.change_head = gf_dim, channels, bool(change_head)
         self.tanh_output = bool(tanh_output)
         self.motion_residuals = bool(motion_residuals)
+        self.core_to_skips = bool(core_to_skips)
         g = gf_dim
         self.combination = [
             _conv(4 * g, 3, "h_comb1"),
@@ -183,6 +188,11 @@ class MCNetDecoder(keras.layers.Layer):
             [_conv(w, 3, f"res{level}_1"), _conv(w, 3, f"res{level}_2", activation=None)]
             for level, w in enumerate((g, 2 * g, 4 * g))
         ]
+        self.core_skips = None
+        if self.core_to_skips:
+            self.core_skips = [
+                _conv(w, 1, f"core_skip{level}", activation=None) for level, w in enumerate((g, 2 * g, 4 * g))
+            ]
         # MCnet's stride-1 "deconvolutions" are convolutions with the same receptive field.
         self.stages = [
             [_conv(4 * g, 3, "dec3_3"), _conv(4 * g, 3, "dec3_2"), _conv(2 * g, 3, "dec3_1")],
@@ -202,9 +212,15 @@ class MCNetDecoder(keras.layers.Layer):
         for conv in self.combination:
             x = conv(x)
         skips = []
-        for (first, second), motion, content in zip(self.residual, res_motion, res_content, strict=True):
+        for level, ((first, second), motion, content) in enumerate(
+            zip(self.residual, res_motion, res_content, strict=True)
+        ):
             inputs = tf.concat([motion, content], axis=-1) if self.motion_residuals else content
-            skips.append(second(first(inputs)))
+            skip = second(first(inputs))
+            if self.core_skips is not None:
+                core = tf.image.resize(h_dyn, tf.shape(skip)[1:3], method="nearest")
+                skip = skip + tf.cast(self.core_skips[level](core), skip.dtype)
+            skips.append(skip)
         for stage, skip in zip(self.stages, reversed(skips), strict=True):
             x = tf.nn.relu(unpool_zero_filled(x) + skip)
             for conv in stage:
@@ -219,6 +235,7 @@ class MCNetDecoder(keras.layers.Layer):
             "change_head": self.change_head,
             "tanh_output": self.tanh_output,
             "motion_residuals": self.motion_residuals,
+            "core_to_skips": self.core_to_skips,
         }
 
 
@@ -308,6 +325,8 @@ class MCNet(TaskModel):
             carry the current frame difference around the core; with the small recipe the trained decoder
             relied on them alone and ignored the core's output (docs/prediction.md). False routes all motion
             through the core.
+        core_to_skips: also add the core's output to the decoder's skip at every scale
+            (`MCNetDecoder(core_to_skips=True)`; False: MCnet).
         motion_residual_dropout: in training, the share of sequences (drawn per sample) whose decoder gets
             no motion residuals at any step, so the core must carry their motion (0: off, the original).
         beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
@@ -351,10 +370,12 @@ class MCNet(TaskModel):
         pixel_loss: str = "mse",
         motion_residuals: bool = True,
         motion_residual_dropout: float = 0.0,
+        core_to_skips: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.motion_residuals = bool(motion_residuals)
+        self.core_to_skips = bool(core_to_skips)
         self.motion_residual_dropout = check_in_range(
             "motion_residual_dropout", motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT
         )
@@ -433,6 +454,7 @@ class MCNet(TaskModel):
             change_head=self.predict_change,
             tanh_output=self.pixel_loss != "bce",
             motion_residuals=self.motion_residuals,
+            core_to_skips=self.core_to_skips,
             name="decoder",
         )
         self.discriminator = MCNetDiscriminator(df_dim, name="discriminator") if self.beta > 0 else None
@@ -666,6 +688,7 @@ class MCNet(TaskModel):
             "predict_change": self.predict_change,
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
+            "core_to_skips": self.core_to_skips,
             "motion_residuals": self.motion_residuals,
             "motion_residual_dropout": self.motion_residual_dropout,
         }

@@ -43,6 +43,10 @@ SWITCHES = (
         "--motion-residuals",
         "MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
     ),
+    (
+        "--core-to-skips",
+        "also add the core's output (upsampled, 1x1 conv) to the decoder's skip at every scale",
+    ),
 )
 
 
@@ -162,6 +166,7 @@ class PredictionTask(Task):
             rbm_kernel_gain=config.rbm_kernel_gain,
             pixel_loss=config.pixel_loss,
             motion_residuals=config.motion_residuals,
+            core_to_skips=config.core_to_skips,
             motion_residual_dropout=config.motion_residual_dropout,
             name=f"mcnet_{config.rnn}",
         )
