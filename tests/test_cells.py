@@ -257,8 +257,8 @@ def test_lstm_gate_bias_opens_input_and_output_gates():
     ],
 )
 def test_weights_sharing_an_initializer_start_different(initializer):
-    # A Keras 3 random initializer fixes its seed when made: filled from one instance, the RBM cell's R, T
-    # and recurrent kernels started equal, and so did every layer of a stack given one instance.
+    # A Keras 3 random initializer fixes its seed when made: filled from one instance, the RBM cell's R and T
+    # kernels started equal, and so did every layer of a stack given one instance.
     from deep_rnn_tf.cells.deep import build_deep_cell
 
     kwargs = (

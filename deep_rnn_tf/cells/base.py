@@ -39,8 +39,8 @@ def own_initializer(initializer, salt: str):
     """A copy of a random Keras `initializer` that draws values of its own for the weight named `salt`.
 
     A Keras 3 random initializer fixes its seed when it is made (an int drawn from Python's RNG if none is
-    given), so every weight filled from one instance gets the same values: an RBM cell's R, T and recurrent
-    kernels started equal, and every layer of a stack built from one initializer instance started as the
+    given), so every weight filled from one instance gets the same values: an RBM cell's R and T kernels
+    started equal, and every layer of a stack built from one initializer instance started as the
     same layer. Unseeded: the copy draws a new seed (reproducible under `keras.utils.set_random_seed`);
     seeded: seed + a stable hash of `salt` (the cell and weight names), so it stays reproducible.
     Initializers without a seed (zeros, constants, `CenterIdentity`) and seed generators are returned as is.
