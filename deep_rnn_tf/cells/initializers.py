@@ -8,6 +8,19 @@ import numpy as np
 from deep_rnn_tf.validation import check_in_range
 
 
+def xavier_normal(gain: float) -> keras.initializers.Initializer:
+    """PyTorch's `xavier_normal_` with `gain`: N(0, gain^2 * 2 / (fan_in + fan_out)).
+
+    The original's action models use gain 3.0 for their RNN convolutions.
+
+    Example:
+        >>> init = xavier_normal(3.0)  # VarianceScaling(scale=9, fan_avg, untruncated normal)
+    """
+    return keras.initializers.VarianceScaling(
+        scale=gain**2, mode="fan_avg", distribution="untruncated_normal"
+    )
+
+
 @keras.saving.register_keras_serializable(package="deep_rnn_tf")
 class CenterIdentity(keras.initializers.Initializer):
     """`gain` x identity between input and output channels at the kernel's centre tap, zero elsewhere.

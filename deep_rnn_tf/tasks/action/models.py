@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import ConvRNN, DeepCell, DeepRNN, RBMCell
+from deep_rnn_tf.cells.initializers import xavier_normal
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.action.config import (
     BACKBONE_PREPROCESSING,
@@ -40,7 +41,7 @@ from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, r
 
 def xavier_gain3() -> keras.initializers.Initializer:
     """xavier_normal with gain 3 (the original's RNN convs): variance 9 * 2 / (fan_in + fan_out)."""
-    return keras.initializers.VarianceScaling(scale=9.0, mode="fan_avg", distribution="untruncated_normal")
+    return xavier_normal(3.0)
 
 
 def linear_init() -> keras.initializers.Initializer:

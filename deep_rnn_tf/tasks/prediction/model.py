@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
-from deep_rnn_tf.cells.initializers import CenterIdentity
+from deep_rnn_tf.cells.initializers import CenterIdentity, xavier_normal
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
@@ -184,14 +184,15 @@ class MCNetDecoder(keras.layers.Layer):
             _conv(4 * g, 3, "h_comb3"),
         ]
         # One (ReLU conv, linear conv) pair per scale, output width = the content encoder's at that scale.
+        widths = (g, 2 * g, 4 * g)
         self.residual = [
             [_conv(w, 3, f"res{level}_1"), _conv(w, 3, f"res{level}_2", activation=None)]
-            for level, w in enumerate((g, 2 * g, 4 * g))
+            for level, w in enumerate(widths)
         ]
         self.core_skips = None
         if self.core_to_skips:
             self.core_skips = [
-                _conv(w, 1, f"core_skip{level}", activation=None) for level, w in enumerate((g, 2 * g, 4 * g))
+                _conv(w, 1, f"core_skip{level}", activation=None) for level, w in enumerate(widths)
             ]
         # MCnet's stride-1 "deconvolutions" are convolutions with the same receptive field.
         self.stages = [
@@ -434,11 +435,8 @@ class MCNet(TaskModel):
             initializers = {}
             if self.rbm_memory_gain > 0:
                 initializers["recurrent_initializer"] = CenterIdentity(self.rbm_memory_gain)
-            if self.rbm_kernel_gain is not None:  # Xavier normal with gain g = variance scaling by g^2
-                # No seed here: a seeded Keras initializer repeats its values, and R and T would be equal.
-                initializers["kernel_initializer"] = keras.initializers.VarianceScaling(
-                    self.rbm_kernel_gain**2, mode="fan_avg", distribution="untruncated_normal"
-                )
+            if self.rbm_kernel_gain is not None:
+                initializers["kernel_initializer"] = xavier_normal(self.rbm_kernel_gain)
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
                 gate_bias=gate_bias - self.rbm_memory_gain / 2, normalization=rbm_normalization,
