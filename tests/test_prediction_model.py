@@ -97,6 +97,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "core_to_skips": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
+    assert small["core_to_skips"]
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
     with pytest.raises(ValueError, match="ssim_weight"):

@@ -185,6 +185,9 @@ PRESETS: dict[str, Preset] = {
             "test_batch_size": 16,
             "gifs": 4,
             "cache_videos": 64,
+            # The core's output also reaches every decoder scale: through MCnet's 1/8 bottleneck alone the
+            # trained models did not read their core at all (docs/prediction.md, "--core-to-skips").
+            "core_to_skips": True,
         },
     ),
 }
