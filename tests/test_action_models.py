@@ -193,6 +193,16 @@ def test_rnn_normalization_reaches_every_rbm_cell():
         ActionConfig.from_dict({"rnn_normalization": "group"})
 
 
+def test_rbm_merge_reaches_every_rbm_cell():
+    for rnn in ("rbm15", "rbm1"):
+        model = M.build_clip_model({**TINY, "rnn": rnn, "rbm_merge": "sum"}, 3)
+        assert {cell.merge for cell in model.get_layer(rnn).cell.cells} == {"sum"}
+    default = M.build_clip_model({**TINY, "rnn": "rbm1"}, 3)
+    assert {cell.merge for cell in default.get_layer("rbm1").cell.cells} == {"product"}
+    with pytest.raises(ValueError, match="rbm_merge: expected one of 'product', 'sum'"):
+        ActionConfig.from_dict({"rbm_merge": "max"})
+
+
 def test_backbone_weights_from_a_local_file(tmp_path):
     source = M.build_backbone("tiny", "none", (16, 16), 4)
     path = str(tmp_path / "tiny.weights.h5")

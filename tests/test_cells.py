@@ -45,7 +45,7 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def rbm_reference(x_seq, weights, stride=1, activation=np.tanh):
+def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multiply):
     """The RBM equations of original.md §1.1, step by step, W_T applied to the concatenation [x; s]."""
     w_r, b_r, w_tx, b_t, w_ts = weights
     w_t = np.concatenate([w_tx, w_ts], axis=2)  # one kernel over [x; s], as the paper writes it
@@ -57,7 +57,7 @@ def rbm_reference(x_seq, weights, stride=1, activation=np.tanh):
         r = activation(conv_same(x, w_r, stride) + b_r)
         s = sigmoid(conv_same(np.concatenate([x, s], axis=-1), w_t) + b_t)
         gate = s if stride == 1 else max_pool_same(s, 3, stride)
-        outputs.append(r * gate)
+        outputs.append(merge(r, gate))
     return np.stack(outputs, axis=1), s
 
 
@@ -90,6 +90,33 @@ def test_rbm_cell_equals_numpy_reference(stride):
     np.testing.assert_allclose(outputs.numpy(), expected_outputs, atol=1e-5)
     np.testing.assert_allclose(state.numpy(), expected_state, atol=1e-5)
     assert state.shape == (2, 6, 6, 5)  # the state is the gate, at input resolution
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_rbm_sum_merge_adds_the_state_to_the_representation(stride):
+    x = np.random.uniform(-1, 1, (2, 4, 6, 6, 3)).astype("float32")
+    cell = RBMCell(5, strides=stride, activation="tanh", merge="sum")
+    layer = ConvRNN(cell, return_sequences=True, return_state=True)
+    layer(x)
+    randomize(layer)
+    outputs, state = layer(x)
+    expected_outputs, expected_state = rbm_reference(
+        x, rbm_weights_in_reference_order(cell), stride, merge=np.add
+    )
+    np.testing.assert_allclose(outputs.numpy(), expected_outputs, atol=1e-5)
+    np.testing.assert_allclose(state.numpy(), expected_state, atol=1e-5)
+    product, _ = rbm_reference(x, rbm_weights_in_reference_order(cell), stride)
+    assert np.abs(outputs.numpy() - product).max() > 0.1  # not the product merge by accident
+    assert RBMCell.from_config(cell.get_config()).merge == "sum"
+    fast = DeepRNN(
+        "rbm", depth=1, filters=5, jump=None, strides=stride, activation="tanh", merge="sum",
+        return_sequences=True,
+    )  # fmt: skip
+    fast(x)
+    fast.cell.cells[0].set_weights(cell.get_weights())
+    np.testing.assert_allclose(fast(x).numpy(), outputs.numpy(), atol=1e-5)  # the fast path merges alike
+    with pytest.raises(ValueError, match="merge.*'max'"):
+        RBMCell(5, merge="max")
 
 
 def test_dense_rbm_cell_equals_numpy_reference():

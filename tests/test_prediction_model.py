@@ -92,7 +92,8 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
-                      "rbm_activation": "relu", "rbm_memory_gain": 0.0, "rbm_kernel_gain": None,
+                      "rbm_activation": "relu", "rbm_merge": "product", "rbm_memory_gain": 0.0,
+                      "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
@@ -120,12 +121,15 @@ def test_output_clip_gradient(straight_through):
 
 
 def test_rbm_core_options_reach_every_cell_and_round_trip():
-    model = _tiny(rbm_normalization="layer", rbm_activation="tanh", beta=0.0)
+    model = _tiny(rbm_normalization="layer", rbm_activation="tanh", rbm_merge="sum", beta=0.0)
     cells = model.core.cells
     assert [c.normalization for c in cells] == ["layer", "layer"]
     assert {c.get_config()["activation"] for c in cells} == {"tanh"}
+    assert [c.merge for c in cells] == ["sum", "sum"]
     config = MCNet.from_config(model.get_config()).get_config()
     assert (config["rbm_normalization"], config["rbm_activation"]) == ("layer", "tanh")
+    assert config["rbm_merge"] == "sum"
+    assert _tiny().core.cells[0].merge == "product"  # the original's zeta
     assert _tiny().core.cells[0].normalization is None  # the original MCnet core has none
     with pytest.raises(ValueError, match="normalization"):
         _tiny(rbm_normalization="group")

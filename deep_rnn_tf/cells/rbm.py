@@ -4,13 +4,18 @@ For a layer input x_t and the recurrent state s_{t-1} (zero at t = 0):
 
     r_t = phi( N_R( W_R * x_t + b_R ) )                      representation unit
     s_t = sigmoid( N_T( W_T * [ TD(x_t) ; s_{t-1} ] + b_T ) )  temporal unit
-    h_t = r_t (.) s_t                                         merge: element-wise product
+    h_t = zeta( r_t, s_t )                                    merge: r_t (.) s_t (element-wise product)
 
 `h_t` goes up to the next layer; the state passed to t + 1 is the gate `s_t` itself
 (docs/reference/original.md §1.1). W_T over the concatenation `[x; s]` is stored as two kernels,
 `temporal_kernel` (over x) and `recurrent_kernel` (over s); their sum is the same convolution. TD
 (temporal dropout) is the identity forward; in training, with probability `p_td`, it stops the gradient
 into x through the temporal branch only (the gradient still reaches W_T and flows back in time through s).
+
+The merge zeta is the element-wise product in the original code; the paper says that "by adjusting the
+synthesizing method (zeta) we can balance the dominance of each direction" without naming another one.
+`merge="sum"` (h_t = r_t + s_t) is that other balance: the temporal state reaches the output additively
+instead of only scaling the current input's representation.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_
 
 NORMALIZATIONS = (None, "batch", "layer")
 TD_MODES = ("batch", "sample")
+MERGES = ("product", "sum")
 
 
 class _RBMBase(RecurrentCell):
@@ -43,6 +49,7 @@ class _RBMBase(RecurrentCell):
         p_td: float = 0.0,
         td_mode: str = "batch",
         gate_bias: float = 0.0,
+        merge: str = "product",
         **kwargs,
     ):
         super().__init__(activation=activation, **kwargs)
@@ -51,6 +58,7 @@ class _RBMBase(RecurrentCell):
         self.p_td = check_probability("p_td", p_td)
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
         self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
+        self.merge = check_choice("merge", merge, MERGES)
         self._make_seed_generator()
 
     # --- hooks for the conv / dense forms ----------------------------------------------------------------
@@ -152,8 +160,12 @@ class _RBMBase(RecurrentCell):
             temporal = self.temporal_norm(temporal, training=training)
             representation = self.representation_norm(representation, training=training)
         gate = self.recurrent_activation(temporal)
-        output = self.activation(representation) * self._merge_gate(gate)
-        return output, [gate]
+        return self._zeta(self.activation(representation), self._merge_gate(gate)), [gate]
+
+    def _zeta(self, representation, gate):
+        if self.merge == "sum":
+            return representation + gate
+        return representation * gate
 
     @staticmethod
     def _add_bias(x, *biases):
@@ -169,6 +181,7 @@ class _RBMBase(RecurrentCell):
             "p_td": self.p_td,
             "td_mode": self.td_mode,
             "gate_bias": self.gate_bias,
+            "merge": self.merge,
         }
 
 
@@ -195,6 +208,8 @@ class RBMCell(_RBMBase):
             "sample" (one coin per sample).
         gate_bias: initial value of b_T (0, the original: the gate starts at 1/2; 1 starts it at 0.73, as
             an LSTM's forget-gate bias; in [-10, 10]).
+        merge: the merge zeta of the two units: "product" (h = r * s, the original) or "sum" (h = r + s:
+            the state reaches the output additively, not only as a scale of the current representation).
         use_bias: add biases b_R and b_T.
         kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
             kernels (W_R and the x part of W_T), of the s part of W_T, and of the biases.
@@ -259,7 +274,7 @@ class DenseRBMCell(_RBMBase):
     Args:
         units: output size (positive int).
         **kwargs: as `RBMCell` (activation, recurrent_activation, normalization ("batch" or "layer" over
-            features), p_td, td_mode, use_bias, initializers, regularizers, seed).
+            features), p_td, td_mode, gate_bias, merge, use_bias, initializers, regularizers, seed).
 
     Example:
         >>> layer = keras.layers.RNN(DenseRBMCell(32), return_sequences=True)

@@ -41,6 +41,8 @@ class ActionConfig(TaskConfig):
         width: channels of the stack (standalone: base width); hidden: head units.
         rnn_normalization: normalisation of the RBM cells' two pre-activations, "batch" (the original's) or
             "layer" (per sample: no moving statistics, the same at training and test time).
+        rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original) or "sum" (h = r + s: the
+            temporal state, which is where the motion lives, reaches the next layer additively).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
         dropout_mask: "frame" (a new Dropout2d mask per frame, the original's) or "sequence" (one mask for
             all frames of a clip: a channel dropped in one frame only looks like motion to the stack).
@@ -80,6 +82,7 @@ class ActionConfig(TaskConfig):
     jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
     rnn_normalization: Literal["batch", "layer"] = "batch"
+    rbm_merge: Literal["product", "sum"] = "product"
     hidden: int = 512
     p_td: float = 1.0  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
     dropout: float = 0.2

@@ -164,6 +164,7 @@ def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
     return {
         "activation": activation,
         "normalization": config.get("rnn_normalization", "batch"),
+        "merge": config.get("rbm_merge", "product"),
         "kernel_initializer": xavier_gain3(),
         "recurrent_initializer": xavier_gain3(),
         "p_td": float(config.get("p_td", 0.0)),

@@ -123,6 +123,11 @@ class ActionTask(Task):
             choices=RNN_NORMALIZATIONS,
             help="normalisation in the RBM cells: batch (the original's) or layer (no moving statistics)",
         )
+        add(
+            "--rbm-merge",
+            choices=("product", "sum"),
+            help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",
+        )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")
         add("--p-td", type=float, help="temporal-dropout probability of the RBM cells")

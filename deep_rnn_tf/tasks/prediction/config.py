@@ -61,6 +61,8 @@ class PredictionConfig(TaskConfig):
             backbone models').
         pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
             pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
+        rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original) or "sum" (h = r + s: the
+            temporal state reaches the output additively; `RBMCell(merge=...)`).
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
         rbm_kernel_gain: None (MCnet's Glorot-uniform input kernels) or g > 0: the RBM cells' input kernels
@@ -123,6 +125,7 @@ class PredictionConfig(TaskConfig):
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
+    rbm_merge: Literal["product", "sum"] = "product"
     rbm_memory_gain: float = 0.0
     rbm_kernel_gain: float | None = None
     pixel_loss: Literal["mse", "bce"] = "mse"

@@ -19,6 +19,7 @@ import tensorflow as tf
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
 from deep_rnn_tf.cells.initializers import CenterIdentity, xavier_normal
+from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
@@ -296,6 +297,7 @@ class MCNet(TaskModel):
         rbm_normalization: `RBMCell(normalization=...)` of the RBM core: None (the original), "layer" or
             "batch".
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
+        rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original) or "sum".
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
             "bce" (binary cross-entropy of the [0, 1] frame, computed from the tanh head's pre-activation:
             its gradient does not vanish where the frame saturates at black or white, where the MSE's does
@@ -366,6 +368,7 @@ class MCNet(TaskModel):
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
         rbm_activation: str = "relu",
+        rbm_merge: str = "product",
         rbm_memory_gain: float = 0.0,
         rbm_kernel_gain: float | None = None,
         pixel_loss: str = "mse",
@@ -411,6 +414,7 @@ class MCNet(TaskModel):
         self.straight_through_clip = bool(straight_through_clip)
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
+        self.rbm_merge = check_choice("rbm_merge", rbm_merge, RBM_MERGES)
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
         if rnn == "rbm" and abs(gate_bias - self.rbm_memory_gain / 2) > GATE_BIAS_LIMIT:
             # The cells' gate bias is gate_bias - g/2 and the cells bound it: say so here, instead of the
@@ -440,7 +444,7 @@ class MCNet(TaskModel):
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
                 gate_bias=gate_bias - self.rbm_memory_gain / 2, normalization=rbm_normalization,
-                activation=rbm_activation, seed=seed, name="deep_rbm", **initializers,
+                activation=rbm_activation, merge=rbm_merge, seed=seed, name="deep_rbm", **initializers,
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
@@ -673,6 +677,7 @@ class MCNet(TaskModel):
             "gate_bias": self.gate_bias,
             "rbm_normalization": self.rbm_normalization,
             "rbm_activation": self.rbm_activation,
+            "rbm_merge": self.rbm_merge,
             "rbm_memory_gain": self.rbm_memory_gain,
             "rbm_kernel_gain": self.rbm_kernel_gain,
             "pixel_loss": self.pixel_loss,

@@ -121,6 +121,11 @@ class PredictionTask(Task):
             "--rbm-activation", choices=("relu", "tanh"), help="representation activation of the RBM cells"
         )
         parser.add_argument(
+            "--rbm-merge",
+            choices=("product", "sum"),
+            help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",
+        )
+        parser.add_argument(
             "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
         )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
@@ -162,6 +167,7 @@ class PredictionTask(Task):
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
             rbm_activation=config.rbm_activation,
+            rbm_merge=config.rbm_merge,
             rbm_memory_gain=config.rbm_memory_gain,
             rbm_kernel_gain=config.rbm_kernel_gain,
             pixel_loss=config.pixel_loss,
