@@ -188,6 +188,21 @@ def _given_flags(argv: Sequence[str]) -> set[str]:
     return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
 
 
+def _without_overridden(flags: Sequence[str], overrides: Sequence[str]) -> list[str]:
+    """`flags` less each flag (and its values) that `overrides` gives again.
+
+    argparse keeps the last of a repeated flag, so the command runs the same either way; dropping the
+    overridden one keeps the report from reading "--epochs 60 --epochs 120".
+    """
+    given, kept, skipping = _given_flags(overrides), [], False
+    for arg in flags:
+        if arg.startswith("--"):
+            skipping = arg.split("=", 1)[0] in given
+        if not skipping:
+            kept.append(arg)
+    return kept
+
+
 class Study:
     """Plans, runs and reports one grid at one budget.
 
@@ -267,8 +282,10 @@ class Study:
                 run_dir = self.run_dir(cell, seed)
                 train = (
                     "train", self.grid.task, "--preset", self.spec.preset, "--run-dir", str(run_dir),
-                    "--seed", str(seed), "--quiet", *self.data_flags(), *self.spec.flags.split(),
-                    *cell.train_flags(self.budget), *self.train_flags,
+                    "--seed", str(seed), "--quiet", *self.data_flags(),
+                    *_without_overridden([*self.spec.flags.split(), *cell.train_flags(self.budget)],
+                                         self.train_flags),
+                    *self.train_flags,
                 )  # fmt: skip
                 test = ("test", self.grid.task, "--run-dir", str(run_dir), "--quiet")
                 runs.append(CellRun(cell, seed, run_dir, train, test))
@@ -383,7 +400,7 @@ class Study:
             "budget": self.budget,
             "preset": self.spec.preset,
             "seeds": self.seeds,
-            "flags": [*self.spec.flags.split(), *self.train_flags],
+            "flags": [*_without_overridden(self.spec.flags.split(), self.train_flags), *self.train_flags],
             "cells": rows,
             "checks": checks,
             "plots": [p.name for p in plots],
