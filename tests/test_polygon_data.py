@@ -232,3 +232,25 @@ def test_shards_keep_full_metadata(synthetic_crops):
     np.testing.assert_array_equal(tokens, P.encode_polygon(meta, manifest["max_vertices"]))
     val = list(P.iter_crop_records(out, "val"))
     assert all(m.context == pytest.approx(P.EVAL_CONTEXT) for _, _, m in val)
+
+
+def test_shape_jitter_moves_template_vertices_by_at_most_its_fraction_of_the_box():
+    """The same draws with a larger jitter: vertices move further, never beyond jitter x box (+ rounding)."""
+    from deep_rnn_tf.data.synthetic.cityscapes import _object_polygon
+
+    def outline(jitter: float) -> np.ndarray:
+        rng = np.random.default_rng(3)
+        return _object_polygon(rng, "car", 1024, 512, horizon=200, tiny=False, shape_jitter=jitter)
+
+    still, default, irregular = outline(0.0), outline(0.04), outline(0.3)
+    box = still.max(axis=0) - still.min(axis=0)
+    small_move = np.abs(default - still).max(axis=0)
+    large_move = np.abs(irregular - still).max(axis=0)
+    assert np.all(small_move <= 0.04 * box + 2) and np.all(large_move <= 0.3 * box + 2)
+    assert large_move.max() > 3 * small_move.max() > 0
+
+
+def test_shape_jitter_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        synth_cityscapes_main(["--out", str(tmp_path), "--shape-jitter", "0.9", "--quiet"])
+    assert "--shape-jitter must be in [0, 0.5]; received 0.9" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deep_rnn_tf.data.synthetic.cityscapes import write_split
+from deep_rnn_tf.data.synthetic.cityscapes import SHAPE_JITTER, write_split
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,15 +20,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--shape-jitter",
+        type=float,
+        default=SHAPE_JITTER,
+        help="largest move of a template vertex, a fraction of the object's box (default 0.04; up to 0.5: "
+        "irregular outlines)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     for name in ("train", "val", "width", "height"):
         if getattr(args, name) < (64 if name in ("width", "height") else 0):
             parser.error(f"--{name} is too small: {getattr(args, name)}")
+    if not 0.0 <= args.shape_jitter <= 0.5:
+        parser.error(f"--shape-jitter must be in [0, 0.5]; received {args.shape_jitter}")
     for offset, (split, count) in enumerate((("train", args.train), ("val", args.val))):
         if count:
             objects = write_split(
-                args.out, split, count, args.width, args.height, args.seed + 1000 * offset, args.quiet
+                args.out,
+                split,
+                count,
+                args.width,
+                args.height,
+                args.seed + 1000 * offset,
+                args.quiet,
+                args.shape_jitter,
             )
             print(f"{split}: {count} scenes, {objects} instance objects -> {args.out}")
     return 0

@@ -28,6 +28,8 @@ from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.cityscapes import IMAGE_SUFFIX, INSTANCE_CLASSES, POLYGONS_SUFFIX
 from deep_rnn_tf.data.video_io import write_image
 
+SHAPE_JITTER = 0.04  # default largest vertex move of a template, as a fraction of the object's box
+
 # Outlines in a unit box (x right, y down); (height / width) aspect range; colour (RGB).
 TEMPLATES: dict[str, tuple[list[tuple[float, float]], tuple[float, float], tuple[int, int, int]]] = {
     "person": (
@@ -112,12 +114,18 @@ def _stuff(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarra
 
 
 def _object_polygon(
-    rng: np.random.Generator, label: str, width: int, height: int, horizon: int, tiny: bool
+    rng: np.random.Generator,
+    label: str,
+    width: int,
+    height: int,
+    horizon: int,
+    tiny: bool,
+    shape_jitter: float = SHAPE_JITTER,
 ) -> np.ndarray:
     """A jittered, scaled, placed (and possibly flipped) outline of class `label` in image pixels."""
     template, aspect_range, _ = TEMPLATES[label]
     unit = np.array(template, np.float64)
-    unit = np.clip(unit + rng.uniform(-0.04, 0.04, unit.shape), 0.0, 1.0)
+    unit = np.clip(unit + rng.uniform(-shape_jitter, shape_jitter, unit.shape), 0.0, 1.0)
     if rng.random() < 0.5:
         unit[:, 0] = 1.0 - unit[:, 0]
     foot = rng.uniform(horizon + 0.1 * (height - horizon), height - 2)
@@ -157,13 +165,18 @@ def _draw_object(image: np.ndarray, polygon: np.ndarray, label: str, rng: np.ran
     cv2.polylines(image, [points], True, tuple(int(c) for c in np.clip(base * 0.45, 0, 255)), 2)
 
 
-def make_scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray, dict]:
+def make_scene(
+    rng: np.random.Generator, width: int, height: int, shape_jitter: float = SHAPE_JITTER
+) -> tuple[np.ndarray, dict]:
     """One synthetic scene: the RGB image and its Cityscapes polygons json content.
 
     Args:
         rng: the random generator.
         width: image width.
         height: image height.
+        shape_jitter: largest move of a template vertex, as a fraction of the object's box (0.04: the
+            eight class templates stay recognisable; larger values give irregular outlines that a decoder
+            must trace from the image rather than recall).
 
     Example:
         >>> image, annotation = make_scene(np.random.default_rng(0), 1024, 512)
@@ -174,7 +187,8 @@ def make_scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.nd
     instances = []
     for _ in range(int(rng.integers(3, 8))):
         label = classes[int(rng.choice(len(classes), p=weights / weights.sum()))]
-        polygon = _object_polygon(rng, label, width, height, horizon, tiny=rng.random() < 0.08)
+        tiny = rng.random() < 0.08
+        polygon = _object_polygon(rng, label, width, height, horizon, tiny, shape_jitter)
         instances.append((label, polygon))
     # Back to front: the higher the foot point, the farther the object.
     instances.sort(key=lambda item: item[1][:, 1].max())
@@ -190,20 +204,29 @@ def make_scene(rng: np.random.Generator, width: int, height: int) -> tuple[np.nd
 
 
 def write_split(
-    out: str, split: str, count: int, width: int, height: int, seed: int, quiet: bool = False
+    out: str,
+    split: str,
+    count: int,
+    width: int,
+    height: int,
+    seed: int,
+    quiet: bool = False,
+    shape_jitter: float = SHAPE_JITTER,
 ) -> int:
     """Writes `count` scenes of `split` (cities round-robin); returns the number of instance objects.
 
     Example:
         >>> write_split("data/synth_cityscapes", "val", 12, 1024, 512, seed=1)
     """
+    if not 0.0 <= shape_jitter <= 0.5:
+        raise ValueError(f"shape_jitter must be in [0, 0.5]; received {shape_jitter!r}")
     rng = np.random.default_rng(seed)
     cities = CITIES.get(split, (split,))
     total = 0
     for index in tqdm(range(count), desc=f"synth {split}", disable=quiet):
         city = cities[index % len(cities)]
         name = f"{city}_{index // len(cities):06d}_000019"
-        image, annotation = make_scene(rng, width, height)
+        image, annotation = make_scene(rng, width, height, shape_jitter)
         image_dir = os.path.join(out, "leftImg8bit", split, city)
         label_dir = os.path.join(out, "gtFine", split, city)
         os.makedirs(image_dir, exist_ok=True)
