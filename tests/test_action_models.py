@@ -203,6 +203,17 @@ def test_rbm_merge_reaches_every_rbm_cell():
         ActionConfig.from_dict({"rbm_merge": "max"})
 
 
+def test_gate_bias_opens_every_rbm_gate_and_is_checked():
+    model = M.build_clip_model({**TINY, "rnn": "rbm15", "gate_bias": 2.0}, 3)
+    cells = model.get_layer("rbm15").cell.cells
+    assert {cell.gate_bias for cell in cells} == {2.0}
+    assert all(np.allclose(cell.temporal_norm.beta.numpy(), 2.0) for cell in cells)  # the preset's BN
+    default = M.build_clip_model({**TINY, "rnn": "rbm1"}, 3)
+    assert {cell.gate_bias for cell in default.get_layer("rbm1").cell.cells} == {0.0}
+    with pytest.raises(ValueError, match="gate_bias: must be in \\[-10, 10\\]; received 20.0"):
+        ActionConfig.from_dict({"gate_bias": 20.0})
+
+
 def test_backbone_weights_from_a_local_file(tmp_path):
     source = M.build_backbone("tiny", "none", (16, 16), 4)
     path = str(tmp_path / "tiny.weights.h5")

@@ -232,6 +232,27 @@ def test_gate_bias_opens_the_gate_at_the_start_and_round_trips(cell_class):
         cell_class(4, gate_bias=float("nan"))
 
 
+@pytest.mark.parametrize("normalization", ["batch", "layer"])
+@pytest.mark.parametrize("cell_class", [RBMCell, DenseRBMCell])
+def test_gate_bias_opens_the_gate_of_a_normalised_cell(cell_class, normalization):
+    """A normalisation subtracts b_T, so the opening goes into its shift: gates start near sigmoid(2)."""
+    shape = (8, 3, 5, 5, 2) if cell_class is RBMCell else (8, 3, 2)
+    inputs = keras.random.normal(shape, seed=0)
+    gates = {}
+    for bias in (0.0, 2.0):
+        cell = cell_class(4, normalization=normalization, gate_bias=bias, seed=0)
+        layer = (
+            ConvRNN(cell, return_state=True)
+            if cell_class is RBMCell
+            else keras.layers.RNN(cell, return_state=True)
+        )
+        _, gate = layer(inputs, training=True)
+        gates[bias] = float(keras.ops.mean(gate))
+        np.testing.assert_allclose(cell.temporal_norm.beta.numpy(), bias)
+        np.testing.assert_allclose(cell.representation_norm.beta.numpy(), 0.0)  # only the gate moves
+    assert abs(gates[0.0] - 0.5) < 0.05 and abs(gates[2.0] - 0.88) < 0.05, gates
+
+
 def test_center_identity_makes_the_rbm_gate_a_leaky_integrator():
     from deep_rnn_tf.cells.initializers import CenterIdentity
 

@@ -72,7 +72,8 @@ class _RBMBase(RecurrentCell):
         """Brings the state-resolution gate to the output resolution (strided conv cells pool it)."""
         return gate
 
-    def _make_normalization(self, name: str) -> keras.layers.Layer:
+    def _make_normalization(self, name: str, offset: float = 0.0) -> keras.layers.Layer:
+        """The normalisation of one pre-activation; `offset` is the initial value of its learnt shift."""
         raise NotImplementedError
 
     # --- weights -----------------------------------------------------------------------------------------
@@ -124,7 +125,9 @@ class _RBMBase(RecurrentCell):
         if self.normalization is not None:
             self.representation_norm = self._make_normalization("representation_norm")
             self.representation_norm.build(output_shape)
-            self.temporal_norm = self._make_normalization("temporal_norm")
+            # A normalisation removes b_T with the batch mean, so the gate's start moves to its shift: the
+            # gate starts at sigmoid(gate_bias) with or without normalisation.
+            self.temporal_norm = self._make_normalization("temporal_norm", self.gate_bias)
             self.temporal_norm.build(state_shapes[0])
 
     # --- the step ----------------------------------------------------------------------------------------
@@ -207,7 +210,8 @@ class RBMCell(_RBMBase):
         td_mode: "batch" (one coin per call and time step, shared by the batch, as the original) or
             "sample" (one coin per sample).
         gate_bias: initial value of b_T (0, the original: the gate starts at 1/2; 1 starts it at 0.73, as
-            an LSTM's forget-gate bias; in [-10, 10]).
+            an LSTM's forget-gate bias; in [-10, 10]). With a normalisation, the initial shift of the
+            temporal normalisation instead (which would remove b_T).
         merge: the merge zeta of the two units: "product" (h = r * s, the original) or "sum" (h = r + s:
             the state reaches the output additively, not only as a scale of the current representation).
         use_bias: add biases b_R and b_T.
@@ -239,12 +243,15 @@ class RBMCell(_RBMBase):
             return gate
         return tf.nn.max_pool2d(gate, ksize=3, strides=self.strides, padding="SAME")
 
-    def _make_normalization(self, name):
+    def _make_normalization(self, name, offset=0.0):
+        shift = keras.initializers.Constant(offset)
         if self.normalization == "batch":
             return keras.layers.BatchNormalization(
-                momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
+                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
             )
-        return keras.layers.GroupNormalization(groups=1, epsilon=1e-5, name=name, dtype=self.dtype_policy)
+        return keras.layers.GroupNormalization(
+            groups=1, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
+        )
 
     def compute_output_shape(self, input_shape, states_shape=None):
         batch, height, width = tuple(input_shape)[:3]
@@ -302,12 +309,15 @@ class DenseRBMCell(_RBMBase):
     def _linear(self, x, kernel, strides=1):
         return tf.matmul(x, kernel)
 
-    def _make_normalization(self, name):
+    def _make_normalization(self, name, offset=0.0):
+        shift = keras.initializers.Constant(offset)
         if self.normalization == "batch":
             return keras.layers.BatchNormalization(
-                momentum=0.9, epsilon=1e-5, name=name, dtype=self.dtype_policy
+                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
             )
-        return keras.layers.LayerNormalization(epsilon=1e-5, name=name, dtype=self.dtype_policy)
+        return keras.layers.LayerNormalization(
+            epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
+        )
 
     def compute_output_shape(self, input_shape, states_shape=None):
         batch = tuple(input_shape)[0]

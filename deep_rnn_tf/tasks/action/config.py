@@ -41,6 +41,8 @@ class ActionConfig(TaskConfig):
         width: channels of the stack (standalone: base width); hidden: head units.
         rnn_normalization: normalisation of the RBM cells' two pre-activations, "batch" (the original's) or
             "layer" (per sample: no moving statistics, the same at training and test time).
+        gate_bias: initial shift of the RBM cells' temporal gate (0: the original, every gate starts near
+            1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
         rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original) or "sum" (h = r + s: the
             temporal state, which is where the motion lives, reaches the next layer additively).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
@@ -83,6 +85,7 @@ class ActionConfig(TaskConfig):
     width: int = 512
     rnn_normalization: Literal["batch", "layer"] = "batch"
     rbm_merge: Literal["product", "sum"] = "product"
+    gate_bias: float = 0.0
     hidden: int = 512
     p_td: float = 1.0  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
     dropout: float = 0.2
@@ -124,6 +127,8 @@ class ActionConfig(TaskConfig):
             raise ValueError(
                 f"backbone_stride: must be one of {TINY_STRIDES}; received {self.backbone_stride!r}"
             )
+        if not -10.0 <= self.gate_bias <= 10.0:
+            raise ValueError(f"gate_bias: must be in [-10, 10]; received {self.gate_bias!r}")
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 

@@ -165,6 +165,7 @@ def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
         "activation": activation,
         "normalization": config.get("rnn_normalization", "batch"),
         "merge": config.get("rbm_merge", "product"),
+        "gate_bias": float(config.get("gate_bias", 0.0)),
         "kernel_initializer": xavier_gain3(),
         "recurrent_initializer": xavier_gain3(),
         "p_td": float(config.get("p_td", 0.0)),

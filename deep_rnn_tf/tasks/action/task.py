@@ -124,6 +124,11 @@ class ActionTask(Task):
             help="normalisation in the RBM cells: batch (the original's) or layer (no moving statistics)",
         )
         add(
+            "--gate-bias",
+            type=float,
+            help="initial shift of the RBM cells' temporal gate (0: the original, gates near 1/2)",
+        )
+        add(
             "--rbm-merge",
             choices=("product", "sum"),
             help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",
