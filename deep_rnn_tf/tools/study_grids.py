@@ -253,7 +253,8 @@ POLYGON_DEPTH = StudyGrid(
 
 _ACTION_DATA_SMALL = DataRecipe(
     # 32 test videos per class (320), not the generator's 8: with 80 one video moved top-1 by 1.25 points,
-    # the size of the gaps between the deep stacks (docs/study.md, "The deep pair on a 4x larger test split").
+    # the size of the gaps between the deep stacks (docs/study.md, "The action table on a 4x larger test
+    # split").
     commands=(
         "synth-actions --out {data}/synth_actions --size 32 --videos-per-class 32 --test-videos-per-class 32 "
         "--seed {seed}",
