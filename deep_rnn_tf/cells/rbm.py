@@ -74,6 +74,16 @@ class _RBMBase(RecurrentCell):
 
     def _make_normalization(self, name: str, offset: float = 0.0) -> keras.layers.Layer:
         """The normalisation of one pre-activation; `offset` is the initial value of its learnt shift."""
+        shift = keras.initializers.Constant(offset)
+        if self.normalization == "batch":
+            return keras.layers.BatchNormalization(
+                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
+            )
+        return self._per_sample_normalization(name, shift)
+
+    def _per_sample_normalization(
+        self, name: str, shift: keras.initializers.Initializer
+    ) -> keras.layers.Layer:
         raise NotImplementedError
 
     # --- weights -----------------------------------------------------------------------------------------
@@ -243,12 +253,7 @@ class RBMCell(_RBMBase):
             return gate
         return tf.nn.max_pool2d(gate, ksize=3, strides=self.strides, padding="SAME")
 
-    def _make_normalization(self, name, offset=0.0):
-        shift = keras.initializers.Constant(offset)
-        if self.normalization == "batch":
-            return keras.layers.BatchNormalization(
-                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
-            )
+    def _per_sample_normalization(self, name, shift):
         return keras.layers.GroupNormalization(
             groups=1, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
         )
@@ -309,12 +314,7 @@ class DenseRBMCell(_RBMBase):
     def _linear(self, x, kernel, strides=1):
         return tf.matmul(x, kernel)
 
-    def _make_normalization(self, name, offset=0.0):
-        shift = keras.initializers.Constant(offset)
-        if self.normalization == "batch":
-            return keras.layers.BatchNormalization(
-                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
-            )
+    def _per_sample_normalization(self, name, shift):
         return keras.layers.LayerNormalization(
             epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
         )
