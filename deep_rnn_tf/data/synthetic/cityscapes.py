@@ -27,6 +27,7 @@ from tqdm import tqdm
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.cityscapes import IMAGE_SUFFIX, INSTANCE_CLASSES, POLYGONS_SUFFIX
 from deep_rnn_tf.data.video_io import write_image
+from deep_rnn_tf.validation import check_in_range
 
 SHAPE_JITTER = 0.04  # default largest vertex move of a template, as a fraction of the object's box
 
@@ -218,8 +219,7 @@ def write_split(
     Example:
         >>> write_split("data/synth_cityscapes", "val", 12, 1024, 512, seed=1)
     """
-    if not 0.0 <= shape_jitter <= 0.5:
-        raise ValueError(f"shape_jitter must be in [0, 0.5]; received {shape_jitter!r}")
+    check_in_range("shape_jitter", shape_jitter, 0.0, 0.5)
     rng = np.random.default_rng(seed)
     cities = CITIES.get(split, (split,))
     total = 0
