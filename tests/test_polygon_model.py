@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from deep_rnn_tf.data.polygons import EOS_TOKEN
+from deep_rnn_tf.tasks.polygon.config import PolygonConfig
 from deep_rnn_tf.tasks.polygon.model import (
     PolygonRNN,
     build_polygon_encoder,
@@ -245,3 +247,22 @@ def test_decoder_parameter_counts_match_the_readme(kind, counts):
         layer = DeepRNN(kind, depth=depth, filters=decoder_filters(depth), jump=None)
         layer.build((None, 10, 28, 28, 131))
         assert round(layer.count_params() / 1e6, 2) == millions
+
+
+def test_jump_zero_in_the_config_switches_the_jumps_off():
+    """`--jump 0` overrides a study budget's `--jump 5`: the config accepts 0, the model gets no jumps (the
+    original stack), and a negative value is refused with the value in the message."""
+    config = PolygonConfig(
+        depth=4,
+        filters=(8, 8, 8, 4),
+        jump=0,
+        encoder_width=0.0625,
+        skip_channels=8,
+        feature_channels=8,
+        max_vertices=8,
+        num_windows=2,
+    )
+    config.check()
+    assert PolygonTask().build_model(config).jump is None
+    with pytest.raises(ValueError, match="received -1"):
+        dataclasses.replace(config, jump=-1).check()

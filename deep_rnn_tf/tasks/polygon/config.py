@@ -29,7 +29,8 @@ class PolygonConfig(TaskConfig):
         train_split, eval_split: split trained on and split scored by `deep-rnn test polygon`.
         rnn: decoder cells ("rbm", or "convlstm": Polyg-LSTM); depth: decoder layers; filters: their
             widths (None or a list of another length: the original's list for `depth`).
-        jump: a residual jump every `jump` decoder layers (None: none, the original polygon stack).
+        jump: a residual jump every `jump` decoder layers (None or 0: none, the original polygon stack; 0
+            lets a command line switch off the jumps that a study budget passes).
         encoder_width: VGG16 width multiplier; skip_channels, feature_channels: skip heads and fused map.
         encoder_weights: "none", "imagenet" or a local Keras VGG16 weights file.
         head: "dense" (the original's) or "conv".
@@ -79,8 +80,8 @@ class PolygonConfig(TaskConfig):
 
     def check(self) -> None:
         super().check()
-        if self.jump is not None and self.jump < 1:
-            raise ValueError(f"jump: must be None or >= 1; received {self.jump!r}")
+        if self.jump is not None and self.jump < 0:
+            raise ValueError(f"jump: must be None, 0 (no jumps) or >= 1; received {self.jump!r}")
 
     def resolved_filters(self) -> list[int]:
         """The decoder widths: `filters` when it has `depth` entries, else the original's list for `depth`.

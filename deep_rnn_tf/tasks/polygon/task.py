@@ -87,7 +87,9 @@ class PolygonTask(Task):
         parser.add_argument("--depth", type=int, help="decoder layers (2, 5, 10, 15: the original's widths)")
         parser.add_argument("--filters", type=int, nargs="+", help="decoder widths, one per layer")
         parser.add_argument(
-            "--jump", type=int, help="residual jump every N decoder layers (default: none, the original)"
+            "--jump",
+            type=int,
+            help="residual jump every N decoder layers (default or 0: none, the original)",
         )
         parser.add_argument("--head", choices=("dense", "conv"), help="output head")
         parser.add_argument(
@@ -127,7 +129,7 @@ class PolygonTask(Task):
             min_vertices=config.min_vertices,
             target_sigma=config.target_sigma,
             seed=config.seed,
-            jump=config.jump,
+            jump=config.jump or None,  # 0: no jumps
             name="polygon_rnn",
         )
         load_vgg16_weights(model.encoder, config.encoder_weights)
