@@ -264,5 +264,5 @@ def test_jump_zero_in_the_config_switches_the_jumps_off():
     )
     config.check()
     assert PolygonTask().build_model(config).jump is None
-    with pytest.raises(ValueError, match="received -1"):
+    with pytest.raises(ValueError, match="jump=-1"):
         dataclasses.replace(config, jump=-1).check()

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
+from deep_rnn_tf.validation import check_non_negative_int
 
 # The original's decoder widths per depth (README / commented configs, §1.3 and §10.8).
 PAPER_FILTERS: dict[int, tuple[int, ...]] = {
@@ -80,8 +81,8 @@ class PolygonConfig(TaskConfig):
 
     def check(self) -> None:
         super().check()
-        if self.jump is not None and self.jump < 0:
-            raise ValueError(f"jump: must be None, 0 (no jumps) or >= 1; received {self.jump!r}")
+        if self.jump is not None:
+            check_non_negative_int("jump", self.jump)  # 0: no jumps
 
     def resolved_filters(self) -> list[int]:
         """The decoder widths: `filters` when it has `depth` entries, else the original's list for `depth`.
