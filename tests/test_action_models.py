@@ -214,6 +214,25 @@ def test_gate_bias_opens_every_rbm_gate_and_is_checked():
         ActionConfig.from_dict({"gate_bias": 20.0})
 
 
+def test_rbm_memory_gain_makes_every_rbm_gate_a_leaky_integrator_and_is_checked():
+    from deep_rnn_tf.cells.initializers import CenterIdentity
+
+    model = M.build_clip_model({**TINY, "rnn": "rbm15", "rbm_memory_gain": 3.0}, 3)
+    cells = model.get_layer("rbm15").cell.cells
+    assert all(isinstance(cell.recurrent_initializer, CenterIdentity) for cell in cells)
+    centre = cells[0].recurrent_kernel.numpy()[1, 1]
+    assert np.allclose(centre, 3.0 * np.eye(centre.shape[0]))
+    # The gate's starting shift is gate_bias - g/2; with the preset's batch norm it is the BN offset.
+    assert {cell.gate_bias for cell in cells} == {-1.5}
+    assert all(np.allclose(cell.temporal_norm.beta.numpy(), -1.5) for cell in cells)
+    default = M.build_clip_model({**TINY, "rnn": "rbm1"}, 3).get_layer("rbm1").cell.cells[0]
+    assert not isinstance(default.recurrent_initializer, CenterIdentity) and default.gate_bias == 0.0
+    with pytest.raises(ValueError, match="rbm_memory_gain: must be in \\[0, 20\\]; received -1.0"):
+        ActionConfig.from_dict({"rbm_memory_gain": -1.0})
+    with pytest.raises(ValueError, match="received gate_bias=-9.0, rbm_memory_gain=4.0"):
+        ActionConfig.from_dict({"rbm_memory_gain": 4.0, "gate_bias": -9.0})
+
+
 def test_backbone_weights_from_a_local_file(tmp_path):
     source = M.build_backbone("tiny", "none", (16, 16), 4)
     path = str(tmp_path / "tiny.weights.h5")

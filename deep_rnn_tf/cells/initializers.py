@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
 from deep_rnn_tf.validation import check_in_range
 
 
@@ -55,3 +56,34 @@ class CenterIdentity(keras.initializers.Initializer):
 
     def get_config(self) -> dict:
         return {"gain": self.gain}
+
+
+def memory_gate_kwargs(memory_gain: float, gate_bias: float = 0.0) -> dict:
+    """RBM cell keywords whose temporal gates start as leaky integrators (`CenterIdentity`).
+
+    Gain g > 0: the recurrent kernel starts at g x identity and the gate bias at `gate_bias` - g/2, so the
+    gate keeps about g/4 of its deviation from 1/2 per step; 0 keeps the cell's default recurrent
+    initializer and `gate_bias`. Shared by the tasks' `--rbm-memory-gain` options.
+
+    Args:
+        memory_gain: g in [0, 20].
+        gate_bias: the gate bias the user asked for; the cell receives gate_bias - g/2.
+
+    Example:
+        >>> sorted(memory_gate_kwargs(3.0))
+        ['gate_bias', 'recurrent_initializer']
+    """
+    memory_gain = check_in_range("rbm_memory_gain", memory_gain, 0.0, 20.0)
+    if abs(gate_bias - memory_gain / 2) > GATE_BIAS_LIMIT:
+        # The cells bound their gate bias: say so in the user's terms, not with a value they never typed.
+        raise ValueError(
+            "gate_bias - rbm_memory_gain / 2 (the RBM cells' starting gate bias) must be in "
+            f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]. "
+            f"Received: gate_bias={gate_bias!r}, rbm_memory_gain={memory_gain!r}"
+        )
+    if memory_gain == 0:
+        return {"gate_bias": float(gate_bias)}
+    return {
+        "recurrent_initializer": CenterIdentity(memory_gain),
+        "gate_bias": float(gate_bias) - memory_gain / 2,
+    }

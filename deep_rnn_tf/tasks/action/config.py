@@ -43,6 +43,8 @@ class ActionConfig(TaskConfig):
             "layer" (per sample: no moving statistics, the same at training and test time).
         gate_bias: initial shift of the RBM cells' temporal gate (0: the original, every gate starts near
             1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
+        rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
+            at g x identity and their gates' shift at gate_bias - g/2 (leaky-integrator gates).
         rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original) or "sum" (h = r + s: the
             temporal state, which is where the motion lives, reaches the next layer additively).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
@@ -86,6 +88,7 @@ class ActionConfig(TaskConfig):
     rnn_normalization: Literal["batch", "layer"] = "batch"
     rbm_merge: Literal["product", "sum"] = "product"
     gate_bias: float = 0.0
+    rbm_memory_gain: float = 0.0
     hidden: int = 512
     p_td: float = 1.0  # backbone train.py: --TemporalDropout 1.0 (the temporal input never back-props)
     dropout: float = 0.2
@@ -129,6 +132,14 @@ class ActionConfig(TaskConfig):
             )
         if not -10.0 <= self.gate_bias <= 10.0:
             raise ValueError(f"gate_bias: must be in [-10, 10]; received {self.gate_bias!r}")
+        if not 0.0 <= self.rbm_memory_gain <= 20.0:
+            raise ValueError(f"rbm_memory_gain: must be in [0, 20]; received {self.rbm_memory_gain!r}")
+        if not -10.0 <= self.gate_bias - self.rbm_memory_gain / 2 <= 10.0:
+            # The cells start their gate shift at gate_bias - g/2 and bound it: say so in the user's terms.
+            raise ValueError(
+                "gate_bias - rbm_memory_gain / 2 (the RBM gates' starting shift) must be in [-10, 10]; "
+                f"received gate_bias={self.gate_bias!r}, rbm_memory_gain={self.rbm_memory_gain!r}"
+            )
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 

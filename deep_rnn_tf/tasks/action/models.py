@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import ConvRNN, DeepCell, DeepRNN, RBMCell
-from deep_rnn_tf.cells.initializers import xavier_normal
+from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.action.config import (
     BACKBONE_PREPROCESSING,
@@ -165,11 +165,12 @@ def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
         "activation": activation,
         "normalization": config.get("rnn_normalization", "batch"),
         "merge": config.get("rbm_merge", "product"),
-        "gate_bias": float(config.get("gate_bias", 0.0)),
         "kernel_initializer": xavier_gain3(),
         "recurrent_initializer": xavier_gain3(),
         "p_td": float(config.get("p_td", 0.0)),
         "seed": config.get("seed"),
+        # gate_bias, and the recurrent initializer when the gates start as leaky integrators.
+        **memory_gate_kwargs(float(config.get("rbm_memory_gain", 0.0)), float(config.get("gate_bias", 0.0))),
     }
 
 

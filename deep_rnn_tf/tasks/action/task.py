@@ -129,6 +129,11 @@ class ActionTask(Task):
             help="initial shift of the RBM cells' temporal gate (0: the original, gates near 1/2)",
         )
         add(
+            "--rbm-memory-gain",
+            type=float,
+            help="RBM gates start as leaky integrators: recurrent kernel g x identity, gate shift -g/2",
+        )
+        add(
             "--rbm-merge",
             choices=("product", "sum"),
             help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",

@@ -17,8 +17,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
-from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
-from deep_rnn_tf.cells.initializers import CenterIdentity, xavier_normal
+from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
@@ -416,14 +415,8 @@ class MCNet(TaskModel):
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.rbm_merge = check_choice("rbm_merge", rbm_merge, RBM_MERGES)
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
-        if rnn == "rbm" and abs(gate_bias - self.rbm_memory_gain / 2) > GATE_BIAS_LIMIT:
-            # The cells' gate bias is gate_bias - g/2 and the cells bound it: say so here, instead of the
-            # cell refusing a value the user never typed.
-            raise ValueError(
-                "gate_bias - rbm_memory_gain / 2 (the RBM cells' starting gate bias) must be in "
-                f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]. "
-                f"Received: gate_bias={gate_bias!r}, rbm_memory_gain={rbm_memory_gain!r}"
-            )
+        # Checked here (gate_bias - g/2 within the cells' bound) so a bad pair fails before any layer is made.
+        memory_kwargs = memory_gate_kwargs(self.rbm_memory_gain, gate_bias) if rnn == "rbm" else {}
         self.rbm_kernel_gain = rbm_kernel_gain
         if rbm_kernel_gain is not None:
             self.rbm_kernel_gain = check_in_range("rbm_kernel_gain", rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)
@@ -436,14 +429,12 @@ class MCNet(TaskModel):
         self.motion_encoder = MotionEncoder(gf_dim, name="motion_enc")
         self.content_encoder = ContentEncoder(gf_dim, name="content_enc")
         if rnn == "rbm":
-            initializers = {}
-            if self.rbm_memory_gain > 0:
-                initializers["recurrent_initializer"] = CenterIdentity(self.rbm_memory_gain)
+            initializers = dict(memory_kwargs)
             if self.rbm_kernel_gain is not None:
                 initializers["kernel_initializer"] = xavier_normal(self.rbm_kernel_gain)
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
-                gate_bias=gate_bias - self.rbm_memory_gain / 2, normalization=rbm_normalization,
+                normalization=rbm_normalization,
                 activation=rbm_activation, merge=rbm_merge, seed=seed, name="deep_rbm", **initializers,
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
