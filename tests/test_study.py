@@ -295,6 +295,40 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
+def test_a_resumed_run_reports_the_wall_time_of_every_attempt(tmp_path, monkeypatch):
+    """A run killed mid-way and finished by a later study keeps the killed attempt's time in its record."""
+    from deep_rnn_tf.tools import study as study_module
+
+    def fake_child(commands, log_path, threads):
+        if commands[0][0] == "data":
+            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+        else:
+            _finish_polygon_run(Path(commands[0][commands[0].index("--run-dir") + 1]), 0.5, 0.0)
+        return 0
+
+    monkeypatch.setattr(study_module, "run_child", fake_child)
+    run_dir = tmp_path / "runs" / "rbm-2" / "seed-0"
+    run_dir.mkdir(parents=True)
+    # The killed attempt: started 1000 s ago after 50 s of earlier attempts, its log last written 300 s later.
+    started = time.time() - 1000
+    (run_dir / study_module.ATTEMPT_RECORD).write_text(
+        json.dumps({"earlier_s": 50.0, "started_unix": started})
+    )
+    (run_dir / "study.log").write_text("epoch lines\n")
+    os.utime(run_dir / "study.log", (started + 300, started + 300))
+    assert study_module.interrupted_wall(run_dir) == pytest.approx(350.0)
+    assert study_module.interrupted_wall(tmp_path) == 0.0  # no attempt record: nothing earlier
+    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=1, jobs=1, log=lambda line: None)
+    assert study.run() == 0
+    record = json.loads((run_dir / CELL_RECORD).read_text())
+    assert 350.0 <= record["wall_s"] < 360.0, record
+    assert not (run_dir / study_module.ATTEMPT_RECORD).exists()
+    fresh = json.loads((tmp_path / "runs" / "convlstm-2" / "seed-0" / CELL_RECORD).read_text())
+    assert fresh["wall_s"] < 10.0  # a run with no earlier attempt counts only its own
+
+
 def test_parameter_count_from_a_checkpoint(tmp_path):
     import keras
 

@@ -43,6 +43,9 @@ from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, StudyCell, StudyGrid
 
 PROG = "deep-rnn study"
 CELL_RECORD = "study_cell.json"  # what the study remembers of a finished run (wall time, metrics)
+# An attempt in progress: when it started and the wall time of the earlier, interrupted attempts, so a run
+# that resumes across sessions reports all its time, not only its last attempt's.
+ATTEMPT_RECORD = "study_attempt.json"
 
 # The file each task's `deep-rnn test` writes last: its existence means the run is finished.
 RESULT_PATTERNS: dict[str, str] = {
@@ -320,6 +323,8 @@ class Study:
     def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool:
         self._progress(f"running {run.key} ({counter['done']}/{total} done)")
         run.run_dir.mkdir(parents=True, exist_ok=True)
+        earlier = interrupted_wall(run.run_dir)
+        write_json_atomic(run.run_dir / ATTEMPT_RECORD, {"earlier_s": earlier, "started_unix": time.time()})
         begin = time.monotonic()
         status = run_child(
             [list(run.train_argv), list(run.test_argv)], run.run_dir / "study.log", self._threads()
@@ -333,11 +338,12 @@ class Study:
         record = {
             "cell": run.cell.name,
             "seed": run.seed,
-            "wall_s": round(wall, 1),
+            "wall_s": round(earlier + wall, 1),  # every attempt's training and test time
             "train_argv": list(run.train_argv),
             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_json_atomic(run.run_dir / CELL_RECORD, record)
+        (run.run_dir / ATTEMPT_RECORD).unlink(missing_ok=True)
         with self._lock:
             counter["done"] += 1
         summary = _headline(self.grid, extract_metrics(self.grid.task, run.run_dir))
@@ -411,6 +417,20 @@ class Study:
         write_text_atomic(paths["csv"], study_csv(self.grid, rows))
         write_text_atomic(paths["md"], study_markdown(self.grid, report, rows, checks, plots))
         return paths
+
+
+def interrupted_wall(run_dir: Path) -> float:
+    """Seconds spent by this run's earlier attempts that did not finish (0 when there were none).
+
+    An attempt that was killed leaves its `ATTEMPT_RECORD`; it ran from its start until its log was last
+    written (the training writes a line per epoch, so at most one epoch is not counted).
+    """
+    record = _read_json(run_dir / ATTEMPT_RECORD)
+    if not record:
+        return 0.0
+    log = run_dir / "study.log"
+    last = log.stat().st_mtime if log.exists() else record.get("started_unix", 0.0)
+    return float(record.get("earlier_s", 0.0)) + max(0.0, last - float(record.get("started_unix", last)))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
