@@ -28,6 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _input_shape(args: argparse.Namespace) -> tuple[int, ...]:
+    return (args.batch, args.time, args.size, args.size, args.channels)
+
+
 def _stack_gradients(
     cell: str, normalization: str, memory_gain: float, jump: int, args: argparse.Namespace, seed: int
 ) -> dict[str, float]:
@@ -40,7 +44,7 @@ def _stack_gradients(
     from deep_rnn_tf.layers import DeepRNN
 
     keras.utils.set_random_seed(seed)
-    shape = (args.batch, args.time, args.size, args.size, args.channels)
+    shape = _input_shape(args)
     kwargs = {}
     if cell == "rbm":  # the ConvLSTM cell has no normalization option (nor do the tasks' ConvLSTM stacks)
         normalization = None if normalization == "none" else normalization
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1; received {getattr(args, name)}")
 
-    shape = (args.batch, args.time, args.size, args.size, args.channels)
+    shape = _input_shape(args)
     print(
         f"{args.depth}-layer stacks, {args.filters} filters, input {shape}, p_TD {args.p_td}, "
         f"{args.seeds} seed(s); median (min-max) over seeds\n"

@@ -129,7 +129,28 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+# Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.
+GATE_BIAS_LIMIT = 10.0
+
+
+def check_memory_gate(gate_bias: float, memory_gain: float) -> None:
+    """Raises unless gate_bias - memory_gain / 2, the starting gate shift of RBM cells whose gates start as
+    leaky integrators, is within the cells' bound; the message names both values the user typed.
+
+    Example:
+        >>> check_memory_gate(0.0, 3.0)
+    """
+    if not -GATE_BIAS_LIMIT <= gate_bias - memory_gain / 2 <= GATE_BIAS_LIMIT:
+        raise ValueError(
+            "gate_bias - rbm_memory_gain / 2 (the RBM gates' starting shift) must be in "
+            f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]; received gate_bias={gate_bias!r}, "
+            f"rbm_memory_gain={memory_gain!r}"
+        )
+
+
 __all__ = [
+    "GATE_BIAS_LIMIT",
+    "check_memory_gate",
     "check_positive_int",
     "check_non_negative_int",
     "check_int_at_least",

@@ -18,11 +18,13 @@ import zlib
 import keras
 import tensorflow as tf
 
-# Re-exported for code written before `deep_rnn_tf.validation` existed.
-from deep_rnn_tf.validation import check_choice, check_positive_int, check_probability  # noqa: F401
-
-# Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.
-GATE_BIAS_LIMIT = 10.0
+# Re-exported: code written before `deep_rnn_tf.validation` existed, and the cells' gate-bias bound.
+from deep_rnn_tf.validation import (  # noqa: F401
+    GATE_BIAS_LIMIT,
+    check_choice,
+    check_positive_int,
+    check_probability,
+)
 
 
 def temporal_dropout(x: tf.Tensor, keep_gradient: tf.Tensor) -> tf.Tensor:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from deep_rnn_tf.cells.base import GATE_BIAS_LIMIT
-from deep_rnn_tf.validation import check_in_range
+from deep_rnn_tf.validation import check_in_range, check_memory_gate
 
 
 def xavier_normal(gain: float) -> keras.initializers.Initializer:
@@ -74,13 +73,7 @@ def memory_gate_kwargs(memory_gain: float, gate_bias: float = 0.0) -> dict:
         ['gate_bias', 'recurrent_initializer']
     """
     memory_gain = check_in_range("rbm_memory_gain", memory_gain, 0.0, 20.0)
-    if abs(gate_bias - memory_gain / 2) > GATE_BIAS_LIMIT:
-        # The cells bound their gate bias: say so in the user's terms, not with a value they never typed.
-        raise ValueError(
-            "gate_bias - rbm_memory_gain / 2 (the RBM cells' starting gate bias) must be in "
-            f"[{-GATE_BIAS_LIMIT}, {GATE_BIAS_LIMIT}]. "
-            f"Received: gate_bias={gate_bias!r}, rbm_memory_gain={memory_gain!r}"
-        )
+    check_memory_gate(gate_bias, memory_gain)  # the cells bound their gate bias: say so in the user's terms
     if memory_gain == 0:
         return {"gate_bias": float(gate_bias)}
     return {

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
+from deep_rnn_tf.validation import check_memory_gate
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
@@ -134,12 +135,7 @@ class ActionConfig(TaskConfig):
             raise ValueError(f"gate_bias: must be in [-10, 10]; received {self.gate_bias!r}")
         if not 0.0 <= self.rbm_memory_gain <= 20.0:
             raise ValueError(f"rbm_memory_gain: must be in [0, 20]; received {self.rbm_memory_gain!r}")
-        if not -10.0 <= self.gate_bias - self.rbm_memory_gain / 2 <= 10.0:
-            # The cells start their gate shift at gate_bias - g/2 and bound it: say so in the user's terms.
-            raise ValueError(
-                "gate_bias - rbm_memory_gain / 2 (the RBM gates' starting shift) must be in [-10, 10]; "
-                f"received gate_bias={self.gate_bias!r}, rbm_memory_gain={self.rbm_memory_gain!r}"
-            )
+        check_memory_gate(self.gate_bias, self.rbm_memory_gain)
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
 
