@@ -101,7 +101,11 @@ def test_grid_cells_match_the_paper_tables():
     assert polygon.cell("rbm-5").budget_flags["small"][-2:] == ("--gate-bias", "2")
     assert "--gate-bias" not in polygon.cell("convlstm-5").budget_flags["small"]
     action = GRIDS["action-table"]
-    assert [c.name for c in action.cells] == ["lstm1", "convlstm15", "rbm1", "rbm15"]
+    assert [c.name for c in action.cells] == ["lstm1", "convlstm15", "rbm1", "rbm5", "rbm10", "rbm15"]
+    # The paper's four rows run by default; the RBM depth sweep between them only when asked for.
+    assert [c.name for c in action.cells_for("small")] == ["lstm1", "convlstm15", "rbm1", "rbm15"]
+    assert action.cell("rbm5").train_flags("small") == ["--rnn", "rbm15", "--depth", "5"]
+    assert [action.cell(n).x for n in ("rbm1", "rbm5", "rbm10", "rbm15")] == [1, 5, 10, 15]
     assert action.cell("rbm15").paper == {"top1": 79.8, "anticipation_top1": 57.7}
     prediction = GRIDS["prediction-cores"]
     assert [c.name for c in prediction.cells] == [
@@ -225,7 +229,7 @@ def test_report_from_result_files(tmp_path):
 
 def test_report_action_and_prediction_results(tmp_path):
     action = Study(GRIDS["action-table"], "small", tmp_path / "action", seeds=1)
-    for cell, top1 in (("rbm15", 0.8), ("lstm1", 0.5)):
+    for cell, top1 in (("rbm15", 0.8), ("lstm1", 0.5), ("rbm1", 0.7)):
         run_dir = action.run_dir(GRIDS["action-table"].cell(cell), 0)
         (run_dir / "results").mkdir(parents=True)
         curve = {f"{0.1 * i:.1f}": top1 * i / 10 for i in range(1, 11)}
@@ -244,6 +248,8 @@ def test_report_action_and_prediction_results(tmp_path):
     one_seed = checks["15-layer RBM beats 1-layer LSTM on top1"]
     assert one_seed["holds"] is None and "needs >= 2 seeds" in one_seed["detail"]  # no spread to beat
     assert checks["15-layer RBM beats 15-layer ConvLSTM on top1"]["detail"] == "not measured yet"
+    by_depth = checks["rbm top1 rises (or holds) with depth"]  # the RBM rows in depth order
+    assert by_depth["holds"] is None and by_depth["detail"].startswith("1: 70.00 ± 0.00, 15: 80.00 ± 0.00")
 
     prediction = Study(GRIDS["prediction-cores"], "small", tmp_path / "prediction", seeds=1)
     run_dir = prediction.run_dir(GRIDS["prediction-cores"].cell("convlstm"), 0)

@@ -537,7 +537,7 @@ def ordering_checks(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[dict[st
             _better(by_name, labels, "rbm15", other, metric)
             for metric in ("top1", "anticipation_top1")
             for other in ("lstm1", "convlstm15")
-        ]
+        ] + [_rises(rows, "rbm", "top1")]
     if grid.name == "prediction-cores":
         return [_better(by_name, labels, "rbm-15", "convlstm", "psnr"), _rises(rows, "rbm", "psnr")]
     return []
