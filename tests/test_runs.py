@@ -128,6 +128,23 @@ class _PoisonTask(Task):
         return model
 
 
+class _FilteredTask(_PoisonTask):
+    """The toy task's 4 batches behind a filter: a finite dataset of unknown length, as the polygon crops."""
+
+    def datasets(self, config, global_batch_size):
+        data, _ = super().datasets(config, global_batch_size)
+        return data.filter(lambda x, y: True), None
+
+
+@pytest.mark.parametrize("task", [_PoisonTask(), _FilteredTask()], ids=["known length", "unknown length"])
+def test_epochs_of_steps_train_every_step_on_a_finite_dataset(tmp_path, task):
+    # 4 epochs x 3 steps on 4 batches: Keras alone cut the epochs that cross the end of the data (8 or 10
+    # steps); the trainer repeats the set, so the optimizer takes all 12.
+    config = {**COMMON_DEFAULTS, "poison": False, "epochs": 4, "steps_per_epoch": 3}
+    result = train(task, config, tmp_path, info=select_strategy(environ={}), verbose=0)
+    assert int(result.model.optimizer.iterations) == 12
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     task = _PoisonTask()
     info = select_strategy(environ={})
