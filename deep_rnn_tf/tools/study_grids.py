@@ -273,29 +273,22 @@ _ACTION_DATA_TINY = DataRecipe(
 
 
 def _action_cell(rnn: str, label: str, depth: int | None = None) -> StudyCell:
-    recognition, anticipation = _PAPER_ACTION[rnn]
+    """One `--rnn` stack of the action table; `depth` places the RBM stacks on the depth axis.
+
+    A depth other than the stack's own (1 or 15) is the 15-layer RBM stack cut to `depth` layers (same
+    widths, jumps and pooling per block), cell `rbm<depth>`: not one of the paper's four rows, so not in a
+    budget's default cells; `--cells rbm5,rbm10` adds that depth sweep to the table.
+    """
+    cut = depth is not None and f"rbm{depth}" not in _PAPER_ACTION
+    name = f"rbm{depth}" if cut else rnn
+    paper = _PAPER_ACTION.get(name)
     return StudyCell(
-        name=rnn,
+        name=name,
         label=label,
-        flags=("--rnn", rnn),
+        flags=("--rnn", rnn, "--depth", str(depth)) if cut else ("--rnn", rnn),
         series="rbm" if rnn.startswith("rbm") else rnn,
         x=depth,
-        paper={"top1": recognition, "anticipation_top1": anticipation},
-    )
-
-
-def _action_rbm_depth_cell(depth: int) -> StudyCell:
-    """The 15-layer RBM stack cut to `depth` layers (same widths, jumps and pooling per block).
-
-    Not one of the paper's four rows (so not in a budget's default cells): `--cells rbm5,rbm10` adds the
-    depth sweep between the 1- and the 15-layer RBM to the table.
-    """
-    return StudyCell(
-        name=f"rbm{depth}",
-        label=f"{depth}-layer RBM",
-        flags=("--rnn", "rbm15", "--depth", str(depth)),
-        series="rbm",
-        x=depth,
+        paper={"top1": paper[0], "anticipation_top1": paper[1]} if paper else {},
     )
 
 
@@ -309,8 +302,8 @@ ACTION_TABLE = StudyGrid(
         _action_cell("lstm1", "1-layer LSTM"),
         _action_cell("convlstm15", "15-layer ConvLSTM"),
         _action_cell("rbm1", "1-layer RBM", depth=1),
-        _action_rbm_depth_cell(5),
-        _action_rbm_depth_cell(10),
+        _action_cell("rbm15", "5-layer RBM", depth=5),
+        _action_cell("rbm15", "10-layer RBM", depth=10),
         _action_cell("rbm15", "15-layer RBM", depth=15),
     ),
     budgets={
