@@ -20,6 +20,7 @@ from deep_rnn_tf.tools.study import (
     StudyError,
     count_parameters,
     extract_metrics,
+    ordering_checks,
     study_main,
 )
 from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, small_polygon_filters
@@ -265,6 +266,28 @@ def test_report_action_and_prediction_results(tmp_path):
     assert rows["copy-last"]["seeds_done"] == 1 and rows["copy-last"]["psnr_per_step_mean"][0] == 26.0
     markdown = prediction.write_report()["md"].read_text()
     assert "Per-step PSNR" in markdown and "| copy last frame |" in markdown
+
+
+def test_a_slow_slide_with_depth_is_not_rising_or_holding():
+    def row(depth, mean, std=2.5):
+        return {
+            "cell": f"rbm{depth}",
+            "series": "rbm",
+            "x": depth,
+            "seeds_done": 3,
+            "top1_mean": mean,
+            "top1_std": std,
+            "anticipation_top1_mean": None,  # not measured: its checks stay undecided
+        }
+
+    def rises(rows):
+        checks = ordering_checks(GRIDS["action-table"], rows)
+        return next(c for c in checks if c["check"] == "rbm top1 rises (or holds) with depth")
+
+    # Every step drops less than one std (2 < 2.5), the 15-layer stack 6 points under the 1-layer one.
+    slide = rises([row(1, 80.0), row(5, 78.0), row(10, 76.0), row(15, 74.0)])
+    assert slide["holds"] is False and "1->15: 80.00 -> 74.00" in slide["detail"]
+    assert rises([row(1, 80.0), row(5, 78.0), row(10, 79.0), row(15, 81.0)])["holds"] is True
 
 
 def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_path, monkeypatch):

@@ -508,15 +508,19 @@ def _better(rows: dict[str, dict], labels: dict[str, str], a: str, b: str, metri
 
 
 def _rises(rows: list[dict], series: str, metric: str) -> dict[str, Any]:
-    """The series' metric rises or holds with depth: no step drops by more than one standard deviation."""
+    """The series' metric rises or holds with depth: no step, and not the deepest against the shallowest
+    (a slow slide of small steps), drops by more than one standard deviation."""
     points = sorted((r for r in rows if r["series"] == series and r["x"] is not None), key=lambda r: r["x"])
     text = f"{series} {metric} rises (or holds) with depth"
     points = [p for p in points if p[f"{metric}_mean"] is not None]
     if len(points) < 2:
         return {"check": text, "holds": None, "detail": "fewer than two depths measured"}
+    pairs = list(zip(points, points[1:], strict=False))
+    if len(points) > 2:
+        pairs.append((points[0], points[-1]))
     drops = [
         f"{p['x']:g}->{q['x']:g}: {p[f'{metric}_mean']:.2f} -> {q[f'{metric}_mean']:.2f}"
-        for p, q in zip(points, points[1:], strict=False)
+        for p, q in pairs
         if q[f"{metric}_mean"] < p[f"{metric}_mean"] - max(p[f"{metric}_std"], q[f"{metric}_std"])
     ]
     values = ", ".join(f"{p['x']:g}: {p[f'{metric}_mean']:.2f} ± {p[f'{metric}_std']:.2f}" for p in points)
