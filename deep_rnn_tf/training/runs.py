@@ -459,8 +459,8 @@ def _endless_when_steps_are_given(train_data: Any, steps_per_epoch: int | None) 
     Keras ends an epoch early where a finite dataset runs out, and again at the end of every later pass,
     so `epochs x steps_per_epoch` trained fewer steps than asked (the 640-step polygon study took 624: every
     fourth epoch of 40 stopped at 36, the end of its 156-batch training set) and the cosine schedule never
-    reached its end. A repeated
-    dataset (reshuffled on each pass) makes the count exact; one that is already endless is unchanged.
+    reached its end. A repeated dataset (reshuffled on each pass) makes the count exact; one that is
+    already endless is unchanged.
     """
     if not steps_per_epoch or not isinstance(train_data, tf.data.Dataset):
         return train_data
