@@ -279,13 +279,13 @@ def _action_cell(rnn: str, label: str, depth: int | None = None) -> StudyCell:
     widths, jumps and pooling per block), cell `rbm<depth>`: not one of the paper's four rows, so not in a
     budget's default cells; `--cells rbm5,rbm10` adds that depth sweep to the table.
     """
-    cut = depth is not None and f"rbm{depth}" not in _PAPER_ACTION
-    name = f"rbm{depth}" if cut else rnn
+    own_depth = depth is None or rnn == f"rbm{depth}"  # not on the depth axis, or the stack as named
+    name = rnn if own_depth else f"rbm{depth}"
     paper = _PAPER_ACTION.get(name)
     return StudyCell(
         name=name,
         label=label,
-        flags=("--rnn", rnn, "--depth", str(depth)) if cut else ("--rnn", rnn),
+        flags=("--rnn", rnn) if own_depth else ("--rnn", rnn, "--depth", str(depth)),
         series="rbm" if rnn.startswith("rbm") else rnn,
         x=depth,
         paper={"top1": paper[0], "anticipation_top1": paper[1]} if paper else {},
