@@ -70,6 +70,50 @@ def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
     assert "size" in capsys.readouterr().err
 
 
+def _first_frames(root: str, split: str = "train") -> dict[str, np.ndarray]:
+    """video name -> its first frame (float32), for every video of a written synthetic set."""
+    frames = {}
+    for item in F.load_split(root, split).items:
+        frame = cv2.imread(os.path.join(item.frame_dir, "img_00001.jpg"))
+        frames[os.path.basename(item.frame_dir)] = frame.astype(np.float32)
+    return frames
+
+
+def _small_set(out: str, scene_cue: float) -> dict[str, np.ndarray]:
+    config = actions.SynthActionsConfig(
+        size=32, videos_per_class=3, test_videos_per_class=1, min_frames=3, max_frames=3, scene_cue=scene_cue
+    )
+    actions.write_synthetic_actions(out, config, show_progress=False)
+    return _first_frames(out)
+
+
+def test_scene_cue_gives_each_class_its_background_and_leaves_other_videos_alone(tmp_path):
+    plain = _small_set(str(tmp_path / "plain"), 0.0)
+    cued = _small_set(str(tmp_path / "cued"), 1.0)
+    half = _small_set(str(tmp_path / "half"), 0.5)
+
+    # Background distance: the median pixel's difference (the object covers under a tenth of the frame).
+    def distance(a: str, b: str, frames: dict[str, np.ndarray]) -> float:
+        return float(np.median(np.abs(frames[a] - frames[b])))
+
+    same_class = [distance(f"{c}_train_0000", f"{c}_train_0001", cued) for c in actions.CLASS_NAMES]
+    plain_pairs = [distance(f"{c}_train_0000", f"{c}_train_0001", plain) for c in actions.CLASS_NAMES]
+    assert np.median(same_class) < 0.5 * np.median(plain_pairs)  # one scene per class, not a fresh one
+    other_class = [
+        distance(f"{a}_train_0000", f"{b}_train_0000", cued)
+        for a, b in zip(actions.CLASS_NAMES[:-1], actions.CLASS_NAMES[1:], strict=True)
+    ]
+    assert np.median(other_class) > 2 * np.median(same_class)
+    # At 0.5 some videos show their scene, the others are exactly the videos of the set without the cue.
+    unchanged = [name for name in half if np.array_equal(half[name], plain[name])]
+    assert 0 < len(unchanged) < len(half)
+
+
+def test_scene_cue_outside_0_1_is_refused_with_the_value():
+    with pytest.raises(ValueError, match="scene_cue=1.5"):
+        actions.SynthActionsConfig(scene_cue=1.5)
+
+
 # ------------------------------------------------------------------------------------------- layouts
 
 

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-frames", type=int, default=24)
     parser.add_argument("--max-frames", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--scene-cue",
+        type=float,
+        default=0.0,
+        help="probability that a video shows its class's own background (default 0: only motion tells)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -35,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             min_frames=args.min_frames,
             max_frames=args.max_frames,
             seed=args.seed,
+            scene_cue=args.scene_cue,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

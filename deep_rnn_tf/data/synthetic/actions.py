@@ -7,6 +7,12 @@ does: direction, rotation sense, speed and periodic against one-way motion. Peri
 random phase, so their first frames look like a one-way motion: anticipation from two frames is genuinely
 harder than recognition from the whole video.
 
+With `scene_cue` > 0 the set is closer to UCF-101, where the scene tells something about the action: each
+class owns one background (a fixed low-frequency texture), and a video shows its class's background with
+probability `scene_cue` (slightly perturbed), a fresh random one otherwise. A single frame then tells the
+class with that probability (plus chance) and the rest still needs the motion; anticipation from the first
+frames can read the scene. `scene_cue=0` (the default) writes exactly the set it wrote before the option.
+
 Written layout (the one `deep_rnn_tf.data.frames` reads, and MMAction2 list files for the same frames)::
 
     OUT/train/<class>/<video>/img_00001.jpg ...
@@ -58,9 +64,11 @@ class SynthActionsConfig:
         min_frames: shortest video.
         max_frames: longest video.
         seed: seed of every random choice (the same seed writes the same set).
+        scene_cue: probability in [0, 1] that a video shows its class's own background (0: never, every
+            background is random and only the motion tells the class).
 
     Example:
-        >>> SynthActionsConfig(size=32, videos_per_class=4)
+        >>> SynthActionsConfig(size=32, videos_per_class=4, scene_cue=0.5)
     """
 
     size: int = 64
@@ -69,8 +77,11 @@ class SynthActionsConfig:
     min_frames: int = 24
     max_frames: int = 40
     seed: int = 0
+    scene_cue: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.scene_cue <= 1.0:
+            raise ValueError(f"scene_cue must be in [0, 1]; received scene_cue={self.scene_cue}")
         check_int_at_least("size", self.size, 16)
         check_positive_int("videos_per_class", self.videos_per_class)
         check_positive_int("test_videos_per_class", self.test_videos_per_class)
@@ -88,6 +99,24 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     coarse = grey + 0.2 * (rng.uniform(40, 220, size=(4, 4, 3)) - grey)
     smooth = cv2.resize(coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     return np.clip(smooth, 0, 255)
+
+
+def class_scenes(config: SynthActionsConfig) -> list[np.ndarray]:
+    """Each class's own background (see `scene_cue`), drawn from the set's seed: same seed, same scenes."""
+    return [
+        _background(np.random.default_rng([config.seed, 1_000_000 + label]), config.size)
+        for label in range(len(CLASS_NAMES))
+    ]
+
+
+def _scene_for_video(scene: np.ndarray, scene_cue: float, rng: np.random.Generator) -> np.ndarray | None:
+    """The class's scene, perturbed per video, with probability `scene_cue`; None: a random background."""
+    if rng.uniform() >= scene_cue:
+        return None
+    size = scene.shape[0]
+    # A faint low-frequency change of tint and layout: the same place on another day, not a copy.
+    wobble = cv2.resize(rng.normal(0, 4, size=(4, 4, 3)).astype(np.float32), (size, size))
+    return np.clip(scene + rng.uniform(-5, 5) + wobble, 0, 255)
 
 
 def _object_trajectory(
@@ -140,7 +169,13 @@ def _draw_object(
                 cv2.circle(canvas, tip_px, max(1, radius // 2), hand_colour, -1, cv2.LINE_AA)
 
 
-def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def render_video(
+    class_name: str,
+    num_frames: int,
+    size: int,
+    rng: np.random.Generator,
+    background: np.ndarray | None = None,
+) -> np.ndarray:
     """Renders one video of a motion class.
 
     Args:
@@ -148,6 +183,7 @@ def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Gen
         num_frames: number of frames.
         size: frame height and width.
         rng: numpy random generator (object, colours, start position, phase, noise).
+        background: float32 (size, size, 3) scene to draw on; None draws a random one from `rng`.
 
     Returns:
         uint8 array (num_frames, size, size, 3), RGB.
@@ -156,7 +192,8 @@ def render_video(class_name: str, num_frames: int, size: int, rng: np.random.Gen
         >>> video = render_video("rotate_clockwise", 30, 64, np.random.default_rng(0))
     """
     check_choice("class_name", class_name, CLASS_NAMES)
-    background = _background(rng, size)
+    random_background = _background(rng, size)  # drawn even when unused: the rest of the video stays the same
+    background = random_background if background is None else background
     colour = rng.uniform(170, 255, size=3)  # bright, with a dark hand (255 - colour)
     radius = max(2, round(size * rng.uniform(0.13, 0.17)))
     positions, angles = _object_trajectory(MOTION_CLASSES[class_name], num_frames, size, rng)
@@ -203,13 +240,18 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
             for video in range(count):
                 jobs.append((split, label, class_name, f"{class_name}_{split}_{video:04d}"))
     lists: dict[str, list[str]] = {"train": [], "test": []}
+    scenes = class_scenes(config) if config.scene_cue > 0 else []
     for job_index, (split, label, class_name, video_name) in enumerate(
         tqdm(jobs, desc="synth-actions", unit="video", disable=not show_progress)
     ):
         # One generator per video, seeded by (seed, index): a resumed run writes identical videos.
         rng = np.random.default_rng([config.seed, job_index])
         num_frames = int(rng.integers(config.min_frames, config.max_frames + 1))
-        frames = render_video(class_name, num_frames, config.size, rng)
+        background = None
+        if scenes:  # its own stream: the videos of a set without the cue do not change
+            cue_rng = np.random.default_rng([config.seed, job_index, 1])
+            background = _scene_for_video(scenes[label], config.scene_cue, cue_rng)
+        frames = render_video(class_name, num_frames, config.size, rng, background)
         relative = os.path.join(split, class_name, video_name)
         _write_video_frames(os.path.join(out_dir, relative), frames)
         lists[split].append(f"{relative} {num_frames} {label}")
