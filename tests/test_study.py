@@ -349,10 +349,13 @@ def test_a_resumed_run_reports_the_wall_time_of_every_attempt(tmp_path, monkeypa
     os.utime(run_dir / "study.log", (started + 300, started + 300))
     assert study_module.interrupted_wall(run_dir) == pytest.approx(350.0)
     assert study_module.interrupted_wall(tmp_path) == 0.0  # no attempt record: nothing earlier
-    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=1, jobs=1, log=lambda line: None)
+    lines: list[str] = []
+    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=1, jobs=1, log=lines.append)
     assert study.run() == 0
     record = json.loads((run_dir / CELL_RECORD).read_text())
     assert 350.0 <= record["wall_s"] < 360.0, record
+    done = [line for line in lines if "done rbm-2 seed 0" in line]
+    assert done and "in this attempt" in done[0] and " in 35" in done[0], lines  # the progress line agrees
     assert not (run_dir / study_module.ATTEMPT_RECORD).exists()
     fresh = json.loads((tmp_path / "runs" / "convlstm-2" / "seed-0" / CELL_RECORD).read_text())
     assert fresh["wall_s"] < 10.0  # a run with no earlier attempt counts only its own

@@ -347,7 +347,9 @@ class Study:
         with self._lock:
             counter["done"] += 1
         summary = _headline(self.grid, extract_metrics(self.grid.task, run.run_dir))
-        self._progress(f"done {run.key} in {wall:.0f} s: {summary} ({counter['done']}/{total} done)")
+        # The report counts every attempt; say so when this one resumed an interrupted run.
+        took = f"{wall:.0f} s" if earlier == 0 else f"{earlier + wall:.0f} s ({wall:.0f} s in this attempt)"
+        self._progress(f"done {run.key} in {took}: {summary} ({counter['done']}/{total} done)")
         with self._lock:
             self.write_report()
         return True
