@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
-from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
+from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int, check_probability
 
 # name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
 MOTION_CLASSES: dict[str, dict[str, float | str]] = {
@@ -80,8 +80,7 @@ class SynthActionsConfig:
     scene_cue: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.scene_cue <= 1.0:
-            raise ValueError(f"scene_cue must be in [0, 1]; received scene_cue={self.scene_cue}")
+        check_probability("scene_cue", self.scene_cue)
         check_int_at_least("size", self.size, 16)
         check_positive_int("videos_per_class", self.videos_per_class)
         check_positive_int("test_videos_per_class", self.test_videos_per_class)
