@@ -232,7 +232,7 @@ def test_gate_bias_opens_the_gate_at_the_start_and_round_trips(cell_class):
         cell_class(4, gate_bias=float("nan"))
 
 
-@pytest.mark.parametrize("normalization", ["batch", "layer"])
+@pytest.mark.parametrize("normalization", ["batch", "layer", "batch_per_step"])
 @pytest.mark.parametrize("cell_class", [RBMCell, DenseRBMCell])
 def test_gate_bias_opens_the_gate_of_a_normalised_cell(cell_class, normalization):
     """A normalisation subtracts b_T, so the opening goes into its shift: gates start near sigmoid(2)."""
@@ -342,3 +342,48 @@ def test_seeded_initializers_stay_reproducible():
         return [w.numpy() for w in cell.weights]
 
     assert all(np.array_equal(a, b) for a, b in zip(weights(), weights(), strict=True))
+
+
+def test_stepwise_batch_normalization_keeps_one_row_of_statistics_per_step():
+    from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
+
+    norm = StepwiseBatchNormalization(steps=3, momentum=0.0)  # momentum 0: a row is the last batch's moments
+    x = tf.random.stateless_normal((16, 4, 4, 2), seed=(1, 2)) * 3.0 + 5.0
+    trained = norm(x, step=tf.constant(1), training=True).numpy()
+    mean, variance = norm.moving_mean.numpy(), norm.moving_variance.numpy()
+    np.testing.assert_allclose(mean[1], x.numpy().mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(variance[1], x.numpy().var(axis=(0, 1, 2)), rtol=1e-4)
+    assert (mean[[0, 2]] == 0).all() and (variance[[0, 2]] == 1).all()  # other steps untouched
+    # Inference at that step normalises as training did; at step 0 (its own, untrained row) it does not.
+    np.testing.assert_allclose(norm(x, step=tf.constant(1)).numpy(), trained, atol=1e-3)
+    assert np.abs(norm(x, step=tf.constant(0)).numpy() - trained).mean() > 1.0
+    # Steps beyond the last row share it.
+    norm(x, step=tf.constant(2), training=True)
+    np.testing.assert_allclose(norm(x, step=tf.constant(9)).numpy(), trained, atol=1e-3)
+    restored = StepwiseBatchNormalization.from_config(norm.get_config())
+    assert (restored.steps, restored.momentum) == (3, 0.0)
+    with pytest.raises(ValueError, match="steps"):
+        StepwiseBatchNormalization(steps=0)
+    with pytest.raises(ValueError, match="momentum=1.5"):
+        StepwiseBatchNormalization(momentum=1.5)
+
+
+@pytest.mark.parametrize(("normalization", "agrees"), [("batch", False), ("batch_per_step", True)])
+def test_rbm_stack_with_per_step_statistics_tests_as_it_trained(normalization, agrees):
+    """The leaky-integrator gates start from a zero state, so their statistics change over the first
+    steps: with one moving average per layer the test's early steps are normalised with the late steps'
+    statistics; with one per step, inference reproduces the training-mode output at every step."""
+    from deep_rnn_tf.cells.initializers import memory_gate_kwargs
+
+    keras.utils.set_random_seed(0)
+    stack = DeepRNN(
+        "rbm", depth=3, filters=8, jump=None, return_sequences=True, normalization=normalization,
+        activation="tanh", **memory_gate_kwargs(3.0),
+    )  # fmt: skip
+    x = tf.random.stateless_normal((16, 6, 5, 5, 4), seed=(3, 4))
+    run = tf.function(stack)
+    for _ in range(70):  # the moving averages (momentum 0.9) converge to this batch's statistics
+        run(x, training=True)
+    gap = np.abs(run(x, training=True).numpy() - run(x, training=False).numpy()).mean(axis=(0, 2, 3, 4))
+    assert (gap.max() < 0.02) == agrees, gap
+    assert (gap[0] > 0.05) != agrees, gap

@@ -394,3 +394,21 @@ def test_core_to_skips_lets_the_core_reach_the_decoder_beside_the_bottleneck(cor
         without_core = model(frames, num_future=2).numpy()
     assert (np.abs(without_core - normal).max() > 1e-4) == core_to_skips
     assert MCNet.from_config(model.get_config()).core_to_skips == core_to_skips
+
+
+@pytest.mark.parametrize("core_state_out", [False, True])
+def test_core_state_out_lets_the_decoder_read_the_rbm_gates_where_the_output_is_silent(core_state_out):
+    frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _tiny(beta=0.0, predict_change=True, core_to_skips=True, core_state_out=core_state_out)
+    model = _with_random_change_head(model, frames)
+    top = model.core.cells[-1]
+    top.representation_kernel.assign(tf.zeros_like(top.representation_kernel))  # r = relu(0) = 0: h = r s = 0
+    top.representation_bias.assign(tf.zeros_like(top.representation_bias))
+    before = model(frames, num_future=2).numpy()
+    top.temporal_bias.assign(tf.fill(top.temporal_bias.shape, 3.0))  # changes the gates s, not h
+    after = model(frames, num_future=2).numpy()
+    assert (np.abs(after - before).max() > 1e-4) == core_state_out
+    restored = MCNet.from_config(model.get_config())
+    assert restored.core_state_out == core_state_out
+    if core_state_out:  # the decoder's first layer reads the output and the state: twice the core's width
+        assert model.decoder.combination[0].kernel.shape[2] == 2 * 8 + model.gf_dim * 4

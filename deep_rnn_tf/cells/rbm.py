@@ -31,9 +31,12 @@ from deep_rnn_tf.cells.base import (
     split_time,
     temporal_dropout,
 )
+from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
 
-NORMALIZATIONS = (None, "batch", "layer")
+NORMALIZATIONS = (None, "batch", "layer", "batch_per_step")
+# Time steps with their own statistics under normalization="batch_per_step" (the action test reads 30).
+STEP_STATISTICS = 32
 TD_MODES = ("batch", "sample")
 MERGES = ("product", "sum")
 
@@ -79,6 +82,11 @@ class _RBMBase(RecurrentCell):
             return keras.layers.BatchNormalization(
                 momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
             )
+        if self.normalization == "batch_per_step":
+            return StepwiseBatchNormalization(
+                STEP_STATISTICS, momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name,
+                dtype=self.dtype_policy,
+            )  # fmt: skip
         return self._per_sample_normalization(name, shift)
 
     def _per_sample_normalization(
@@ -162,14 +170,24 @@ class _RBMBase(RecurrentCell):
                 keep = self._keep_gradient_mask(sequence, self.p_td, per_sample=self.td_mode == "sample")
                 x_t = temporal_dropout(x, merge_time(keep))
             pre_t = self._add_bias(self._linear(x_t, self.temporal_kernel), self.temporal_bias)
-        return split_time(pre_r, sequence), split_time(pre_t, sequence)
+        projected = (split_time(pre_r, sequence), split_time(pre_t, sequence))
+        if self.normalization == "batch_per_step":
+            # The step's index travels with its inputs, so the step function knows which statistics to
+            # use. Counted within this sequence: a cell driven one step per call sees step 0 every time.
+            shape = tf.shape(sequence)
+            # (batch, time, 1): Keras' loop wants a rank of at least 3 for every input.
+            projected += (tf.broadcast_to(tf.range(shape[1])[None, :, None], [shape[0], shape[1], 1]),)
+        return projected
 
     def recurrent_step(self, projected, states, training=None):
-        pre_r, pre_t = projected
+        pre_r, pre_t, *step = projected
         previous_gate = states[0]
         temporal = pre_t + self._linear(previous_gate, self.recurrent_kernel)
         representation = pre_r
-        if self.normalization is not None:
+        if step:  # per-step statistics: every sample of the batch is at the same step
+            temporal = self.temporal_norm(temporal, step=step[0][0, 0], training=training)
+            representation = self.representation_norm(representation, step=step[0][0, 0], training=training)
+        elif self.normalization is not None:
             temporal = self.temporal_norm(temporal, training=training)
             representation = self.representation_norm(representation, training=training)
         gate = self.recurrent_activation(temporal)
@@ -215,7 +233,10 @@ class RBMCell(_RBMBase):
             the backbone and polygon models).
         recurrent_activation: activation of the temporal gate (sigmoid).
         normalization: None, "batch" (BatchNormalization, momentum 0.9, eps 1e-5 as PyTorch's defaults)
-            or "layer" (per-sample normalisation over H, W, C) on both pre-activations.
+            or "layer" (per-sample normalisation over H, W, C) on both pre-activations; or
+            "batch_per_step": batch normalisation whose moving statistics are kept per time step
+            (`StepwiseBatchNormalization`; steps counted within one sequence, up to 32), so the first steps
+            of a test sequence are not normalised with the late steps' averages.
         p_td: temporal-dropout probability in [0, 1]; only used when `training` is true.
         td_mode: "batch" (one coin per call and time step, shared by the batch, as the original) or
             "sample" (one coin per sample).
@@ -285,8 +306,9 @@ class DenseRBMCell(_RBMBase):
 
     Args:
         units: output size (positive int).
-        **kwargs: as `RBMCell` (activation, recurrent_activation, normalization ("batch" or "layer" over
-            features), p_td, td_mode, gate_bias, merge, use_bias, initializers, regularizers, seed).
+        **kwargs: as `RBMCell` (activation, recurrent_activation, normalization ("batch", "layer" or
+            "batch_per_step" over features), p_td, td_mode, gate_bias, merge, use_bias, initializers,
+            regularizers, seed).
 
     Example:
         >>> layer = keras.layers.RNN(DenseRBMCell(32), return_sequences=True)

@@ -18,7 +18,7 @@ RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 DROPOUT_MASKS = ("frame", "sequence")
-RNN_NORMALIZATIONS = ("batch", "layer")  # of the RBM cells
+RNN_NORMALIZATIONS = ("batch", "layer", "batch_per_step")  # of the RBM cells
 TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
@@ -40,8 +40,10 @@ class ActionConfig(TaskConfig):
         jump: residual jump; jump_projection: its shortcut, "always" (1x1 conv) or "conv_bn_relu" (1x1
             conv + BN + ReLU, the original's ShortCut).
         width: channels of the stack (standalone: base width); hidden: head units.
-        rnn_normalization: normalisation of the RBM cells' two pre-activations, "batch" (the original's) or
-            "layer" (per sample: no moving statistics, the same at training and test time).
+        rnn_normalization: normalisation of the RBM cells' two pre-activations, "batch" (the original's),
+            "layer" (per sample: no moving statistics, the same at training and test time) or
+            "batch_per_step" (batch normalisation with moving statistics per time step: the test's first
+            frames are normalised as they were in training, not with the late frames' averages).
         gate_bias: initial shift of the RBM cells' temporal gate (0: the original, every gate starts near
             1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
         rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
@@ -86,7 +88,7 @@ class ActionConfig(TaskConfig):
     # ("conv_bn_relu", the original's SNN.ShortCut, original.md §1.1).
     jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
-    rnn_normalization: Literal["batch", "layer"] = "batch"
+    rnn_normalization: Literal["batch", "layer", "batch_per_step"] = "batch"
     rbm_merge: Literal["product", "sum"] = "product"
     gate_bias: float = 0.0
     rbm_memory_gain: float = 0.0

@@ -121,7 +121,8 @@ class ActionTask(Task):
         add(
             "--rnn-normalization",
             choices=RNN_NORMALIZATIONS,
-            help="normalisation in the RBM cells: batch (the original's) or layer (no moving statistics)",
+            help="normalisation in the RBM cells: batch (the original's), layer (no moving statistics) or "
+            "batch_per_step (moving statistics per time step)",
         )
         add(
             "--gate-bias",

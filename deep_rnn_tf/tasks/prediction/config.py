@@ -52,6 +52,8 @@ class PredictionConfig(TaskConfig):
         core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
             upsampling, then a 1x1 conv). False: MCnet, where the core reaches the decoder only through the
             1/8 bottleneck, which the trained small-preset models do not read (docs/prediction.md).
+        core_state_out: the decoder reads the top core layer's state beside its output (the RBM's gate
+            s_t, the ConvLSTM's cell c_t; False: the output alone, the original).
         motion_residual_dropout: in training, the share of sequences whose decoder gets no motion residuals
             (0: off); makes the core carry motion without removing the residuals at test time.
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
@@ -121,6 +123,7 @@ class PredictionConfig(TaskConfig):
     straight_through_clip: bool = False
     motion_residuals: bool = True
     core_to_skips: bool = False
+    core_state_out: bool = False
     motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch"] | None = None

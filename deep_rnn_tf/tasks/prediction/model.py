@@ -331,6 +331,8 @@ class MCNet(TaskModel):
             (`MCNetDecoder(core_to_skips=True)`; False: MCnet).
         motion_residual_dropout: in training, the share of sequences (drawn per sample) whose decoder gets
             no motion residuals at any step, so the core must carry their motion (0: off, the original).
+        core_state_out: the decoder reads the top core layer's last state (the RBM's gate s_t, the
+            ConvLSTM's cell c_t) concatenated to the core's output (False: the output alone, the original).
         beta: weight of the GAN loss (0.02 in the original); 0 builds no discriminator.
         df_dim: discriminator base width.
         margin: the original's margin balancing of the D and G updates (0.3).
@@ -374,11 +376,13 @@ class MCNet(TaskModel):
         motion_residuals: bool = True,
         motion_residual_dropout: float = 0.0,
         core_to_skips: bool = False,
+        core_state_out: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.motion_residuals = bool(motion_residuals)
         self.core_to_skips = bool(core_to_skips)
+        self.core_state_out = bool(core_state_out)
         self.motion_residual_dropout = check_in_range(
             "motion_residual_dropout", motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT
         )
@@ -537,6 +541,10 @@ class MCNet(TaskModel):
     def _core_step_eager(self, diff, states, training):
         code, res_motion = self.motion_encoder(diff)
         h_dyn, states = self.core(code, states, training=training)
+        if self.core_state_out:
+            # The RBM's output r * s is zero wherever the current motion code is, whatever its gates hold;
+            # reading s itself lets the decoder use that memory where the input has gone quiet.
+            h_dyn = tf.concat([h_dyn, tf.cast(states[-1], h_dyn.dtype)], axis=-1)
         return h_dyn, res_motion, list(states)
 
     def _decode_eager(self, h_dyn, res_motion, last):
@@ -683,6 +691,7 @@ class MCNet(TaskModel):
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
             "core_to_skips": self.core_to_skips,
+            "core_state_out": self.core_state_out,
             "motion_residuals": self.motion_residuals,
             "motion_residual_dropout": self.motion_residual_dropout,
         }

@@ -47,6 +47,10 @@ SWITCHES = (
         "--core-to-skips",
         "also add the core's output (upsampled, 1x1 conv) to the decoder's skip at every scale",
     ),
+    (
+        "--core-state-out",
+        "the decoder also reads the top core layer's state (RBM gate s_t, ConvLSTM c_t) beside its output",
+    ),
 )
 
 
@@ -173,6 +177,7 @@ class PredictionTask(Task):
             pixel_loss=config.pixel_loss,
             motion_residuals=config.motion_residuals,
             core_to_skips=config.core_to_skips,
+            core_state_out=config.core_state_out,
             motion_residual_dropout=config.motion_residual_dropout,
             name=f"mcnet_{config.rnn}",
         )
