@@ -357,9 +357,11 @@ def test_stepwise_batch_normalization_keeps_one_row_of_statistics_per_step():
     # Inference at that step normalises as training did; at step 0 (its own, untrained row) it does not.
     np.testing.assert_allclose(norm(x, step=tf.constant(1)).numpy(), trained, atol=1e-3)
     assert np.abs(norm(x, step=tf.constant(0)).numpy() - trained).mean() > 1.0
-    # Steps beyond the last row share it.
+    # Steps after the last one trained share its row (row 2 was never filled); so do steps beyond the rows.
+    np.testing.assert_allclose(norm(x, step=tf.constant(2)).numpy(), trained, atol=1e-3)
     norm(x, step=tf.constant(2), training=True)
     np.testing.assert_allclose(norm(x, step=tf.constant(9)).numpy(), trained, atol=1e-3)
+    assert float(norm.trained_steps.numpy()) == 3.0
     restored = StepwiseBatchNormalization.from_config(norm.get_config())
     assert (restored.steps, restored.momentum) == (3, 0.0)
     with pytest.raises(ValueError, match="steps"):

@@ -9,7 +9,9 @@ the late steps. At inference the early steps are then normalised with the wrong 
 action task's deep RBM read 13 % of the classes from the first tenth of a test video with the moving
 averages and 38 % with each step's own batch moments (docs/study.md, fourteenth session).
 Cooijmans et al. (2017, "Recurrent Batch Normalization") keep separate population statistics per time
-step; this layer does that, the steps beyond `steps` sharing the last step's statistics.
+step for the training length and use the last one's beyond it; this layer does that: a test sequence
+longer than the training clips (the action test reads 30 frames, training clips have 8) uses, after the
+last step seen in training, that step's statistics, never a row that training did not fill.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ class StepwiseBatchNormalization(keras.layers.Layer):
     """Batch normalisation over all axes but the last, with moving statistics kept per time step.
 
     Args:
-        steps: time steps with their own moving mean and variance; step t >= steps uses step steps - 1's.
+        steps: time steps with their own moving mean and variance; at inference a step beyond the last one
+            seen in training (or beyond `steps`) uses the last seen step's statistics.
         momentum: of the moving averages (each step's row is updated once per training batch).
         epsilon: added to the variance.
         beta_initializer: initial value of the learnt shift (the RBM gate's bias lives here).
@@ -74,6 +77,10 @@ class StepwiseBatchNormalization(keras.layers.Layer):
         self.moving_variance = self.add_weight(
             name="moving_variance", shape=per_step, initializer="ones", trainable=False, autocast=False
         )
+        # How many leading rows training has filled: the rows after them still hold their initial values.
+        self.trained_steps = self.add_weight(
+            name="trained_steps", shape=(), initializer="zeros", trainable=False, autocast=False
+        )
 
     def call(self, inputs, step, training=None):
         x = tf.cast(inputs, tf.float32)  # moments in float32 also under mixed precision, as Keras' BN
@@ -82,7 +89,10 @@ class StepwiseBatchNormalization(keras.layers.Layer):
             mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
             self._update(self.moving_mean, row, mean)
             self._update(self.moving_variance, row, variance)
+            self.trained_steps.assign(tf.maximum(self.trained_steps, tf.cast(row + 1, tf.float32)))
         else:
+            last_trained = tf.maximum(tf.cast(self.trained_steps, tf.int32) - 1, 0)
+            row = tf.minimum(row, last_trained)
             mean = tf.gather(tf.convert_to_tensor(self.moving_mean), row)
             variance = tf.gather(tf.convert_to_tensor(self.moving_variance), row)
         outputs = tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
