@@ -180,9 +180,12 @@ def test_sequence_dropout_mask_is_shared_by_every_frame():
 
 
 def test_rnn_normalization_reaches_every_rbm_cell():
+    from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
+
     for choice, kind in (
         ("batch", keras.layers.BatchNormalization),
         ("layer", keras.layers.GroupNormalization),
+        ("batch_per_step", StepwiseBatchNormalization),
     ):
         model = M.build_clip_model({**TINY, "rnn": "rbm15", "rnn_normalization": choice}, 3)
         cells = [cell for cell in model.get_layer("rbm15").cell.cells]
