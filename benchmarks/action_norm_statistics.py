@@ -34,11 +34,7 @@ def accuracy_by_fraction(run_dir: str, batch_statistics: bool) -> dict[str, floa
     frame_logits = model.frame_logits
     model.frame_logits = lambda frames, training=None: frame_logits(frames, training=batch_statistics)
     logits, labels = action_task._predict_frame_logits(
-        model,
-        task._test_split(config),
-        lambda n: action_task.uniform_frame_indices(n, config.test_frames),
-        config,
-        "test",
+        model, task._test_split(config), action_task.test_sampler(config), config, "test"
     )
     return action_task._anticipation_curve(logits, labels)
 

@@ -35,7 +35,8 @@ from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
 
 NORMALIZATIONS = (None, "batch", "layer", "batch_per_step")
-# Time steps with their own statistics under normalization="batch_per_step" (the action test reads 30).
+# Time steps with their own statistics under normalization="batch_per_step" (the original's test reads
+# 30 frames; later steps share the last row).
 STEP_STATISTICS = 32
 TD_MODES = ("batch", "sample")
 MERGES = ("product", "sum")
@@ -184,12 +185,11 @@ class _RBMBase(RecurrentCell):
         previous_gate = states[0]
         temporal = pre_t + self._linear(previous_gate, self.recurrent_kernel)
         representation = pre_r
-        if step:  # per-step statistics: every sample of the batch is at the same step
-            temporal = self.temporal_norm(temporal, step=step[0][0, 0], training=training)
-            representation = self.representation_norm(representation, step=step[0][0, 0], training=training)
-        elif self.normalization is not None:
-            temporal = self.temporal_norm(temporal, training=training)
-            representation = self.representation_norm(representation, training=training)
+        if self.normalization is not None:
+            # Per-step statistics: every sample of the batch is at the same step.
+            at_step = {"step": step[0][0, 0]} if step else {}
+            temporal = self.temporal_norm(temporal, training=training, **at_step)
+            representation = self.representation_norm(representation, training=training, **at_step)
         gate = self.recurrent_activation(temporal)
         return self._zeta(self.activation(representation), self._merge_gate(gate)), [gate]
 

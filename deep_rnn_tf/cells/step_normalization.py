@@ -10,8 +10,8 @@ action task's deep RBM read 13 % of the classes from the first tenth of a test v
 averages and 38 % with each step's own batch moments (docs/study.md, fourteenth session).
 Cooijmans et al. (2017, "Recurrent Batch Normalization") keep separate population statistics per time
 step for the training length and use the last one's beyond it; this layer does that: a test sequence
-longer than the training clips (the action test reads 30 frames, training clips have 8) uses, after the
-last step seen in training, that step's statistics, never a row that training did not fill.
+longer than the training clips (the action `small` preset tests 16 frames, trains on clips of 8) uses,
+after the last step seen in training, that step's statistics, never a row that training did not fill.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.validation import check_positive_int
+from deep_rnn_tf.validation import check_positive, check_positive_int
 
 
 class StepwiseBatchNormalization(keras.layers.Layer):
@@ -57,9 +57,7 @@ class StepwiseBatchNormalization(keras.layers.Layer):
         self.steps = check_positive_int("steps", steps)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); received momentum={momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"epsilon must be > 0; received epsilon={epsilon!r}")
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.momentum, self.epsilon = float(momentum), check_positive("epsilon", epsilon)
         self.beta_initializer = keras.initializers.get(beta_initializer)
 
     def build(self, input_shape):

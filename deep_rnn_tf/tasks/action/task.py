@@ -304,11 +304,7 @@ class ActionTask(Task):
             raise FrameDataError(f"{config.data}: no test split to evaluate (set --test-data)")
         names = self.class_names(config)
         frames, clips, observe = config.test_frames, config.test_clips, config.observe
-        if clips > 1:
-            sampler = lambda n: segment_frame_indices(n, clips, frames)  # noqa: E731
-        else:
-            sampler = lambda n: uniform_frame_indices(n, frames)  # noqa: E731
-        frame_logits, labels = _predict_frame_logits(model, test, sampler, config, "test")
+        frame_logits, labels = _predict_frame_logits(model, test, test_sampler(config), config, "test")
         observed_logits, _ = _predict_frame_logits(
             model, test, lambda n: first_frame_indices(n, observe), config, f"first {observe} frames"
         )
@@ -422,6 +418,15 @@ def _optimizer(config: ActionConfig, steps_per_epoch: int | None) -> keras.optim
     if kind == "sgd":
         return keras.optimizers.SGD(momentum=0.9, **common)
     raise ValueError(f"optimizer must be 'adam' or 'sgd'; received optimizer={kind!r}")
+
+
+def test_sampler(config: ActionConfig):
+    """The test protocol's frame sampler: n frames -> indices of `test_clips` segments (or one uniformly
+    sampled sequence) of `test_frames` frames each."""
+    frames, clips = config.test_frames, config.test_clips
+    if clips > 1:
+        return lambda n: segment_frame_indices(n, clips, frames)
+    return lambda n: uniform_frame_indices(n, frames)
 
 
 def _predict_frame_logits(
