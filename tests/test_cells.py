@@ -389,3 +389,27 @@ def test_rbm_stack_with_per_step_statistics_tests_as_it_trained(normalization, a
     gap = np.abs(run(x, training=True).numpy() - run(x, training=False).numpy()).mean(axis=(0, 2, 3, 4))
     assert (gap.max() < 0.02) == agrees, gap
     assert (gap[0] > 0.05) != agrees, gap
+
+
+def test_per_step_statistics_reach_a_stack_driven_one_step_per_call():
+    """Driven step by step (as MCnet's core), a stack told each step's index reads the same rows as the
+    sequence path; without the index every step reads row 0."""
+    keras.utils.set_random_seed(0)
+    stack = DeepRNN(
+        "rbm", depth=2, filters=4, jump=None, return_sequences=True, normalization="batch_per_step"
+    )
+    x = tf.random.stateless_normal((4, 5, 6, 6, 3), seed=(1, 2))
+    stack(x, training=True)  # fills rows 0-4 of every layer's statistics
+    sequence = stack(x, training=False).numpy()
+    deep_cell = stack.cell
+
+    def stepwise(with_index: bool) -> np.ndarray:
+        states, outputs = deep_cell.get_initial_state(4), []
+        for t in range(5):
+            step = {"step": tf.constant(t)} if with_index else {}
+            output, states = deep_cell(x[:, t], states, training=False, **step)
+            outputs.append(output)
+        return np.stack(outputs, axis=1)
+
+    np.testing.assert_allclose(stepwise(True), sequence, atol=1e-5)
+    assert not np.allclose(stepwise(False)[:, 1:], sequence[:, 1:], atol=1e-3)

@@ -412,3 +412,23 @@ def test_core_state_out_lets_the_decoder_read_the_rbm_gates_where_the_output_is_
     assert restored.core_state_out == core_state_out
     if core_state_out:  # the decoder's first layer reads the output and the state: twice the core's width
         assert model.decoder.combination[0].kernel.shape[2] == 2 * 8 + model.gf_dim * 4
+
+
+def test_batch_per_step_core_keeps_one_row_per_core_step():
+    # The core is driven one step per call: its step index must still reach the cells, so each of the
+    # K - 1 encoder steps and T - 1 fed-back steps fills its own row of moving statistics.
+    model = _tiny(rbm_normalization="batch_per_step", beta=0.0)
+    frames = tf.random.uniform((4, 3, 16, 16, 1), -1.0, 1.0, seed=1)
+    model(frames, training=True, num_future=4)  # 2 encoder + 3 fed-back steps
+    for cell in model.core.cells:
+        norm = cell.temporal_norm
+        assert float(norm.trained_steps) == 5.0
+        filled = np.asarray(norm.moving_mean)
+        assert np.all(np.abs(filled[:5]).sum(axis=1) > 0) and np.all(filled[5:] == 0)
+        assert len({tuple(np.round(row, 6)) for row in filled[:5]}) == 5  # distinct statistics per step
+    # Inference uses the rows: the output depends on which row a step reads (row 0 for all would differ).
+    predicted = model(frames, training=False, num_future=4)
+    first = model.core.cells[0].temporal_norm
+    first.moving_mean.assign(tf.tile(first.moving_mean[:1], [first.steps, 1]))
+    assert not np.allclose(predicted, model(frames, training=False, num_future=4))
+    assert MCNet.from_config(model.get_config()).get_config()["rbm_normalization"] == "batch_per_step"

@@ -116,10 +116,19 @@ class RecurrentCell(keras.layers.Layer):
         # Keras' ConvLSTM; the real shapes come from `get_initial_state` and `compute_output_shape`.
         return [-1] * self.num_states if self.num_states > 1 else -1
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs, states, training=None, step=None):
+        """One step. `step` (optional int scalar tensor): this step's index in its sequence, for cells that
+        keep statistics per step (`RBMCell(normalization="batch_per_step")`) when the caller drives them
+        one step per call; other cells ignore it."""
         projected = self.input_projection(tf.expand_dims(inputs, 1), training=training)
         projected = tf.nest.map_structure(lambda p: p[:, 0], projected)
+        if step is not None:
+            projected = self.at_step(projected, step)
         return self.recurrent_step(projected, list(states), training=training)
+
+    def at_step(self, projected, step):
+        """The one-step projection told which time step it is (only cells with per-step state use it)."""
+        return projected
 
     def get_initial_state(self, batch_size=None):
         if self._input_shape is None:

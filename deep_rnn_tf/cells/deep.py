@@ -200,13 +200,16 @@ class DeepCell(keras.layers.Layer):
             output = tf.nn.max_pool2d(output, self.block_pool, self.block_pool, padding="SAME")
         return output
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs, states, training=None, step=None):
+        """One step of the stack; `step` (optional): the step's index, passed to every cell (see
+        `RecurrentCell.call`) so per-step statistics work when the stack is driven one step per call."""
         per_layer = self.split_states(states)
         x, block_input, new_states = inputs, inputs, []
+        at_step = {} if step is None else {"step": step}
         for index, cell in enumerate(self.cells):
             if self.is_block_start(index):
                 block_input = x
-            x, cell_states = cell(x, per_layer[index], training=training)
+            x, cell_states = cell(x, per_layer[index], training=training, **at_step)
             new_states.extend(cell_states)
             if self.is_block_end(index):
                 x = self.close_block(index, x, block_input, training=training)

@@ -180,6 +180,12 @@ class _RBMBase(RecurrentCell):
             projected += (tf.broadcast_to(tf.range(shape[1])[None, :, None], [shape[0], shape[1], 1]),)
         return projected
 
+    def at_step(self, projected, step):
+        if self.normalization != "batch_per_step":
+            return projected
+        pre_r, pre_t, index = projected
+        return pre_r, pre_t, tf.fill(tf.shape(index), tf.cast(step, index.dtype))
+
     def recurrent_step(self, projected, states, training=None):
         pre_r, pre_t, *step = projected
         previous_gate = states[0]

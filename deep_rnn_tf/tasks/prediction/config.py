@@ -58,7 +58,8 @@ class PredictionConfig(TaskConfig):
             (0: off); makes the core carry motion without removing the residuals at test time.
         gate_bias: initial bias of the RBM cells' temporal gate (0: the original, gate 1/2 at the start).
         rbm_normalization: normalisation of the RBM cells' two pre-activations (None: the original's MCnet
-            core; "layer" or "batch", as the action models' cells).
+            core; "layer", "batch", or "batch_per_step" (moving statistics per core step), as the action
+            models' cells).
         rbm_activation: phi of the RBM cells' representation unit ("relu": MCnet's; "tanh": the polygon and
             backbone models').
         pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
@@ -126,7 +127,7 @@ class PredictionConfig(TaskConfig):
     core_state_out: bool = False
     motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
-    rbm_normalization: Literal["layer", "batch"] | None = None
+    rbm_normalization: Literal["layer", "batch", "batch_per_step"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
     rbm_merge: Literal["product", "sum"] = "product"
     rbm_memory_gain: float = 0.0

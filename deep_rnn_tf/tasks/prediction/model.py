@@ -293,8 +293,9 @@ class MCNet(TaskModel):
         jump: residual jump every `jump` core layers (5 in the paper), None for none.
         p_td: temporal-dropout probability of the RBM cells (0.5 for MCnet in the original).
         gate_bias: initial temporal-gate bias of the RBM cells (0: the original; `RBMCell`).
-        rbm_normalization: `RBMCell(normalization=...)` of the RBM core: None (the original), "layer" or
-            "batch".
+        rbm_normalization: `RBMCell(normalization=...)` of the RBM core: None (the original), "layer",
+            "batch" or "batch_per_step" (each core step, encoder and future steps counted together, keeps
+            its own moving statistics).
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
         rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original) or "sum".
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
@@ -486,7 +487,7 @@ class MCNet(TaskModel):
         size = self.image_size
         zeros = tf.zeros((1, size, size, 1))
         states = self.core.get_initial_state(1)
-        h_dyn, res_motion, _ = self._core_step_eager(zeros, states, False)
+        h_dyn, res_motion, _ = self._core_step_eager(zeros, states, False, tf.constant(0))
         self._decode_eager(h_dyn, res_motion, zeros)
         super().build(input_shape)
 
@@ -510,16 +511,20 @@ class MCNet(TaskModel):
         training = bool(training)
         states = self.core.get_initial_state(tf.shape(frames)[0])
         keep = self._residual_keep_mask(tf.shape(frames)[0], training)
-        # Encoder: K-1 core steps on the observed differences.
+        # Encoder: K-1 core steps on the observed differences. The core's step index goes with every
+        # step (a tensor: one trace for all steps) for cells with per-step statistics.
+        core_steps = 0
         for t in range(1, frames.shape[1]):
             diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
-            h_dyn, res_motion, states = self._core_step(diff, states, training)
+            h_dyn, res_motion, states = self._core_step(diff, states, training, tf.constant(core_steps))
+            core_steps += 1
         last = observed = frames[:, -1]
         predictions, logits = [], []
         for t in range(steps):
             if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
                 diff = gray01(predictions[-1]) - gray01(last)
-                h_dyn, res_motion, states = self._core_step(diff, states, training)
+                h_dyn, res_motion, states = self._core_step(diff, states, training, tf.constant(core_steps))
+                core_steps += 1
                 last = predictions[-1]
             content = observed if self.content_frame == "observed" else last
             if keep is not None:
@@ -538,9 +543,9 @@ class MCNet(TaskModel):
         draw = keras.random.uniform((batch, 1, 1, 1), seed=self._residual_seed)
         return tf.cast(draw >= self.motion_residual_dropout, tf.float32)
 
-    def _core_step_eager(self, diff, states, training):
+    def _core_step_eager(self, diff, states, training, step):
         code, res_motion = self.motion_encoder(diff)
-        h_dyn, states = self.core(code, states, training=training)
+        h_dyn, states = self.core(code, states, training=training, step=step)
         if self.core_state_out:
             # The RBM's output r * s is zero wherever the current motion code is, whatever its gates hold;
             # reading s itself lets the decoder use that memory where the input has gone quiet.

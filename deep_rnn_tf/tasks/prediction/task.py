@@ -109,7 +109,9 @@ class PredictionTask(Task):
         )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
-            "--rbm-normalization", choices=("layer", "batch"), help="normalisation inside the RBM cells"
+            "--rbm-normalization",
+            choices=("layer", "batch", "batch_per_step"),
+            help="normalisation inside the RBM cells (batch_per_step: moving statistics per time step)",
         )
         parser.add_argument(
             "--rbm-memory-gain",
