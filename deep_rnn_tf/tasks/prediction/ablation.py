@@ -44,10 +44,10 @@ def ablated(model, what: str) -> Iterator[None]:
     decode = model._decode
     encode_content = model.content_encoder.call
 
-    def ablated_step(diff, states, training, at_step):
+    def ablated_step(diff, states, training, step_index):
         if what == "core_memory":
             states = [tf.zeros_like(state) for state in states]
-        h_dyn, res_motion, new_states = step(diff, states, training, at_step)
+        h_dyn, res_motion, new_states = step(diff, states, training, step_index)
         if what in ("core_output", "bottleneck"):
             h_dyn = tf.zeros_like(h_dyn)
         if what == "motion_residuals":
