@@ -196,6 +196,21 @@ def test_rnn_normalization_reaches_every_rbm_cell():
         ActionConfig.from_dict({"rnn_normalization": "group"})
 
 
+def test_convlstm_normalization_reaches_every_convlstm_cell_and_trains():
+    from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
+
+    plain = M.build_clip_model({**TINY, "rnn": "convlstm15"}, 3)
+    assert all(cell.normalization is None for cell in plain.get_layer("convlstm15").cell.cells)
+    config = {**TINY, "rnn": "convlstm15", "convlstm_normalization": "batch_per_step"}
+    model, history, changed = _train_a_few_steps(config)
+    cells = model.clip_model.get_layer("convlstm15").cell.cells
+    assert len(cells) == TINY["depth"]
+    assert all(isinstance(cell.cell_norm, StepwiseBatchNormalization) for cell in cells)
+    assert all(np.isfinite(history["loss"])) and changed > 0.9
+    with pytest.raises(ValueError, match="convlstm_normalization: expected one of 'none', 'batch'"):
+        ActionConfig.from_dict({"convlstm_normalization": "group"})
+
+
 def test_rbm_merge_reaches_every_rbm_cell():
     for rnn in ("rbm15", "rbm1"):
         model = M.build_clip_model({**TINY, "rnn": rnn, "rbm_merge": "sum"}, 3)

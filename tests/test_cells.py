@@ -208,6 +208,58 @@ def test_conv_lstm_cell_equals_keras_conv_lstm2d():
     np.testing.assert_allclose(fast(x).numpy(), expected.numpy(), atol=1e-5)
 
 
+def lstm_reference(x_seq, kernel, recurrent_kernel, bias, normalize):
+    """The (dense) LSTM equations step by step; `normalize(name, z)` is applied to the input and
+    recurrent pre-activations (before the bias) and to the cell state that h reads (recurrent BN)."""
+    units = recurrent_kernel.shape[0]
+    h = c = np.zeros((x_seq.shape[0], units))
+    outputs = []
+    for t in range(x_seq.shape[1]):
+        z = normalize("x", x_seq[:, t] @ kernel) + normalize("h", h @ recurrent_kernel) + bias
+        z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+        c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c)
+        h = sigmoid(z_o) * np.tanh(normalize("c", c))
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+def batch_moments_normalize(_name, z, epsilon=1e-5):
+    """Training-mode batch normalisation with gamma 1 and beta 0 (the layers' initial values)."""
+    return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + epsilon)
+
+
+@pytest.mark.parametrize("normalization", ["batch", "batch_per_step"])
+def test_normalised_lstm_cell_equals_numpy_reference(normalization):
+    """Recurrent batch normalisation (Cooijmans et al.): N(W x) + N(U h) + b, and h reads N(c); in training
+    every step is normalised with its own batch's moments (the per-step zero recurrent term at t = 0 has
+    zero variance and normalises to 0)."""
+    x = np.random.uniform(-1, 1, (16, 5, 3)).astype("float32")
+    cell = LSTMCell(4, normalization=normalization)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    layer(x)
+    kernel, recurrent_kernel, bias = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    expected = lstm_reference(x, kernel, recurrent_kernel, bias, batch_moments_normalize)
+    np.testing.assert_allclose(layer(x, training=True).numpy(), expected, atol=1e-4)
+    unnormalised = lstm_reference(x, kernel, recurrent_kernel, bias, lambda _name, z: z)
+    assert np.abs(expected - unnormalised).max() > 0.05  # the check above can tell the two apart
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer", "batch_per_step"])
+def test_normalised_conv_lstm_cell_round_trips_and_leaves_the_default_alone(normalization):
+    cell = ConvLSTMCell(4, normalization=normalization)
+    layer = ConvRNN(cell, return_sequences=True)
+    x = tf.random.stateless_normal((2, 3, 6, 6, 2), seed=(5, 6))
+    layer(x)
+    copy = ConvRNN.from_config(layer.get_config())
+    copy(x)
+    copy.set_weights(layer.get_weights())
+    assert copy.cell.normalization == normalization
+    np.testing.assert_allclose(copy(x).numpy(), layer(x).numpy(), atol=1e-6)
+    assert ConvLSTMCell(4).get_config()["normalization"] is None
+    with pytest.raises(ValueError, match="normalization.*'group'"):
+        ConvLSTMCell(4, normalization="group")
+
+
 def test_lstm_cell_equals_keras_lstm():
     x = np.random.uniform(-1, 1, (3, 6, 4)).astype("float32")
     reference = keras.layers.LSTM(5, return_sequences=True)
@@ -371,16 +423,19 @@ def test_stepwise_batch_normalization_keeps_one_row_of_statistics_per_step():
 
 
 @pytest.mark.parametrize(("normalization", "agrees"), [("batch", False), ("batch_per_step", True)])
-def test_rbm_stack_with_per_step_statistics_tests_as_it_trained(normalization, agrees):
-    """The leaky-integrator gates start from a zero state, so their statistics change over the first
-    steps: with one moving average per layer the test's early steps are normalised with the late steps'
-    statistics; with one per step, inference reproduces the training-mode output at every step."""
+@pytest.mark.parametrize("cell", ["rbm", "convlstm"])
+def test_stack_with_per_step_statistics_tests_as_it_trained(cell, normalization, agrees):
+    """The state starts at zero (and the RBM's leaky-integrator gates fill slowly), so the statistics
+    change over the first steps: with one moving average per layer the test's early steps are normalised
+    with the late steps' statistics; with one per step, inference reproduces the training-mode output at
+    every step. Both cells: the ConvLSTM's recurrent normalisation is the RBM's fair peer."""
     from deep_rnn_tf.cells.initializers import memory_gate_kwargs
 
     keras.utils.set_random_seed(0)
+    cell_kwargs = {"activation": "tanh", **memory_gate_kwargs(3.0)} if cell == "rbm" else {}
     stack = DeepRNN(
-        "rbm", depth=3, filters=8, jump=None, return_sequences=True, normalization=normalization,
-        activation="tanh", **memory_gate_kwargs(3.0),
+        cell, depth=3, filters=8, jump=None, return_sequences=True, normalization=normalization,
+        **cell_kwargs,
     )  # fmt: skip
     x = tf.random.stateless_normal((16, 6, 5, 5, 4), seed=(3, 4))
     run = tf.function(stack)

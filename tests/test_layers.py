@@ -31,6 +31,8 @@ def twin_layers(**kwargs):
         ),
         dict(cell="rbm", depth=4, filters=4, jump=2, normalization="layer", p_td=0.5),
         dict(cell="convlstm", depth=3, filters=5, jump=2, projection="always"),
+        dict(cell="convlstm", depth=3, filters=5, jump=2, normalization="batch"),
+        dict(cell="convlstm", depth=2, filters=4, jump=None, normalization="layer"),
         dict(cell="rbm", depth=4, filters=6, jump=2, block_pool=2),
     ],
 )

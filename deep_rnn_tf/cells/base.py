@@ -18,6 +18,8 @@ import zlib
 import keras
 import tensorflow as tf
 
+from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
+
 # Re-exported: code written before `deep_rnn_tf.validation` existed, and the cells' gate-bias bound.
 from deep_rnn_tf.validation import (  # noqa: F401
     GATE_BIAS_LIMIT,
@@ -25,6 +27,12 @@ from deep_rnn_tf.validation import (  # noqa: F401
     check_positive_int,
     check_probability,
 )
+
+#: normalisations of a cell's pre-activations (`RBMCell`, `ConvLSTMCell`, ... `normalization=`)
+NORMALIZATIONS = (None, "batch", "layer", "batch_per_step")
+# Time steps with their own statistics under normalization="batch_per_step" (the original's test reads
+# 30 frames; later steps share the last row).
+STEP_STATISTICS = 32
 
 
 def temporal_dropout(x: tf.Tensor, keep_gradient: tf.Tensor) -> tf.Tensor:
@@ -127,8 +135,46 @@ class RecurrentCell(keras.layers.Layer):
         return self.recurrent_step(projected, list(states), training=training)
 
     def at_step(self, projected, step):
-        """The one-step projection told which time step it is (only cells with per-step state use it)."""
-        return projected
+        """The one-step projection told which time step it is (only cells with per-step statistics use
+        it: their projection's last element is the step index, see `_with_step_index`)."""
+        if getattr(self, "normalization", None) != "batch_per_step":
+            return projected
+        *pre, index = projected
+        return (*pre, tf.fill(tf.shape(index), tf.cast(step, index.dtype)))
+
+    # --- normalisation of pre-activations (cells with a `normalization` argument) -----------------------
+    def _make_normalization(self, name: str, offset: float = 0.0) -> keras.layers.Layer:
+        """The normalisation `self.normalization` of one pre-activation; `offset`: its shift's start.
+
+        "batch": PyTorch's BatchNorm defaults (momentum 0.9 in Keras terms, eps 1e-5), as the original's
+        action cells; "batch_per_step": the same with moving statistics per time step; "layer": per
+        sample, over H, W, C (conv cells) or the features (dense cells).
+        """
+        shift = keras.initializers.Constant(offset)
+        common = {"epsilon": 1e-5, "beta_initializer": shift, "name": name, "dtype": self.dtype_policy}
+        if self.normalization == "batch":
+            return keras.layers.BatchNormalization(momentum=0.9, **common)
+        if self.normalization == "batch_per_step":
+            return StepwiseBatchNormalization(STEP_STATISTICS, momentum=0.9, **common)
+        if self.step_rank == 2:
+            return keras.layers.LayerNormalization(**common)
+        return keras.layers.GroupNormalization(groups=1, **common)
+
+    def _with_step_index(self, projected: tuple, sequence: tf.Tensor) -> tuple:
+        """`projected` + the (batch, time, 1) step index under "batch_per_step", so the step function knows
+        which statistics to use. Counted within this sequence: a cell driven one step per call sees step
+        0 every time unless the caller passes `step=` (`call`)."""
+        if getattr(self, "normalization", None) != "batch_per_step":
+            return projected
+        shape = tf.shape(sequence)
+        # (batch, time, 1): Keras' loop wants a rank of at least 3 for every input.
+        return (*projected, tf.broadcast_to(tf.range(shape[1])[None, :, None], [shape[0], shape[1], 1]))
+
+    @staticmethod
+    def _step_kwargs(index_part: list) -> dict:
+        """{"step": t} for the normalisation layers from `recurrent_step`'s optional index element (every
+        sample of the batch is at the same step)."""
+        return {"step": index_part[0][0, 0]} if index_part else {}
 
     def get_initial_state(self, batch_size=None):
         if self._input_shape is None:

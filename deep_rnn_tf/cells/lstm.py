@@ -4,6 +4,16 @@ Both use Keras' layout — `kernel` (input -> 4 units), `recurrent_kernel` (h ->
 in the order i, f, c, o, `unit_forget_bias` — so weights copy one-to-one from `keras.layers.ConvLSTM2D` /
 `keras.layers.LSTM` and the outputs agree. Unlike Keras' ConvLSTM (eight convolutions per step) the input
 part is one convolution with 4F outputs, and `DeepRNN` runs it once for all time steps.
+
+`normalization=` (not in Keras or the original; default None) is Cooijmans et al.'s recurrent batch
+normalisation (2017, "Recurrent Batch Normalization"): the input and the recurrent pre-activations are
+normalised separately, the bias added after them, and the cell state normalised before its tanh:
+
+    z_t = N_x(W_x * x_t) + N_h(W_h * h_{t-1}) + b
+    c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g),    h_t = sigmoid(o) tanh(N_c(c_t))
+
+with the same choices as the RBM cells ("batch", "layer", "batch_per_step"), so a deep ConvLSTM stack
+can be compared with a deep RBM stack under the same normalisation (docs/cells.md).
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import tensorflow as tf
 
 from deep_rnn_tf.cells.base import (
     GATE_BIAS_LIMIT,
+    NORMALIZATIONS,
     RecurrentCell,
     merge_time,
     own_initializer,
@@ -32,12 +43,14 @@ class _LSTMBase(RecurrentCell):
         recurrent_initializer="orthogonal",
         unit_forget_bias: bool = True,
         gate_bias: float = 0.0,
+        normalization: str | None = None,
         **kwargs,
     ):
         super().__init__(recurrent_initializer=recurrent_initializer, **kwargs)
         self.filters = filters
         self.unit_forget_bias = bool(unit_forget_bias)
         self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
+        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
 
     def _kernel_shape(self, in_channels: int) -> tuple:
         raise NotImplementedError
@@ -71,6 +84,16 @@ class _LSTMBase(RecurrentCell):
                 initializer=self._bias_init,
                 regularizer=self.bias_regularizer,
             )
+        self.input_norm = self.recurrent_norm = self.cell_norm = None
+        if self.normalization is not None:
+            gates_shape, (state_shape, _) = self.compute_output_shape(input_shape)
+            gates_shape = (*gates_shape[:-1], 4 * self.filters)
+            self.input_norm = self._make_normalization("input_norm")
+            self.input_norm.build(gates_shape)
+            self.recurrent_norm = self._make_normalization("recurrent_norm")
+            self.recurrent_norm.build(gates_shape)
+            self.cell_norm = self._make_normalization("cell_norm")
+            self.cell_norm.build(state_shape)
 
     def _bias_init(self, shape, dtype=None):
         units = self.filters
@@ -94,16 +117,30 @@ class _LSTMBase(RecurrentCell):
 
     def input_projection(self, sequence, training=None):
         z = self._input_linear(merge_time(sequence), self.kernel)
+        if self.normalization is not None:  # the bias goes after the normalisations (recurrent_step)
+            return self._with_step_index((split_time(z, sequence),), sequence)
         if self.bias is not None:
             z = tf.nn.bias_add(z, self.bias)
         return split_time(z, sequence)
 
     def recurrent_step(self, projected, states, training=None):
         h_prev, c_prev = states
-        z = projected + self._recurrent_linear(h_prev, self.recurrent_kernel)
+        recurrent = self._recurrent_linear(h_prev, self.recurrent_kernel)
+        at_step: dict = {}
+        if self.normalization is None:
+            z = projected + recurrent
+        else:
+            projected, *step = projected
+            at_step = self._step_kwargs(step)
+            z = self.input_norm(projected, training=training, **at_step)
+            z = z + self.recurrent_norm(recurrent, training=training, **at_step)
+            if self.bias is not None:
+                z = tf.nn.bias_add(z, self.bias)
         z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
         c = self.recurrent_activation(z_f) * c_prev + self.recurrent_activation(z_i) * self.activation(z_c)
-        h = self.recurrent_activation(z_o) * self.activation(c)
+        # The carried state stays unnormalised (its additive path through time); only what h reads is.
+        read = c if self.cell_norm is None else self.cell_norm(c, training=training, **at_step)
+        h = self.recurrent_activation(z_o) * self.activation(read)
         return h, [h, c]
 
     def get_config(self) -> dict:
@@ -111,6 +148,7 @@ class _LSTMBase(RecurrentCell):
             **super().get_config(),
             "unit_forget_bias": self.unit_forget_bias,
             "gate_bias": self.gate_bias,
+            "normalization": self.normalization,
         }
 
 
@@ -130,6 +168,9 @@ class ConvLSTMCell(_LSTMBase):
         activation, recurrent_activation: tanh and sigmoid by default.
         use_bias, unit_forget_bias: biases, with +1 on the forget gate at initialisation (Keras' default).
         gate_bias: added to the input- and output-gate biases at initialisation (0: Keras'; in [-10, 10]).
+        normalization: None (Keras' cell), "batch", "layer" or "batch_per_step": recurrent batch
+            normalisation of the input and recurrent pre-activations and of the cell state before its
+            tanh (module docstring); "batch_per_step" keeps moving statistics per time step, as the RBM's.
         kernel_initializer, recurrent_initializer, bias_initializer, *_regularizer: as in Keras.
 
     Example:
@@ -183,7 +224,7 @@ class LSTMCell(_LSTMBase):
     Args:
         units: hidden size (positive int).
         **kwargs: activation, recurrent_activation, use_bias, unit_forget_bias, initializers and
-            regularizers as `keras.layers.LSTMCell`.
+            regularizers as `keras.layers.LSTMCell`; gate_bias and normalization as `ConvLSTMCell`.
 
     Example:
         >>> layer = keras.layers.RNN(LSTMCell(32))

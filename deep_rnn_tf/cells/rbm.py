@@ -25,19 +25,15 @@ import tensorflow as tf
 
 from deep_rnn_tf.cells.base import (
     GATE_BIAS_LIMIT,
+    NORMALIZATIONS,
     RecurrentCell,
     merge_time,
     own_initializer,
     split_time,
     temporal_dropout,
 )
-from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
 from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
 
-NORMALIZATIONS = (None, "batch", "layer", "batch_per_step")
-# Time steps with their own statistics under normalization="batch_per_step" (the original's test reads
-# 30 frames; later steps share the last row).
-STEP_STATISTICS = 32
 TD_MODES = ("batch", "sample")
 MERGES = ("product", "sum")
 
@@ -75,25 +71,6 @@ class _RBMBase(RecurrentCell):
     def _merge_gate(self, gate):
         """Brings the state-resolution gate to the output resolution (strided conv cells pool it)."""
         return gate
-
-    def _make_normalization(self, name: str, offset: float = 0.0) -> keras.layers.Layer:
-        """The normalisation of one pre-activation; `offset` is the initial value of its learnt shift."""
-        shift = keras.initializers.Constant(offset)
-        if self.normalization == "batch":
-            return keras.layers.BatchNormalization(
-                momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
-            )
-        if self.normalization == "batch_per_step":
-            return StepwiseBatchNormalization(
-                STEP_STATISTICS, momentum=0.9, epsilon=1e-5, beta_initializer=shift, name=name,
-                dtype=self.dtype_policy,
-            )  # fmt: skip
-        return self._per_sample_normalization(name, shift)
-
-    def _per_sample_normalization(
-        self, name: str, shift: keras.initializers.Initializer
-    ) -> keras.layers.Layer:
-        raise NotImplementedError
 
     # --- weights -----------------------------------------------------------------------------------------
     def build(self, input_shape):
@@ -171,20 +148,7 @@ class _RBMBase(RecurrentCell):
                 keep = self._keep_gradient_mask(sequence, self.p_td, per_sample=self.td_mode == "sample")
                 x_t = temporal_dropout(x, merge_time(keep))
             pre_t = self._add_bias(self._linear(x_t, self.temporal_kernel), self.temporal_bias)
-        projected = (split_time(pre_r, sequence), split_time(pre_t, sequence))
-        if self.normalization == "batch_per_step":
-            # The step's index travels with its inputs, so the step function knows which statistics to
-            # use. Counted within this sequence: a cell driven one step per call sees step 0 every time.
-            shape = tf.shape(sequence)
-            # (batch, time, 1): Keras' loop wants a rank of at least 3 for every input.
-            projected += (tf.broadcast_to(tf.range(shape[1])[None, :, None], [shape[0], shape[1], 1]),)
-        return projected
-
-    def at_step(self, projected, step):
-        if self.normalization != "batch_per_step":
-            return projected
-        pre_r, pre_t, index = projected
-        return pre_r, pre_t, tf.fill(tf.shape(index), tf.cast(step, index.dtype))
+        return self._with_step_index((split_time(pre_r, sequence), split_time(pre_t, sequence)), sequence)
 
     def recurrent_step(self, projected, states, training=None):
         pre_r, pre_t, *step = projected
@@ -192,8 +156,7 @@ class _RBMBase(RecurrentCell):
         temporal = pre_t + self._linear(previous_gate, self.recurrent_kernel)
         representation = pre_r
         if self.normalization is not None:
-            # Per-step statistics: every sample of the batch is at the same step.
-            at_step = {"step": step[0][0, 0]} if step else {}
+            at_step = self._step_kwargs(step)
             temporal = self.temporal_norm(temporal, training=training, **at_step)
             representation = self.representation_norm(representation, training=training, **at_step)
         gate = self.recurrent_activation(temporal)
@@ -280,11 +243,6 @@ class RBMCell(_RBMBase):
             return gate
         return tf.nn.max_pool2d(gate, ksize=3, strides=self.strides, padding="SAME")
 
-    def _per_sample_normalization(self, name, shift):
-        return keras.layers.GroupNormalization(
-            groups=1, epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
-        )
-
     def compute_output_shape(self, input_shape, states_shape=None):
         batch, height, width = tuple(input_shape)[:3]
 
@@ -341,11 +299,6 @@ class DenseRBMCell(_RBMBase):
 
     def _linear(self, x, kernel, strides=1):
         return tf.matmul(x, kernel)
-
-    def _per_sample_normalization(self, name, shift):
-        return keras.layers.LayerNormalization(
-            epsilon=1e-5, beta_initializer=shift, name=name, dtype=self.dtype_policy
-        )
 
     def compute_output_shape(self, input_shape, states_shape=None):
         batch = tuple(input_shape)[0]

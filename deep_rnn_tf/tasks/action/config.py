@@ -19,6 +19,7 @@ MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 DROPOUT_MASKS = ("frame", "sequence")
 RNN_NORMALIZATIONS = ("batch", "layer", "batch_per_step")  # of the RBM cells
+CONVLSTM_NORMALIZATIONS = ("none", "batch", "layer", "batch_per_step")  # "none": Keras' (and the paper's)
 TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
@@ -44,6 +45,9 @@ class ActionConfig(TaskConfig):
             "layer" (per sample: no moving statistics, the same at training and test time) or
             "batch_per_step" (batch normalisation with moving statistics per time step: the test's first
             frames are normalised as they were in training, not with the late frames' averages).
+        convlstm_normalization: "none" (Keras' ConvLSTM, the paper's baseline) or the recurrent batch
+            normalisation of the 15-layer ConvLSTM's cells (`ConvLSTMCell(normalization=...)`: input and
+            recurrent pre-activations and the cell state): the RBM stack's normalisation given to its peer.
         gate_bias: initial shift of the RBM cells' temporal gate (0: the original, every gate starts near
             1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
         rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
@@ -89,6 +93,7 @@ class ActionConfig(TaskConfig):
     jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
     rnn_normalization: Literal["batch", "layer", "batch_per_step"] = "batch"
+    convlstm_normalization: Literal["none", "batch", "layer", "batch_per_step"] = "none"
     rbm_merge: Literal["product", "sum"] = "product"
     gate_bias: float = 0.0
     rbm_memory_gain: float = 0.0

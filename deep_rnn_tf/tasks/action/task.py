@@ -53,6 +53,7 @@ from deep_rnn_tf.evaluation.classification import (
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.tasks.action.config import (
+    CONVLSTM_NORMALIZATIONS,
     DROPOUT_MASKS,
     JUMP_PROJECTIONS,
     MODELS,
@@ -123,6 +124,12 @@ class ActionTask(Task):
             choices=RNN_NORMALIZATIONS,
             help="normalisation in the RBM cells: batch (the original's), layer (no moving statistics) or "
             "batch_per_step (moving statistics per time step)",
+        )
+        add(
+            "--convlstm-normalization",
+            choices=CONVLSTM_NORMALIZATIONS,
+            help="recurrent batch normalisation in the convlstm15 cells (none: Keras' ConvLSTM, the paper's "
+            "baseline; batch_per_step: the RBM preset's normalisation, for a like-for-like peer)",
         )
         add(
             "--gate-bias",
