@@ -99,6 +99,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"]
+    assert small["rbm_normalization"] == "batch_per_step" and small["rbm_memory_gain"] == 3.0
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
     with pytest.raises(ValueError, match="ssim_weight"):

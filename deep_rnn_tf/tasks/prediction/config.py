@@ -195,6 +195,12 @@ PRESETS: dict[str, Preset] = {
             # The core's output also reaches every decoder scale: through MCnet's 1/8 bottleneck alone the
             # trained models did not read their core at all (docs/prediction.md, "--core-to-skips").
             "core_to_skips": True,
+            # The RBM core's gates start as leaky integrators and its pre-activations are batch-normalised
+            # with moving statistics per core step (encoder and fed-back steps counted together): chosen on
+            # the validation loss of two camera-like draws x 3 seeds (docs/prediction.md, "Per-step batch
+            # statistics in the RBM core"). The ConvLSTM core is unchanged (MCnet's own).
+            "rbm_normalization": "batch_per_step",
+            "rbm_memory_gain": 3.0,
         },
     ),
 }
