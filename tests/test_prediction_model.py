@@ -91,7 +91,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     assert {key: paper[key] for key in original} == original
     departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
-                      "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
+                      "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None, "convlstm_normalization": None,
                       "rbm_activation": "relu", "rbm_merge": "product", "rbm_memory_gain": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
@@ -433,3 +433,13 @@ def test_batch_per_step_core_keeps_one_row_per_core_step():
     first.moving_mean.assign(tf.tile(first.moving_mean[:1], [first.steps, 1]))
     assert not np.allclose(predicted, model(frames, training=False, num_future=4))
     assert MCNet.from_config(model.get_config()).get_config()["rbm_normalization"] == "batch_per_step"
+
+
+def test_convlstm_core_takes_the_same_per_step_normalisation():
+    model = _tiny(rnn="convlstm", convlstm_normalization="batch_per_step", beta=0.0)
+    frames = tf.random.uniform((4, 3, 16, 16, 1), -1.0, 1.0, seed=1)
+    model(frames, training=True, num_future=4)  # 2 encoder + 3 fed-back core steps
+    (cell,) = model.core.cells
+    assert float(cell.cell_norm.trained_steps) == 5.0
+    assert MCNet.from_config(model.get_config()).get_config()["convlstm_normalization"] == "batch_per_step"
+    assert _tiny(rnn="convlstm").core.cells[0].normalization is None  # MCnet's own core by default

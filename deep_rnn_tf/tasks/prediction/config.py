@@ -60,6 +60,8 @@ class PredictionConfig(TaskConfig):
         rbm_normalization: normalisation of the RBM cells' two pre-activations (None: the original's MCnet
             core; "layer", "batch", or "batch_per_step" (moving statistics per core step), as the action
             models' cells).
+        convlstm_normalization: `ConvLSTMCell(normalization=...)` of the "convlstm" core (None: MCnet's own,
+            unnormalised; "batch_per_step": the RBM core's normalisation, for a like-for-like peer).
         rbm_activation: phi of the RBM cells' representation unit ("relu": MCnet's; "tanh": the polygon and
             backbone models').
         pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
@@ -128,6 +130,7 @@ class PredictionConfig(TaskConfig):
     motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
     rbm_normalization: Literal["layer", "batch", "batch_per_step"] | None = None
+    convlstm_normalization: Literal["layer", "batch", "batch_per_step"] | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
     rbm_merge: Literal["product", "sum"] = "product"
     rbm_memory_gain: float = 0.0

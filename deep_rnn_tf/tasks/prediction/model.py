@@ -296,6 +296,7 @@ class MCNet(TaskModel):
         rbm_normalization: `RBMCell(normalization=...)` of the RBM core: None (the original), "layer",
             "batch" or "batch_per_step" (each core step, encoder and future steps counted together, keeps
             its own moving statistics).
+        convlstm_normalization: `ConvLSTMCell(normalization=...)` of the "convlstm" core (None: MCnet's).
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
         rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original) or "sum".
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
@@ -369,6 +370,7 @@ class MCNet(TaskModel):
         straight_through_clip: bool = False,
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
+        convlstm_normalization: str | None = None,
         rbm_activation: str = "relu",
         rbm_merge: str = "product",
         rbm_memory_gain: float = 0.0,
@@ -418,6 +420,7 @@ class MCNet(TaskModel):
         self.straight_through_clip = bool(straight_through_clip)
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
+        self.convlstm_normalization = convlstm_normalization
         self.rbm_merge = check_choice("rbm_merge", rbm_merge, RBM_MERGES)
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
         # Checked here (gate_bias - g/2 within the cells' bound) so a bad pair fails before any layer is made.
@@ -444,8 +447,9 @@ class MCNet(TaskModel):
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
-                "convlstm", depth=1, filters=rnn_filters, kernel_size=rnn_kernel, jump=None, name="convlstm"
-            )
+                "convlstm", depth=1, filters=rnn_filters, kernel_size=rnn_kernel, jump=None,
+                normalization=convlstm_normalization, name="convlstm",
+            )  # fmt: skip
         self.decoder = MCNetDecoder(
             gf_dim,
             channels=1,
@@ -680,6 +684,7 @@ class MCNet(TaskModel):
             "p_td": self.p_td,
             "gate_bias": self.gate_bias,
             "rbm_normalization": self.rbm_normalization,
+            "convlstm_normalization": self.convlstm_normalization,
             "rbm_activation": self.rbm_activation,
             "rbm_merge": self.rbm_merge,
             "rbm_memory_gain": self.rbm_memory_gain,

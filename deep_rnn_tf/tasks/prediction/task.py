@@ -114,6 +114,11 @@ class PredictionTask(Task):
             help="normalisation inside the RBM cells (batch_per_step: moving statistics per time step)",
         )
         parser.add_argument(
+            "--convlstm-normalization",
+            choices=("layer", "batch", "batch_per_step"),
+            help="recurrent batch norm in the --rnn convlstm core (default none: MCnet's own ConvLSTM)",
+        )
+        parser.add_argument(
             "--rbm-memory-gain",
             type=float,
             help="RBM gates start as leaky integrators: recurrent kernel g x identity, gate bias -g/2",
@@ -172,6 +177,7 @@ class PredictionTask(Task):
             straight_through_clip=config.straight_through_clip,
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
+            convlstm_normalization=config.convlstm_normalization,
             rbm_activation=config.rbm_activation,
             rbm_merge=config.rbm_merge,
             rbm_memory_gain=config.rbm_memory_gain,
