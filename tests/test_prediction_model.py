@@ -91,8 +91,9 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     assert {key: paper[key] for key in original} == original
     departures_off = {"predict_change": False, "ssim_weight": 0.0, "lr_schedule": "constant",
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
-                      "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None, "convlstm_normalization": None,
-                      "rbm_activation": "relu", "rbm_merge": "product", "rbm_memory_gain": 0.0,
+                      "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
+                      "convlstm_normalization": None, "rbm_activation": "relu", "rbm_merge": "product",
+                      "rbm_memory_gain": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False}  # fmt: skip
