@@ -6,7 +6,8 @@
 
 Each run is the user's own two commands (`deep-rnn train prediction --preset small ... --seed S`, then
 `deep-rnn test prediction --run-dir ...`) in a subprocess, timed; a run whose test results exist is not
-redone, so the script resumes after a kill (and a half-trained run resumes from its checkpoint). `--report`
+redone, so the script resumes after a kill (and a half-trained run resumes from its checkpoint; its
+`train_s` then counts the killed attempts too). `--report`
 only aggregates. Writes `<out>/table.md`, `<out>/table.json` (per run: averages, per-step values, wall
 times) and `<out>/per_step.png` (mean over seeds per step, copy-last-frame included).
 """
@@ -21,10 +22,12 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
+from deep_rnn_tf.tools.study import ATTEMPT_RECORD, interrupted_wall
 
 COPY = "copy_last_frame"
 
@@ -43,13 +46,21 @@ def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -
     record = {"variant": name, "seed": seed, "train_command": shlex.join(train[2:])}
     record["test_command"] = shlex.join(test[2:])
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(args.out, f"{name}_s{seed}.log"), "a", encoding="utf-8") as log:
+    log_path = os.path.join(args.out, f"{name}_s{seed}.log")
+    # A run killed mid-training resumes from its checkpoint: count the killed attempts' time too.
+    earlier = interrupted_wall(Path(run_dir), Path(log_path))
+    write_json_atomic(
+        os.path.join(run_dir, ATTEMPT_RECORD), {"earlier_s": earlier, "started_unix": time.time()}
+    )
+    with open(log_path, "a", encoding="utf-8") as log:
         for key, command in (("train_s", train), ("test_s", test)):
             print(f"$ {shlex.join(command[2:])}", flush=True)
             start = time.time()
             subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
             record[key] = round(time.time() - start, 1)
+    record["train_s"] = round(record["train_s"] + earlier, 1)
     write_json_atomic(timing_path, record)
+    os.remove(os.path.join(run_dir, ATTEMPT_RECORD))
     return record
 
 

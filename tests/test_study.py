@@ -349,6 +349,10 @@ def test_a_resumed_run_reports_the_wall_time_of_every_attempt(tmp_path, monkeypa
     os.utime(run_dir / "study.log", (started + 300, started + 300))
     assert study_module.interrupted_wall(run_dir) == pytest.approx(350.0)
     assert study_module.interrupted_wall(tmp_path) == 0.0  # no attempt record: nothing earlier
+    elsewhere = tmp_path / "attempt.log"  # a log kept outside the run (benchmarks/prediction_seeds.py)
+    elsewhere.write_text("epoch lines\n")
+    os.utime(elsewhere, (started + 100, started + 100))
+    assert study_module.interrupted_wall(run_dir, elsewhere) == pytest.approx(150.0)
     lines: list[str] = []
     study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=1, jobs=1, log=lines.append)
     assert study.run() == 0

@@ -421,16 +421,17 @@ class Study:
         return paths
 
 
-def interrupted_wall(run_dir: Path) -> float:
+def interrupted_wall(run_dir: Path, log: Path | None = None) -> float:
     """Seconds spent by this run's earlier attempts that did not finish (0 when there were none).
 
-    An attempt that was killed leaves its `ATTEMPT_RECORD`; it ran from its start until its log was last
-    written (the training writes a line per epoch, so at most one epoch is not counted).
+    An attempt that was killed leaves its `ATTEMPT_RECORD`; it ran from its start until its log (default
+    ``run_dir/study.log``) was last written (the training writes a line per epoch, so at most one epoch is
+    not counted).
     """
     record = _read_json(run_dir / ATTEMPT_RECORD)
     if not record:
         return 0.0
-    log = run_dir / "study.log"
+    log = run_dir / "study.log" if log is None else log
     last = log.stat().st_mtime if log.exists() else record.get("started_unix", 0.0)
     return float(record.get("earlier_s", 0.0)) + max(0.0, last - float(record.get("started_unix", last)))
 
