@@ -76,6 +76,14 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("action", "small", [("command line", {"head_dropout": 1.0})])
     with pytest.raises(ValueError, match="--preset 'huge'"):
         resolve_config("demo", "huge")
+    # "none" from a command line switches off what a preset switched on; a typo is still named.
+    small = resolve_config("prediction", "small")
+    assert small.rbm_normalization == "batch_per_step"
+    off = resolve_config("prediction", "small", [("command line", {"rbm_normalization": "none"})])
+    assert off.rbm_normalization is None and off.to_dict()["rbm_normalization"] is None
+    typo = "rbm_normalization: expected one of 'layer'.* or null, received 'nne'"
+    with pytest.raises(ValueError, match=typo):
+        resolve_config("prediction", "small", [("command line", {"rbm_normalization": "nne"})])
     # int widens to float, lists become tuples, a saved config.json round-trips.
     config = resolve_config("action", "small", [("flag", {"lr": 1, "image_size": [16, 16]})])
     assert config.lr == 1.0 and config.image_size == (16, 16)

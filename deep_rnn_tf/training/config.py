@@ -190,7 +190,9 @@ def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
                 return True, result
         return False, None
     if annotation is type(None):
-        return value is None, None
+        # "none" is how a command line or a hand-written JSON says null (e.g. `--rbm-normalization none`
+        # turns off what a preset turned on); a field whose type admits the string takes it as a string first.
+        return value is None or (isinstance(value, str) and value == "none"), None
     if annotation is Any:
         return True, value
     if origin is typing.Literal:

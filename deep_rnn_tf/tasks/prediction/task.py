@@ -110,12 +110,13 @@ class PredictionTask(Task):
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
-            choices=("layer", "batch", "batch_per_step"),
-            help="normalisation inside the RBM cells (batch_per_step: moving statistics per time step)",
+            choices=("none", "layer", "batch", "batch_per_step"),
+            help="normalisation inside the RBM cells (batch_per_step: moving statistics per time step, the "
+            "small preset's; none: the original's MCnet core)",
         )
         parser.add_argument(
             "--convlstm-normalization",
-            choices=("layer", "batch", "batch_per_step"),
+            choices=("none", "layer", "batch", "batch_per_step"),
             help="recurrent batch norm in the --rnn convlstm core (default none: MCnet's own ConvLSTM)",
         )
         parser.add_argument(
