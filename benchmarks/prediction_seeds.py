@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
-from deep_rnn_tf.tools.study import ATTEMPT_RECORD, interrupted_wall
+from deep_rnn_tf.tools.study import finish_attempt, start_attempt
 
 COPY = "copy_last_frame"
 
@@ -48,10 +48,7 @@ def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -
     os.makedirs(run_dir, exist_ok=True)
     log_path = os.path.join(args.out, f"{name}_s{seed}.log")
     # A run killed mid-training resumes from its checkpoint: count the killed attempts' time too.
-    earlier = interrupted_wall(Path(run_dir), Path(log_path))
-    write_json_atomic(
-        os.path.join(run_dir, ATTEMPT_RECORD), {"earlier_s": earlier, "started_unix": time.time()}
-    )
+    earlier = start_attempt(Path(run_dir), Path(log_path))
     with open(log_path, "a", encoding="utf-8") as log:
         for key, command in (("train_s", train), ("test_s", test)):
             print(f"$ {shlex.join(command[2:])}", flush=True)
@@ -60,7 +57,7 @@ def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -
             record[key] = round(time.time() - start, 1)
     record["train_s"] = round(record["train_s"] + earlier, 1)
     write_json_atomic(timing_path, record)
-    os.remove(os.path.join(run_dir, ATTEMPT_RECORD))
+    finish_attempt(Path(run_dir))
     return record
 
 

@@ -323,8 +323,7 @@ class Study:
     def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool:
         self._progress(f"running {run.key} ({counter['done']}/{total} done)")
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        earlier = interrupted_wall(run.run_dir)
-        write_json_atomic(run.run_dir / ATTEMPT_RECORD, {"earlier_s": earlier, "started_unix": time.time()})
+        earlier = start_attempt(run.run_dir)
         begin = time.monotonic()
         status = run_child(
             [list(run.train_argv), list(run.test_argv)], run.run_dir / "study.log", self._threads()
@@ -343,7 +342,7 @@ class Study:
             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_json_atomic(run.run_dir / CELL_RECORD, record)
-        (run.run_dir / ATTEMPT_RECORD).unlink(missing_ok=True)
+        finish_attempt(run.run_dir)
         with self._lock:
             counter["done"] += 1
         summary = _headline(self.grid, extract_metrics(self.grid.task, run.run_dir))
@@ -434,6 +433,22 @@ def interrupted_wall(run_dir: Path, log: Path | None = None) -> float:
     log = run_dir / "study.log" if log is None else log
     last = log.stat().st_mtime if log.exists() else record.get("started_unix", 0.0)
     return float(record.get("earlier_s", 0.0)) + max(0.0, last - float(record.get("started_unix", last)))
+
+
+def start_attempt(run_dir: Path, log: Path | None = None) -> float:
+    """Records that an attempt at this run starts now; returns the earlier attempts' seconds.
+
+    The record (`ATTEMPT_RECORD`) stays if the attempt is killed, so the next attempt counts this one's time
+    (`interrupted_wall`); `finish_attempt` removes it.
+    """
+    earlier = interrupted_wall(run_dir, log)
+    write_json_atomic(run_dir / ATTEMPT_RECORD, {"earlier_s": earlier, "started_unix": time.time()})
+    return earlier
+
+
+def finish_attempt(run_dir: Path) -> None:
+    """The run finished: no attempt of it is in progress any more."""
+    (run_dir / ATTEMPT_RECORD).unlink(missing_ok=True)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
