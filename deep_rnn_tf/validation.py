@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 def _is_int(value: Any) -> bool:
@@ -127,6 +127,15 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> float:
     if not _is_number(value) or not low <= float(value) <= high:
         raise ValueError(f"`{name}` must be in [{low}, {high}]. Received: {name}={value!r}")
     return float(value)
+
+
+# The normalisations of a cell's pre-activations (`RBMCell`, `ConvLSTMCell`, ... `normalization=`), here
+# (TensorFlow-free) so that the cells and the task configs share one list of names.
+Normalization = Literal["batch", "layer", "batch_per_step"]
+NORMALIZATION_NAMES: tuple[str, ...] = get_args(Normalization)
+NORMALIZATIONS = (None, *NORMALIZATION_NAMES)  # None: no normalisation (the cells' default)
+# The same as command-line choices: "none" is how a flag says None (configs read it as null).
+NORMALIZATION_CHOICES = ("none", *NORMALIZATION_NAMES)
 
 
 # Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.

@@ -81,7 +81,7 @@ def test_bad_config_values_name_the_key_and_the_source():
     assert small.rbm_normalization == "batch_per_step"
     off = resolve_config("prediction", "small", [("command line", {"rbm_normalization": "none"})])
     assert off.rbm_normalization is None and off.to_dict()["rbm_normalization"] is None
-    typo = "rbm_normalization: expected one of 'layer'.* or null, received 'nne'"
+    typo = "rbm_normalization: expected one of 'batch'.* or null, received 'nne'"
     with pytest.raises(ValueError, match=typo):
         resolve_config("prediction", "small", [("command line", {"rbm_normalization": "nne"})])
     # int widens to float, lists become tuples, a saved config.json round-trips.

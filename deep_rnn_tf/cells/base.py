@@ -23,13 +23,12 @@ from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
 # Re-exported: code written before `deep_rnn_tf.validation` existed, and the cells' gate-bias bound.
 from deep_rnn_tf.validation import (  # noqa: F401
     GATE_BIAS_LIMIT,
+    NORMALIZATIONS,
     check_choice,
     check_positive_int,
     check_probability,
 )
 
-#: normalisations of a cell's pre-activations (`RBMCell`, `ConvLSTMCell`, ... `normalization=`)
-NORMALIZATIONS = (None, "batch", "layer", "batch_per_step")
 # Time steps with their own statistics under normalization="batch_per_step" (the original's test reads
 # 30 frames; later steps share the last row).
 STEP_STATISTICS = 32

@@ -11,15 +11,13 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import check_memory_gate
+from deep_rnn_tf.validation import Normalization, check_memory_gate
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 DROPOUT_MASKS = ("frame", "sequence")
-RNN_NORMALIZATIONS = ("batch", "layer", "batch_per_step")  # of the RBM cells
-CONVLSTM_NORMALIZATIONS = ("none", "batch", "layer", "batch_per_step")  # "none": Keras' (and the paper's)
 TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
@@ -45,9 +43,10 @@ class ActionConfig(TaskConfig):
             "layer" (per sample: no moving statistics, the same at training and test time) or
             "batch_per_step" (batch normalisation with moving statistics per time step: the test's first
             frames are normalised as they were in training, not with the late frames' averages).
-        convlstm_normalization: "none" (Keras' ConvLSTM, the paper's baseline) or the recurrent batch
-            normalisation of the 15-layer ConvLSTM's cells (`ConvLSTMCell(normalization=...)`: input and
-            recurrent pre-activations and the cell state): the RBM stack's normalisation given to its peer.
+        convlstm_normalization: None (Keras' ConvLSTM, the paper's baseline; "none" on the command line) or
+            the recurrent batch normalisation of the 15-layer ConvLSTM's cells (`ConvLSTMCell(normalization=
+            ...)`: input and recurrent pre-activations and the cell state): the RBM stack's normalisation
+            given to its peer.
         gate_bias: initial shift of the RBM cells' temporal gate (0: the original, every gate starts near
             1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
         rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
@@ -92,8 +91,8 @@ class ActionConfig(TaskConfig):
     # ("conv_bn_relu", the original's SNN.ShortCut, original.md §1.1).
     jump_projection: Literal["always", "conv_bn_relu"] = "always"
     width: int = 512
-    rnn_normalization: Literal["batch", "layer", "batch_per_step"] = "batch"
-    convlstm_normalization: Literal["none", "batch", "layer", "batch_per_step"] = "none"
+    rnn_normalization: Normalization = "batch"
+    convlstm_normalization: Normalization | None = None
     rbm_merge: Literal["product", "sum"] = "product"
     gate_bias: float = 0.0
     rbm_memory_gain: float = 0.0

@@ -174,11 +174,6 @@ def _rbm_kwargs(config: ActionConfig, activation: str) -> dict[str, Any]:
     }
 
 
-def _none_as_null(value: str) -> str | None:
-    """A choice whose "none" means no value (the command line's spelling of None)."""
-    return None if value == "none" else value
-
-
 def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras.KerasTensor:
     """The stack selected by `config["rnn"]` on (batch, time, h, w, c); returns (batch, time, channels)."""
     rnn = config.get("rnn", "rbm15")
@@ -212,7 +207,7 @@ def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras
             block_pool=2,
             return_sequences=True,
             name=rnn,
-            normalization=_none_as_null(config.get("convlstm_normalization", "none")),
+            normalization=config.get("convlstm_normalization"),
         )
     else:
         raise ValueError(f"rnn must be one of {RNNS}; received rnn={rnn!r}")

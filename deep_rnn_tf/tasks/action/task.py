@@ -53,11 +53,9 @@ from deep_rnn_tf.evaluation.classification import (
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.tasks.action.config import (
-    CONVLSTM_NORMALIZATIONS,
     DROPOUT_MASKS,
     JUMP_PROJECTIONS,
     MODELS,
-    RNN_NORMALIZATIONS,
     RNNS,
     TINY_STRIDES,
     ActionConfig,
@@ -70,6 +68,7 @@ from deep_rnn_tf.tasks.action.models import (
 from deep_rnn_tf.training.octs import clip_frame_indices
 from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
+from deep_rnn_tf.validation import NORMALIZATION_CHOICES, NORMALIZATION_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +120,13 @@ class ActionTask(Task):
         )
         add(
             "--rnn-normalization",
-            choices=RNN_NORMALIZATIONS,
+            choices=NORMALIZATION_NAMES,  # the action task's RBM cells are always normalised
             help="normalisation in the RBM cells: batch (the original's), layer (no moving statistics) or "
             "batch_per_step (moving statistics per time step)",
         )
         add(
             "--convlstm-normalization",
-            choices=CONVLSTM_NORMALIZATIONS,
+            choices=NORMALIZATION_CHOICES,
             help="recurrent batch normalisation in the convlstm15 cells (none: Keras' ConvLSTM, the paper's "
             "baseline; batch_per_step: the RBM preset's normalisation, for a like-for-like peer)",
         )

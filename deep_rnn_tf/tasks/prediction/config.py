@@ -7,15 +7,10 @@ GAN beta 0.02, Adam 1e-4 beta1 0.5, batch 8 per replica); `small` is the CPU pre
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import check_in_range
-
-# The normalisations MCnet's core cells take (`RBMCell` / `ConvLSTMCell(normalization=...)`); None: none.
-CoreNormalization = Literal["layer", "batch", "batch_per_step"]
-CORE_NORMALIZATIONS: tuple[str, ...] = typing.get_args(CoreNormalization)
+from deep_rnn_tf.validation import Normalization, check_in_range
 
 # Bounds shared by the config and `MCNet` (one value, one range): a dropout of 1 would leave no sequence
 # with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
@@ -134,8 +129,8 @@ class PredictionConfig(TaskConfig):
     core_state_out: bool = False
     motion_residual_dropout: float = 0.0
     gate_bias: float = 0.0
-    rbm_normalization: CoreNormalization | None = None
-    convlstm_normalization: CoreNormalization | None = None
+    rbm_normalization: Normalization | None = None
+    convlstm_normalization: Normalization | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
     rbm_merge: Literal["product", "sum"] = "product"
     rbm_memory_gain: float = 0.0

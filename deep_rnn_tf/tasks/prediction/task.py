@@ -23,10 +23,11 @@ from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
-from deep_rnn_tf.tasks.prediction.config import CORE_NORMALIZATIONS, PredictionConfig
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
 from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
+from deep_rnn_tf.validation import NORMALIZATION_CHOICES
 
 logger = logging.getLogger(__name__)
 CONVENTIONS = ("mcnet", "openstl")
@@ -110,13 +111,13 @@ class PredictionTask(Task):
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
-            choices=("none", *CORE_NORMALIZATIONS),
+            choices=NORMALIZATION_CHOICES,
             help="normalisation inside the RBM cells (batch_per_step: moving statistics per time step, the "
             "small preset's; none: the original's MCnet core)",
         )
         parser.add_argument(
             "--convlstm-normalization",
-            choices=("none", *CORE_NORMALIZATIONS),
+            choices=NORMALIZATION_CHOICES,
             help="recurrent batch norm in the --rnn convlstm core (default none: MCnet's own ConvLSTM)",
         )
         parser.add_argument(
