@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -92,6 +93,8 @@ def test_seed_makes_a_cpu_run_repeatable(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     run = first.run
     assert (run.path / "config.json").is_file() and run.read_config()["global_batch_size"] == 16
+    counts = json.loads(run.parameters_path.read_text())  # what the study's parameter column reads
+    assert counts["trainable"] == sum(int(np.prod(w.shape)) for w in first.model.trainable_weights) > 0
     assert [epoch for epoch, _ in run.checkpoints()] == [1, 2]
     assert any(run.log_dir.rglob("events.out.tfevents.*")), "TensorBoard logs missing"
     rows = list(csv.DictReader(run.metrics_path.open()))

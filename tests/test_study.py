@@ -376,8 +376,31 @@ def test_parameter_count_from_a_checkpoint(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     model.save_weights(tmp_path / "checkpoints" / "epoch-0001.weights.h5")
     counts = count_parameters(tmp_path)
-    assert counts == {"total": model.count_params(), "recurrent": stack.count_params()}
+    assert counts == {"total": model.count_params(), "recurrent": stack.count_params(), "counted": "stored"}
     assert count_parameters(tmp_path / "nothing") is None
+
+
+def test_parameter_counts_are_the_trainable_weights_not_the_per_step_statistics(tmp_path):
+    import keras
+
+    from deep_rnn_tf import DeepRNN
+    from deep_rnn_tf.training.runs import parameter_counts
+
+    # Per-step batch norm stores 32 rows of moving statistics per channel: a checkpoint count includes them.
+    frames = keras.Input((3, 6, 6, 4))
+    stack = DeepRNN("rbm", depth=2, filters=4, jump=2, normalization="batch_per_step", name="stack")
+    inner = keras.Model(frames, stack(frames), name="inner")  # nested, as the action task's clip model
+    outer_input = keras.Input((3, 6, 6, 4))
+    pooled = keras.layers.TimeDistributed(keras.layers.GlobalAveragePooling2D())(inner(outer_input))
+    model = keras.Model(outer_input, keras.layers.Dense(2)(pooled))
+    counts = parameter_counts(model)
+    trainable_in_stack = sum(int(np.prod(w.shape)) for w in stack.trainable_weights)
+    assert counts["recurrent_trainable"] == trainable_in_stack > 0
+    assert counts["trainable"] == trainable_in_stack + 4 * 2 + 2  # + the Dense head
+    assert counts["non_trainable"] == sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) > 0
+    (tmp_path / "parameters.json").write_text(json.dumps(counts))
+    recorded = count_parameters(tmp_path)
+    assert recorded == {"total": counts["trainable"], "recurrent": trainable_in_stack, "counted": "trainable"}
 
 
 # ------------------------------------------------------------------------------------- end to end

@@ -46,6 +46,9 @@ CELL_RECORD = "study_cell.json"  # what the study remembers of a finished run (w
 # An attempt in progress: when it started and the wall time of the earlier, interrupted attempts, so a run
 # that resumes across sessions reports all its time, not only its last attempt's.
 ATTEMPT_RECORD = "study_attempt.json"
+# What `deep-rnn train` writes of the model's weight counts (`RunDirectory.parameters_path`; the study reads
+# run directories by their file names and does not import the trainer, which would load TensorFlow).
+PARAMETERS_FILE = "parameters.json"
 
 # The file each task's `deep-rnn test` writes last: its existence means the run is finished.
 RESULT_PATTERNS: dict[str, str] = {
@@ -137,19 +140,32 @@ def _video_metrics(path: Path) -> dict[str, Any]:
     }
 
 
-def count_parameters(run_dir: Path) -> dict[str, int] | None:
-    """Weights in the newest checkpoint of `run_dir`: total, and those of the recurrent stack.
+def count_parameters(run_dir: Path) -> dict[str, Any] | None:
+    """Weights of the run's model: total, and those of the recurrent stack; None when it has neither.
 
-    Read from the Keras ``.weights.h5`` file (the optimizer's slots excluded); "recurrent" is every
-    weight a `DeepCell` owns (``.../cells/...``: the stack's cells and their normalisation, and
-    ``.../projection_layers/...``: its jump projections). None when the run has no checkpoint.
+    From ``parameters.json``, which `deep-rnn train` writes (`training.runs.parameter_counts`): the
+    trainable weights, "recurrent" those of every `DeepCell` (cells, their normalisation, jump
+    projections); ``counted`` is "trainable". Runs trained before that file existed are counted from the
+    newest ``.weights.h5`` checkpoint (optimizer slots excluded), which also holds the batch-norm moving
+    statistics (per time step under ``batch_per_step``); ``counted`` is then "stored".
     """
+    recorded = _read_json(run_dir / PARAMETERS_FILE)
+    if recorded:
+        return {
+            "total": recorded["trainable"],
+            "recurrent": recorded["recurrent_trainable"],
+            "counted": "trainable",
+        }
+    return _count_stored_weights(run_dir)
+
+
+def _count_stored_weights(run_dir: Path) -> dict[str, Any] | None:
     import h5py
 
     checkpoints = sorted((run_dir / "checkpoints").glob("epoch-*.weights.h5"))
     if not checkpoints:
         return None
-    counts = {"total": 0, "recurrent": 0}
+    counts: dict[str, Any] = {"total": 0, "recurrent": 0}
 
     def visit(name: str, item: Any) -> None:
         if not isinstance(item, h5py.Dataset) or name.startswith("optimizer/"):
@@ -161,7 +177,7 @@ def count_parameters(run_dir: Path) -> dict[str, int] | None:
 
     with h5py.File(checkpoints[-1], "r") as handle:
         handle.visititems(visit)
-    return counts
+    return {**counts, "counted": "stored"}
 
 
 # ------------------------------------------------------------------------------------- plan
@@ -485,9 +501,13 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     for key, _ in grid.metrics:
         row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([s.get(key) for s in seeds])
     row["wall_s_mean"], _ = _mean_std([s.get("wall_s") for s in seeds])
-    params = [s["params"] for s in seeds if s.get("params")]
+    # A seed whose run recorded its trainable counts first (an older seed's count includes statistics).
+    params = sorted(
+        (s["params"] for s in seeds if s.get("params")), key=lambda p: p.get("counted") != "trainable"
+    )
     row["params_total"] = params[0]["total"] if params else None
     row["params_recurrent"] = params[0]["recurrent"] if params else None
+    row["params_counted"] = params[0].get("counted", "stored") if params else None
     for curve in ("curve", "psnr_per_step", "ssim_per_step"):
         series = [s[curve] for s in seeds if s.get(curve)]
         if series:
@@ -581,7 +601,7 @@ def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
     header = ["cell", "label", "seeds_done"]
     for key, _ in grid.metrics:
         header += [f"{key}_mean", f"{key}_std", f"paper_{key}"]
-    header += ["wall_s_mean", "params_total", "params_recurrent", "paper_params_m"]
+    header += ["wall_s_mean", "params_total", "params_recurrent", "params_counted", "paper_params_m"]
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -593,6 +613,7 @@ def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
             _fmt(row["wall_s_mean"], 1),
             _fmt(row["params_total"]),
             _fmt(row["params_recurrent"]),
+            _fmt(row["params_counted"]),
             _fmt(row["paper"].get("decoder_params_m")),
         ]
         writer.writerow(["" if value == "-" else value for value in line])
@@ -607,7 +628,9 @@ def _pm(row: dict[str, Any], key: str, digits: int = 2) -> str:
 def _params(row: dict[str, Any]) -> str:
     if row["params_total"] is None:
         return "-"
-    return f"{row['params_recurrent'] / 1e6:.3f} M / {row['params_total'] / 1e6:.3f} M"
+    counts = f"{row['params_recurrent'] / 1e6:.3f} M / {row['params_total'] / 1e6:.3f} M"
+    # An older run's count includes the moving statistics stored in its checkpoint (count_parameters).
+    return counts if row.get("params_counted") == "trainable" else f"{counts} (stored)"
 
 
 def study_markdown(

@@ -3,6 +3,7 @@
 A run directory holds everything one training run produces::
 
     <run_dir>/config.json                  the resolved config (preset + config file + flags)
+    <run_dir>/parameters.json              the model's weight counts (trainable, recurrent, ...)
     <run_dir>/checkpoints/epoch-0003.weights.h5   model + optimizer state after epoch 3 (atomic)
     <run_dir>/logs/                        TensorBoard event files
     <run_dir>/metrics.csv                  one row per finished epoch
@@ -29,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic
+from deep_rnn_tf.cells.deep import DeepCell
 from deep_rnn_tf.training.config import (
     DERIVED_KEYS,
     RESUMABLE_KEYS,
@@ -95,6 +97,10 @@ class RunDirectory:
     @property
     def results_dir(self) -> Path:
         return self.path / "results"
+
+    @property
+    def parameters_path(self) -> Path:
+        return self.path / "parameters.json"
 
     def write_config(self, config: dict[str, Any]) -> Path:
         """Writes the resolved config (atomically)."""
@@ -293,6 +299,43 @@ def build_model(task: Any, config: dict[str, Any], info: StrategyInfo) -> keras.
     return model
 
 
+def parameter_counts(model: keras.Model) -> dict[str, int]:
+    """The built model's weight counts: trainable, non-trainable, and the trainable weights of its
+    recurrent stacks (every `DeepCell`, jump projections included), which is what depth tables compare.
+
+    Counted from the model, not from a checkpoint file: a checkpoint holds the batch-norm moving statistics
+    too, which `normalization="batch_per_step"` keeps per time step (32 rows per channel).
+
+    Example:
+        >>> counts = parameter_counts(model)  # doctest: +SKIP
+        >>> counts["recurrent_trainable"] <= counts["trainable"]  # doctest: +SKIP
+        True
+    """
+    return {
+        "trainable": _count(model.trainable_weights),
+        "non_trainable": _count(model.non_trainable_weights),
+        "recurrent_trainable": _count(
+            {id(w): w for cell in _deep_cells(model) for w in cell.trainable_weights}.values()
+        ),
+    }
+
+
+def _count(weights: Any) -> int:
+    return int(sum(math.prod(w.shape) for w in weights))
+
+
+def _deep_cells(layer: Any) -> list[DeepCell]:
+    """Every `DeepCell` inside `layer`, through nested models (`.layers`), RNN layers (`.cell`) and
+    wrappers (`.layer`): the public attributes, as Keras has no public walk over nested layers."""
+    if isinstance(layer, DeepCell):
+        return [layer]
+    found = []
+    for child in [*getattr(layer, "layers", []), getattr(layer, "cell", None), getattr(layer, "layer", None)]:
+        if isinstance(child, keras.layers.Layer) and child is not layer:
+            found += _deep_cells(child)
+    return found
+
+
 def restore_latest(model: keras.Model, run: RunDirectory, info: StrategyInfo, sample_batch: Any) -> int:
     """Builds all state, loads the newest checkpoint (if any) and returns the epochs it had done.
 
@@ -412,6 +455,7 @@ def _train_locked(
         logger.info("Resuming with changed settings (applied): %s", describe_changes(changes))
     if info.is_chief:  # only now: the new config has been checked against the checkpoint
         run.write_config(resolved)
+        write_json_atomic(run.parameters_path, parameter_counts(model))
     epochs = int(config["epochs"])
     if epochs_done >= epochs:
         logger.info("Run %s already has %d of %d epochs; nothing to train", run.path, epochs_done, epochs)
