@@ -166,10 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     if not variants:
         parser.error("give at least one --variant NAME='flags'")
     os.makedirs(args.out, exist_ok=True)
+    failed = 0
     if not args.report:
         for seed in args.seeds:
             for name, extra in variants.items():
-                run_once(name, seed, args, extra)
+                try:
+                    run_once(name, seed, args, extra)
+                except subprocess.CalledProcessError as error:  # the CLI's one-line reason is in the log
+                    log = os.path.join(args.out, f"{name}_s{seed}.log")
+                    print(f"{name} seed {seed}: failed (exit {error.returncode}), see {log}", file=sys.stderr)
+                    failed += 1
     rows = aggregate(args, list(variants))
     text = table(rows, args)
     print(text)
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json_atomic(os.path.join(args.out, "table.json"), rows)
     if rows:
         plot(rows, os.path.join(args.out, "per_step.png"), args.title)
-    return 0
+    return 1 if failed else 0  # the table holds the runs that finished
 
 
 if __name__ == "__main__":
