@@ -7,7 +7,9 @@
 Each run is the user's own two commands (`deep-rnn train prediction --preset small ... --seed S`, then
 `deep-rnn test prediction --run-dir ...`) in a subprocess, timed; a run whose test results exist is not
 redone, so the script resumes after a kill (and a half-trained run resumes from its checkpoint; its
-`train_s` then counts the killed attempts too). `--report` only aggregates. Writes `<out>/table.md`,
+`train_s` then counts the killed attempts too). A run whose train or test fails is named in one line
+with its log and the others go on (exit status 1; the table holds what finished). `--report` only
+aggregates. Writes `<out>/table.md`,
 `<out>/table.json` (per run: averages, per-step values, wall times) and `<out>/per_step.png` (mean over
 seeds per step, copy-last-frame included).
 """
