@@ -34,9 +34,18 @@ from deep_rnn_tf.tools.study import finish_attempt, start_attempt
 COPY = "copy_last_frame"
 
 
+def run_name(name: str, seed: int) -> str:
+    """`<variant>_s<seed>`: the run's folder and log under --out, and its name in the results."""
+    return f"{name}_s{seed}"
+
+
+def log_path(args: argparse.Namespace, name: str, seed: int) -> str:
+    return os.path.join(args.out, f"{run_name(name, seed)}.log")
+
+
 def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
     """Trains and tests one (variant, seed) unless its results exist; returns its timing record."""
-    run_dir = os.path.join(args.out, f"{name}_s{seed}")
+    run_dir = os.path.join(args.out, run_name(name, seed))
     timing_path = os.path.join(run_dir, "timing.json")
     if os.path.isfile(timing_path):
         with open(timing_path, encoding="utf-8") as handle:
@@ -44,14 +53,14 @@ def run_once(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -
     cli = [sys.executable, "-m", "deep_rnn_tf.cli"]
     train = [*cli, "train", "prediction", "--preset", args.preset, "--data-dir", args.data_dir]
     train += ["--run-dir", run_dir, "--seed", str(seed), "--quiet", *extra, *args.common]
-    test = [*cli, "test", "prediction", "--run-dir", run_dir, "--quiet", "--run-name", f"{name}_s{seed}"]
+    test = [*cli, "test", "prediction", "--run-dir", run_dir, "--quiet", "--run-name", run_name(name, seed)]
     record = {"variant": name, "seed": seed, "train_command": shlex.join(train[2:])}
     record["test_command"] = shlex.join(test[2:])
     os.makedirs(run_dir, exist_ok=True)
-    log_path = os.path.join(args.out, f"{name}_s{seed}.log")
+    log_file = log_path(args, name, seed)
     # A run killed mid-training resumes from its checkpoint: count the killed attempts' time too.
-    earlier = start_attempt(Path(run_dir), Path(log_path))
-    with open(log_path, "a", encoding="utf-8") as log:
+    earlier = start_attempt(Path(run_dir), Path(log_file))
+    with open(log_file, "a", encoding="utf-8") as log:
         for key, command in (("train_s", train), ("test_s", test)):
             print(f"$ {shlex.join(command[2:])}", flush=True)
             start = time.time()
@@ -85,7 +94,7 @@ def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
     for name in [COPY, *names]:
         runs = []
         for seed in args.seeds:
-            run_dir = os.path.join(args.out, f"{(names[0] if name == COPY else name)}_s{seed}")
+            run_dir = os.path.join(args.out, run_name(names[0] if name == COPY else name, seed))
             timing_path = os.path.join(run_dir, "timing.json")
             if not os.path.isfile(timing_path):
                 continue
@@ -175,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     run_once(name, seed, args, extra)
                 except subprocess.CalledProcessError as error:  # the CLI's one-line reason is in the log
-                    log = os.path.join(args.out, f"{name}_s{seed}.log")
-                    print(f"{name} seed {seed}: failed (exit {error.returncode}), see {log}", file=sys.stderr)
+                    failure = f"failed (exit {error.returncode}), see {log_path(args, name, seed)}"
+                    print(f"{name} seed {seed}: {failure}", file=sys.stderr)
                     failed += 1
     rows = aggregate(args, list(variants))
     text = table(rows, args)
