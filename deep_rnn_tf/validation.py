@@ -140,6 +140,8 @@ NORMALIZATION_CHOICES = ("none", *NORMALIZATION_NAMES)
 
 # Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.
 GATE_BIAS_LIMIT = 10.0
+# Largest starting leak of RBM gates (`RBMCell(leak=...)`): 1 would freeze the gate and has no finite logit.
+MAX_RBM_LEAK = 0.99
 
 
 def check_memory_gate(gate_bias: float, memory_gain: float) -> None:

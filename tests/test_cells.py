@@ -45,8 +45,11 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multiply):
-    """The RBM equations of original.md §1.1, step by step, W_T applied to the concatenation [x; s]."""
+def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multiply, keep=None):
+    """The RBM equations of original.md §1.1, step by step, W_T applied to the concatenation [x; s].
+
+    `keep`: the per-channel share of s_{t-1} that a leaky gate keeps (`RBMCell(leak=...)`), None: none.
+    """
     w_r, b_r, w_tx, b_t, w_ts = weights
     w_t = np.concatenate([w_tx, w_ts], axis=2)  # one kernel over [x; s], as the paper writes it
     batch, steps, height, width, _ = x_seq.shape
@@ -55,7 +58,8 @@ def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multipl
     for t in range(steps):
         x = x_seq[:, t]
         r = activation(conv_same(x, w_r, stride) + b_r)
-        s = sigmoid(conv_same(np.concatenate([x, s], axis=-1), w_t) + b_t)
+        fresh = sigmoid(conv_same(np.concatenate([x, s], axis=-1), w_t) + b_t)
+        s = fresh if keep is None else keep * s + (1.0 - keep) * fresh
         gate = s if stride == 1 else max_pool_same(s, 3, stride)
         outputs.append(merge(r, gate))
     return np.stack(outputs, axis=1), s
@@ -117,6 +121,30 @@ def test_rbm_sum_merge_adds_the_state_to_the_representation(stride):
     np.testing.assert_allclose(fast(x).numpy(), outputs.numpy(), atol=1e-5)  # the fast path merges alike
     with pytest.raises(ValueError, match="merge.*'max'"):
         RBMCell(5, merge="max")
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_rbm_leak_keeps_a_learnt_share_of_the_previous_gate(stride):
+    x = np.random.uniform(-1, 1, (2, 5, 6, 6, 3)).astype("float32")
+    cell = RBMCell(5, strides=stride, activation="tanh", leak=0.6)
+    layer = ConvRNN(cell, return_sequences=True, return_state=True)
+    layer(x)
+    np.testing.assert_allclose(sigmoid(cell.leak_logit.numpy()), 0.6, rtol=1e-5)  # starts at `leak`
+    randomize(layer)
+    keep = sigmoid(cell.leak_logit.numpy())
+    assert keep.shape == (5,) and np.ptp(keep) > 0  # one learnt share per channel
+    outputs, state = layer(x)
+    weights = rbm_weights_in_reference_order(cell)
+    expected_outputs, expected_state = rbm_reference(x, weights, stride, keep=keep)
+    np.testing.assert_allclose(outputs.numpy(), expected_outputs, atol=1e-5)
+    np.testing.assert_allclose(state.numpy(), expected_state, atol=1e-5)
+    plain, _ = rbm_reference(x, weights, stride)
+    assert np.abs(outputs.numpy() - plain).max() > 0.05  # the leak changes what the cell computes
+    assert RBMCell.from_config(cell.get_config()).leak == 0.6
+    assert "leak_logit" in [w.name for w in cell.trainable_weights]
+    assert RBMCell(5).leak == 0.0 and not hasattr(RBMCell(5), "leak_logit")  # the original: no weight
+    with pytest.raises(ValueError, match="leak.*1.0"):
+        RBMCell(5, leak=1.0)
 
 
 def test_dense_rbm_cell_equals_numpy_reference():

@@ -93,7 +93,7 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
                       "convlstm_normalization": None, "rbm_activation": "relu", "rbm_merge": "product",
-                      "rbm_memory_gain": 0.0,
+                      "rbm_memory_gain": 0.0, "rbm_leak": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False}  # fmt: skip
@@ -123,15 +123,19 @@ def test_output_clip_gradient(straight_through):
 
 
 def test_rbm_core_options_reach_every_cell_and_round_trip():
-    model = _tiny(rbm_normalization="layer", rbm_activation="tanh", rbm_merge="sum", beta=0.0)
+    model = _tiny(rbm_normalization="layer", rbm_activation="tanh", rbm_merge="sum", rbm_leak=0.5, beta=0.0)
     cells = model.core.cells
     assert [c.normalization for c in cells] == ["layer", "layer"]
+    assert [c.leak for c in cells] == [0.5, 0.5]
     assert {c.get_config()["activation"] for c in cells} == {"tanh"}
     assert [c.merge for c in cells] == ["sum", "sum"]
     config = MCNet.from_config(model.get_config()).get_config()
     assert (config["rbm_normalization"], config["rbm_activation"]) == ("layer", "tanh")
-    assert config["rbm_merge"] == "sum"
+    assert config["rbm_merge"] == "sum" and config["rbm_leak"] == 0.5
     assert _tiny().core.cells[0].merge == "product"  # the original's zeta
+    assert _tiny().core.cells[0].leak == 0.0  # the original's gate keeps nothing additively
+    with pytest.raises(ValueError, match="rbm_leak.*1.5"):
+        _tiny(rbm_leak=1.5)
     assert _tiny().core.cells[0].normalization is None  # the original MCnet core has none
     with pytest.raises(ValueError, match="normalization"):
         _tiny(rbm_normalization="group")

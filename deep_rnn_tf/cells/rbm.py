@@ -6,6 +6,10 @@ For a layer input x_t and the recurrent state s_{t-1} (zero at t = 0):
     s_t = sigmoid( N_T( W_T * [ TD(x_t) ; s_{t-1} ] + b_T ) )  temporal unit
     h_t = zeta( r_t, s_t )                                    merge: r_t (.) s_t (element-wise product)
 
+With `leak` > 0 (not the original) the gate keeps a learnt share of its past additively,
+s_t = lambda (.) s_{t-1} + (1 - lambda) (.) sigmoid(...), lambda = sigmoid(a) per channel, a learnt and
+starting at logit(leak): a memory that the temporal unit's own normalisation does not rescale.
+
 `h_t` goes up to the next layer; the state passed to t + 1 is the gate `s_t` itself
 (docs/reference/original.md §1.1). W_T over the concatenation `[x; s]` is stored as two kernels,
 `temporal_kernel` (over x) and `recurrent_kernel` (over s); their sum is the same convolution. TD
@@ -20,6 +24,8 @@ instead of only scaling the current input's representation.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -32,7 +38,13 @@ from deep_rnn_tf.cells.base import (
     split_time,
     temporal_dropout,
 )
-from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int, check_probability
+from deep_rnn_tf.validation import (
+    MAX_RBM_LEAK,
+    check_choice,
+    check_in_range,
+    check_positive_int,
+    check_probability,
+)
 
 TD_MODES = ("batch", "sample")
 MERGES = ("product", "sum")
@@ -50,6 +62,7 @@ class _RBMBase(RecurrentCell):
         td_mode: str = "batch",
         gate_bias: float = 0.0,
         merge: str = "product",
+        leak: float = 0.0,
         **kwargs,
     ):
         super().__init__(activation=activation, **kwargs)
@@ -59,6 +72,7 @@ class _RBMBase(RecurrentCell):
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
         self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
         self.merge = check_choice("merge", merge, MERGES)
+        self.leak = check_in_range("leak", leak, 0.0, MAX_RBM_LEAK)
         self._make_seed_generator()
 
     # --- hooks for the conv / dense forms ----------------------------------------------------------------
@@ -117,6 +131,12 @@ class _RBMBase(RecurrentCell):
             self.temporal_bias = weight("temporal_bias", (self.filters,), gate_init, self.bias_regularizer)
         else:
             self.representation_bias = self.temporal_bias = None
+        self.leak_logit = None
+        if self.leak > 0:
+            start = math.log(self.leak / (1.0 - self.leak))
+            self.leak_logit = self.add_weight(
+                name="leak_logit", shape=(self.filters,), initializer=keras.initializers.Constant(start)
+            )
         self.representation_norm = self.temporal_norm = None
         if self.normalization is not None:
             self.representation_norm = self._make_normalization("representation_norm")
@@ -160,6 +180,9 @@ class _RBMBase(RecurrentCell):
             temporal = self.temporal_norm(temporal, training=training, **at_step)
             representation = self.representation_norm(representation, training=training, **at_step)
         gate = self.recurrent_activation(temporal)
+        if self.leak_logit is not None:
+            keep = tf.sigmoid(self.leak_logit)
+            gate = keep * previous_gate + (1.0 - keep) * gate
         return self._zeta(self.activation(representation), self._merge_gate(gate)), [gate]
 
     def _zeta(self, representation, gate):
@@ -182,6 +205,7 @@ class _RBMBase(RecurrentCell):
             "td_mode": self.td_mode,
             "gate_bias": self.gate_bias,
             "merge": self.merge,
+            "leak": self.leak,
         }
 
 
@@ -214,6 +238,9 @@ class RBMCell(_RBMBase):
             temporal normalisation instead (which would remove b_T).
         merge: the merge zeta of the two units: "product" (h = r * s, the original) or "sum" (h = r + s:
             the state reaches the output additively, not only as a scale of the current representation).
+        leak: 0 (the original) or lambda_0 in (0, 0.99]: the gate keeps a learnt per-channel share lambda
+            of its previous value, s_t = lambda * s_{t-1} + (1 - lambda) * sigmoid(...), lambda starting at
+            lambda_0 (an additive memory outside the normalisation; not in the paper).
         use_bias: add biases b_R and b_T.
         kernel_initializer, recurrent_initializer, bias_initializer: Keras initializers of the input
             kernels (W_R and the x part of W_T), of the s part of W_T, and of the biases.
@@ -271,7 +298,7 @@ class DenseRBMCell(_RBMBase):
     Args:
         units: output size (positive int).
         **kwargs: as `RBMCell` (activation, recurrent_activation, normalization ("batch", "layer" or
-            "batch_per_step" over features), p_td, td_mode, gate_bias, merge, use_bias, initializers,
+            "batch_per_step" over features), p_td, td_mode, gate_bias, merge, leak, use_bias, initializers,
             regularizers, seed).
 
     Example:

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import Normalization, check_in_range
+from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, check_in_range
 
 # Bounds shared by the config and `MCNet` (one value, one range): a dropout of 1 would leave no sequence
 # with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
@@ -70,6 +70,8 @@ class PredictionConfig(TaskConfig):
             temporal state reaches the output additively; `RBMCell(merge=...)`).
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
+        rbm_leak: 0 (the original) or lambda_0 in (0, 0.99] (`RBMCell(leak)`): every RBM gate keeps a learnt
+            per-channel share of its previous value additively: s_t = lambda s_{t-1} + (1 - lambda) sig(.).
         rbm_kernel_gain: None (MCnet's Glorot-uniform input kernels) or g > 0: the RBM cells' input kernels
             (R and T) start Xavier-normal with gain g, as the original's action models (g = 3.0), so the
             stack does not shrink its input by ~2.5x per layer before anything is learnt.
@@ -133,6 +135,7 @@ class PredictionConfig(TaskConfig):
     convlstm_normalization: Normalization | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
     rbm_merge: Literal["product", "sum"] = "product"
+    rbm_leak: float = 0.0
     rbm_memory_gain: float = 0.0
     rbm_kernel_gain: float | None = None
     pixel_loss: Literal["mse", "bce"] = "mse"
@@ -156,6 +159,7 @@ class PredictionConfig(TaskConfig):
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
         if self.rbm_kernel_gain is not None:
             check_in_range("rbm_kernel_gain", self.rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)
+        check_in_range("rbm_leak", self.rbm_leak, 0.0, MAX_RBM_LEAK)
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm: must be > 0 or None; received {self.clip_norm!r}")
 

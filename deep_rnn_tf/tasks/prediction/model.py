@@ -21,7 +21,7 @@ from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
-from deep_rnn_tf.validation import check_choice, check_in_range, check_positive_int
+from deep_rnn_tf.validation import MAX_RBM_LEAK, check_choice, check_in_range, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
 PIXEL_LOSSES = ("mse", "bce")
@@ -299,6 +299,8 @@ class MCNet(TaskModel):
         convlstm_normalization: `ConvLSTMCell(normalization=...)` of the "convlstm" core (None: MCnet's).
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
         rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original) or "sum".
+        rbm_leak: `RBMCell(leak=...)` of the RBM core: 0 (the original) or the starting share of its past
+            that every gate keeps additively (learnt per channel).
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
             "bce" (binary cross-entropy of the [0, 1] frame, computed from the tanh head's pre-activation:
             its gradient does not vanish where the frame saturates at black or white, where the MSE's does
@@ -373,6 +375,7 @@ class MCNet(TaskModel):
         convlstm_normalization: str | None = None,
         rbm_activation: str = "relu",
         rbm_merge: str = "product",
+        rbm_leak: float = 0.0,
         rbm_memory_gain: float = 0.0,
         rbm_kernel_gain: float | None = None,
         pixel_loss: str = "mse",
@@ -422,6 +425,7 @@ class MCNet(TaskModel):
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
         self.rbm_merge = check_choice("rbm_merge", rbm_merge, RBM_MERGES)
+        self.rbm_leak = check_in_range("rbm_leak", rbm_leak, 0.0, MAX_RBM_LEAK)
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
         # Checked here (gate_bias - g/2 within the cells' bound) so a bad pair fails before any layer is made.
         memory_kwargs = memory_gate_kwargs(self.rbm_memory_gain, gate_bias) if rnn == "rbm" else {}
@@ -443,7 +447,8 @@ class MCNet(TaskModel):
             self.core = build_deep_cell(
                 "rbm", depth=rnn_depth, filters=rnn_filters, kernel_size=rnn_kernel, jump=jump, p_td=p_td,
                 normalization=rbm_normalization,
-                activation=rbm_activation, merge=rbm_merge, seed=seed, name="deep_rbm", **initializers,
+                activation=rbm_activation, merge=rbm_merge, leak=self.rbm_leak, seed=seed, name="deep_rbm",
+                **initializers,
             )  # fmt: skip
         else:  # MCnet's own core: one ConvLSTM layer.
             self.core = build_deep_cell(
@@ -687,6 +692,7 @@ class MCNet(TaskModel):
             "convlstm_normalization": self.convlstm_normalization,
             "rbm_activation": self.rbm_activation,
             "rbm_merge": self.rbm_merge,
+            "rbm_leak": self.rbm_leak,
             "rbm_memory_gain": self.rbm_memory_gain,
             "rbm_kernel_gain": self.rbm_kernel_gain,
             "pixel_loss": self.pixel_loss,

@@ -126,6 +126,11 @@ class PredictionTask(Task):
             help="RBM gates start as leaky integrators: recurrent kernel g x identity, gate bias -g/2",
         )
         parser.add_argument(
+            "--rbm-leak",
+            type=float,
+            help="RBM gates keep this starting share of their past additively (learnt per channel; 0: off)",
+        )
+        parser.add_argument(
             "--rbm-kernel-gain",
             type=float,
             help="RBM input kernels start Xavier-normal with this gain (the original's action models: 3)",
@@ -182,6 +187,7 @@ class PredictionTask(Task):
             convlstm_normalization=config.convlstm_normalization,
             rbm_activation=config.rbm_activation,
             rbm_merge=config.rbm_merge,
+            rbm_leak=config.rbm_leak,
             rbm_memory_gain=config.rbm_memory_gain,
             rbm_kernel_gain=config.rbm_kernel_gain,
             pixel_loss=config.pixel_loss,
