@@ -141,6 +141,10 @@ def test_rbm_leak_keeps_a_learnt_share_of_the_previous_gate(stride):
     plain, _ = rbm_reference(x, weights, stride)
     assert np.abs(outputs.numpy() - plain).max() > 0.05  # the leak changes what the cell computes
     assert RBMCell.from_config(cell.get_config()).leak == 0.6
+    fast = DeepRNN("rbm", depth=1, filters=5, jump=None, strides=stride, activation="tanh", leak=0.6)
+    fast(x)
+    fast.cell.cells[0].set_weights(cell.get_weights())
+    np.testing.assert_allclose(fast(x).numpy(), outputs.numpy()[:, -1], atol=1e-5)  # the fast path too
     assert "leak_logit" in [w.name for w in cell.trainable_weights]
     assert RBMCell(5).leak == 0.0 and not hasattr(RBMCell(5), "leak_logit")  # the original: no weight
     with pytest.raises(ValueError, match="leak.*1.0"):
