@@ -74,6 +74,10 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("prediction", None, [("command line", {"image_size": 30})])
     with pytest.raises(ValueError, match=r"head_dropout: a dropout rate must be in \[0, 1\); received 1\.0"):
         resolve_config("action", "small", [("command line", {"head_dropout": 1.0})])
+    with pytest.raises(ValueError, match=r"anticipation_weight: must be >= 0; received -0\.5"):
+        resolve_config("action", "small", [("command line", {"anticipation_weight": -0.5})])
+    with pytest.raises(ValueError, match=r"`rbm_leak` must be in \[0\.0, 0\.99\]\. Received: rbm_leak=1\.5"):
+        resolve_config("prediction", "small", [("command line", {"rbm_leak": 1.5})])
     with pytest.raises(ValueError, match="--preset 'huge'"):
         resolve_config("demo", "huge")
     # "none" from a command line switches off what a preset switched on; a typo is still named.

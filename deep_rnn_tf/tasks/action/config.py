@@ -144,6 +144,8 @@ class ActionConfig(TaskConfig):
         check_memory_gate(self.gate_bias, self.rbm_memory_gain)
         if not self.frame_loss >= 0.0:
             raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
+        if not self.anticipation_weight >= 0.0:
+            raise ValueError(f"anticipation_weight: must be >= 0; received {self.anticipation_weight!r}")
 
 
 PRESETS: dict[str, Preset] = {

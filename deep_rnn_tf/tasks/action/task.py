@@ -161,6 +161,11 @@ class ActionTask(Task):
         add("--overlap-rate", type=float, help="OCTS overlap rate")
         add("--coherence", type=float, help="OCTS coherence weight lambda (0 as the original)")
         add("--anticipation", action="store_true", default=None, help="train with the monotonicity hinge")
+        add(
+            "--anticipation-weight",
+            type=float,
+            help="weight of the hinge with --anticipation (1 as the original)",
+        )
         add("--frame-loss", type=float, help="weight of a per-frame cross-entropy (every prefix classifies)")
         add("--observe", type=int, help="frames observed by the anticipation test (default 2)")
         add("--test-frames", type=int, help="frames of the test sequence (30 as the paper)")
