@@ -146,7 +146,10 @@ def test_rbm_leak_keeps_a_learnt_share_of_the_previous_gate(stride):
     fast.cell.cells[0].set_weights(cell.get_weights())
     np.testing.assert_allclose(fast(x).numpy(), outputs.numpy()[:, -1], atol=1e-5)  # the fast path too
     assert "leak_logit" in [w.name for w in cell.trainable_weights]
-    assert RBMCell(5).leak == 0.0 and not hasattr(RBMCell(5), "leak_logit")  # the original: no weight
+    original = ConvRNN(RBMCell(5, strides=stride))
+    original(x)
+    assert original.cell.leak == 0.0 and original.cell.leak_logit is None  # the original: no weight
+    assert "leak_logit" not in [w.name for w in original.cell.weights]
     with pytest.raises(ValueError, match="leak.*1.0"):
         RBMCell(5, leak=1.0)
 

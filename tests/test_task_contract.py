@@ -74,8 +74,11 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("prediction", None, [("command line", {"image_size": 30})])
     with pytest.raises(ValueError, match=r"head_dropout: a dropout rate must be in \[0, 1\); received 1\.0"):
         resolve_config("action", "small", [("command line", {"head_dropout": 1.0})])
-    with pytest.raises(ValueError, match=r"anticipation_weight: must be >= 0; received -0\.5"):
+    negative_hinge = r"`anticipation_weight` must be a number >= 0\. Received: anticipation_weight=-0\.5"
+    with pytest.raises(ValueError, match=negative_hinge):
         resolve_config("action", "small", [("command line", {"anticipation_weight": -0.5})])
+    with pytest.raises(ValueError, match=r"`frame_loss` must be a number >= 0\. Received: frame_loss=-1\.0"):
+        resolve_config("action", "small", [("command line", {"frame_loss": -1.0})])
     with pytest.raises(ValueError, match=r"`rbm_leak` must be in \[0\.0, 0\.99\]\. Received: rbm_leak=1\.5"):
         resolve_config("prediction", "small", [("command line", {"rbm_leak": 1.5})])
     with pytest.raises(ValueError, match="--preset 'huge'"):

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import Normalization, check_memory_gate
+from deep_rnn_tf.validation import Normalization, check_memory_gate, check_non_negative
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
@@ -142,10 +142,8 @@ class ActionConfig(TaskConfig):
         if not 0.0 <= self.rbm_memory_gain <= 20.0:
             raise ValueError(f"rbm_memory_gain: must be in [0, 20]; received {self.rbm_memory_gain!r}")
         check_memory_gate(self.gate_bias, self.rbm_memory_gain)
-        if not self.frame_loss >= 0.0:
-            raise ValueError(f"frame_loss: must be >= 0; received {self.frame_loss!r}")
-        if not self.anticipation_weight >= 0.0:
-            raise ValueError(f"anticipation_weight: must be >= 0; received {self.anticipation_weight!r}")
+        check_non_negative("frame_loss", self.frame_loss)
+        check_non_negative("anticipation_weight", self.anticipation_weight)
 
 
 PRESETS: dict[str, Preset] = {
