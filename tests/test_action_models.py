@@ -124,6 +124,36 @@ def test_anticipation_training_reports_the_hinge():
     assert "anticipation_hinge" in history and np.isfinite(history["anticipation_hinge"]).all()
 
 
+def test_hinge_warmup_ramps_the_weight_in_training_only():
+    # No dropout of any kind, so two training-mode passes over one batch give the same logits; Glorot
+    # head weights, so the logits are large enough to drop over time (the hinge is then well above 0).
+    quiet = {**TINY, "rnn": "rbm15", "p_td": 0.0, "dropout": 0.0, "head_dropout": 0.0, "head_init": "glorot"}
+    clip_model = M.build_clip_model(quiet, 3)
+    model = M.ActionOCTSModel(clip_model, overlap=1, anticipation_weight=2.0, anticipation_warmup_steps=4)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.optimizer.build(model.trainable_variables)
+    weights = []
+    for step in (0, 1, 4, 9):
+        model.optimizer.iterations.assign(step)
+        weights.append(float(model.hinge_weight(training=True)))
+    assert weights == pytest.approx([0.0, 0.5, 2.0, 2.0])
+    assert float(model.hinge_weight(training=False)) == 2.0  # validation: the criterion stays fixed
+    x, y = _clips(length=6)
+    batch = (tf.constant(x), tf.constant(y))
+    losses = {}
+    for step in (0, 2, 4):
+        model.optimizer.iterations.assign(step)
+        losses[step] = model.compute_losses(batch, training=True)
+    hinge = float(losses[0].logs["anticipation_hinge"])
+    assert hinge > 0.1
+    assert float(losses[2].loss) - float(losses[0].loss) == pytest.approx(1.0 * hinge, rel=1e-4)
+    assert float(losses[4].loss) - float(losses[0].loss) == pytest.approx(2.0 * hinge, rel=1e-4)
+    restored = M.ActionOCTSModel.from_config(model.get_config())
+    assert restored.anticipation_warmup_steps == 4
+    with pytest.raises(ValueError, match="anticipation_warmup_steps.*-1"):
+        M.ActionOCTSModel(clip_model, overlap=1, anticipation_warmup_steps=-1)
+
+
 def test_per_frame_cross_entropy_by_hand_and_in_training():
     # Two clips of one sample, label 1: frame CEs log(1 + e^-2), log 2, log 2, log(1 + e^2) -> their mean.
     first = tf.constant([[[0.0, 2.0], [0.0, 0.0]]])

@@ -77,6 +77,10 @@ def test_bad_config_values_name_the_key_and_the_source():
     negative_hinge = r"`anticipation_weight` must be a number >= 0\. Received: anticipation_weight=-0\.5"
     with pytest.raises(ValueError, match=negative_hinge):
         resolve_config("action", "small", [("command line", {"anticipation_weight": -0.5})])
+    with pytest.raises(
+        ValueError, match=r"`anticipation_warmup` must be a non-negative integer\. Received: "
+    ):
+        resolve_config("action", "small", [("command line", {"anticipation_warmup": -2})])
     with pytest.raises(ValueError, match=r"`frame_loss` must be a number >= 0\. Received: frame_loss=-1\.0"):
         resolve_config("action", "small", [("command line", {"frame_loss": -1.0})])
     with pytest.raises(ValueError, match=r"`rbm_leak` must be in \[0\.0, 0\.99\]\. Received: rbm_leak=1\.5"):

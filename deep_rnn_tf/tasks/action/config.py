@@ -11,7 +11,12 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import Normalization, check_memory_gate, check_non_negative
+from deep_rnn_tf.validation import (
+    Normalization,
+    check_memory_gate,
+    check_non_negative,
+    check_non_negative_int,
+)
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
 RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
@@ -59,6 +64,7 @@ class ActionConfig(TaskConfig):
         image_size: (H, W) fed to the model.
         num_clips, clip_len, overlap_rate, coherence: OCTS clips N x L, overlap rate, lambda.
         anticipation, anticipation_weight, observe: the monotonicity hinge and the frames observed at test.
+        anticipation_warmup: epochs over which the hinge's weight ramps linearly from 0 (0: the original).
         frame_loss: weight of a per-frame cross-entropy added to the clip loss (0: the original, which scores
             only each clip's mean logits; > 0 asks every frame's logits, the first ones too, for the class).
         test_frames, test_clips: the test sequence and its segments.
@@ -108,6 +114,7 @@ class ActionConfig(TaskConfig):
     coherence: float = 0.0
     anticipation: bool = False
     anticipation_weight: float = 1.0
+    anticipation_warmup: int = 0
     frame_loss: float = 0.0
     observe: int = 2
     test_frames: int = 30
@@ -144,6 +151,7 @@ class ActionConfig(TaskConfig):
         check_memory_gate(self.gate_bias, self.rbm_memory_gain)
         check_non_negative("frame_loss", self.frame_loss)
         check_non_negative("anticipation_weight", self.anticipation_weight)
+        check_non_negative_int("anticipation_warmup", self.anticipation_warmup)
 
 
 PRESETS: dict[str, Preset] = {

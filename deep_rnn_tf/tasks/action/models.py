@@ -37,6 +37,7 @@ from deep_rnn_tf.tasks.action.config import (
     ActionConfig,
 )
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, run_clips, zero_states
+from deep_rnn_tf.validation import check_non_negative_int
 
 
 def xavier_gain3() -> keras.initializers.Initializer:
@@ -391,6 +392,11 @@ class ActionOCTSModel(TaskModel):
         coherence_weight: lambda (0 as the original).
         carry_state: carry detached states between clips (the standalone model).
         anticipation_weight: weight of `anticipation_hinge` (0: recognition; 1 with --anticipation).
+        anticipation_warmup_steps: training steps over which the hinge's weight ramps linearly from 0
+            to `anticipation_weight` (0: full weight from the first step, the original). Constant logits
+            satisfy the hinge exactly, so at full weight a deep stack still on its chance plateau is
+            held there; the ramp lets it leave first. Validation always scores the full weight, so the
+            best-checkpoint criterion does not change along the ramp.
         frame_loss_weight: weight of a per-frame cross-entropy (the mean over every frame of every clip of
             CE(frame logits, label)) added to the task loss; 0, the original, scores only the clip's mean
             logits, so nothing asks the first frames' logits to carry the class (anticipation).
@@ -409,6 +415,7 @@ class ActionOCTSModel(TaskModel):
         carry_state=False,
         anticipation_weight=0.0,
         frame_loss_weight=0.0,
+        anticipation_warmup_steps=0,
         **kw,
     ):
         super().__init__(**kw)
@@ -432,6 +439,17 @@ class ActionOCTSModel(TaskModel):
                 f"frame_loss_weight must be >= 0; received frame_loss_weight={frame_loss_weight!r}"
             )
         self.frame_loss_weight = float(frame_loss_weight)
+        self.anticipation_warmup_steps = check_non_negative_int(
+            "anticipation_warmup_steps", anticipation_warmup_steps
+        )
+
+    def hinge_weight(self, training: bool) -> tf.Tensor:
+        """The hinge's weight at this step: the ramp's share of `anticipation_weight` while training."""
+        weight = tf.constant(self.anticipation_weight, tf.float32)
+        if not training or self.anticipation_warmup_steps == 0:
+            return weight
+        step = tf.cast(self.optimizer.iterations, tf.float32)
+        return weight * tf.minimum(1.0, step / float(self.anticipation_warmup_steps))
 
     def logged_names(self) -> list[str]:
         names = ["coherence"] + (["anticipation_hinge"] if self.anticipation_weight > 0 else [])
@@ -463,7 +481,7 @@ class ActionOCTSModel(TaskModel):
         if self.anticipation_weight > 0:
             hinge = tf.add_n([anticipation_hinge(logits, y) for logits in clip_logits]) / len(clip_logits)
             logs["anticipation_hinge"] = hinge
-            task = task + self.anticipation_weight * tf.cast(hinge, task.dtype)
+            task = task + tf.cast(self.hinge_weight(training) * hinge, task.dtype)
         if self.frame_loss_weight > 0:
             logs["frame_loss"] = per_frame_cross_entropy(clip_logits, y)
             task = task + self.frame_loss_weight * tf.cast(logs["frame_loss"], task.dtype)
@@ -490,6 +508,7 @@ class ActionOCTSModel(TaskModel):
             "carry_state": self.carry_state,
             "anticipation_weight": self.anticipation_weight,
             "frame_loss_weight": self.frame_loss_weight,
+            "anticipation_warmup_steps": self.anticipation_warmup_steps,
         }
 
     @classmethod

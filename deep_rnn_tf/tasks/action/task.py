@@ -166,6 +166,12 @@ class ActionTask(Task):
             type=float,
             help="weight of the hinge with --anticipation (1 as the original)",
         )
+        add(
+            "--anticipation-warmup",
+            type=int,
+            metavar="EPOCHS",
+            help="epochs over which the hinge's weight ramps from 0 (0 as the original)",
+        )
         add("--frame-loss", type=float, help="weight of a per-frame cross-entropy (every prefix classifies)")
         add("--observe", type=int, help="frames observed by the anticipation test (default 2)")
         add("--test-frames", type=int, help="frames of the test sequence (30 as the paper)")
@@ -284,15 +290,30 @@ class ActionTask(Task):
             carry_state=config.get("model", "backbone") == "standalone",
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
             frame_loss_weight=float(config.get("frame_loss", 0.0)),
+            anticipation_warmup_steps=self._hinge_warmup_steps(config),
         )
         model.compile(optimizer=_optimizer(config, self._steps_per_epoch(config)))
         return model
 
+    def _hinge_warmup_steps(self, config: ActionConfig) -> int:
+        """`anticipation_warmup` epochs in optimizer steps (0 without the hinge, or when the epoch length
+        is unknown: test and export build the model without data and never train it)."""
+        epochs = int(config.get("anticipation_warmup", 0))
+        if not config.get("anticipation") or epochs == 0:
+            return 0
+        return epochs * (self._batches_per_epoch(config) or 0)
+
     def _steps_per_epoch(self, config: ActionConfig) -> int | None:
-        """Batches per epoch (for the cosine schedule's length): the flag, or one pass over the training
-        videos left after the validation carve-out; None when the data cannot be read (test and export
-        build the model without training it)."""
-        if config.steps_per_epoch or config.lr_schedule == "constant":
+        """The epoch length the learning-rate schedule needs (None for a constant rate without the flag)."""
+        if config.lr_schedule == "constant":
+            return config.steps_per_epoch
+        return self._batches_per_epoch(config)
+
+    def _batches_per_epoch(self, config: ActionConfig) -> int | None:
+        """Batches per epoch: the flag, or one pass over the training videos left after the validation
+        carve-out; None when the data cannot be read (test and export build the model without training
+        it)."""
+        if config.steps_per_epoch:
             return config.steps_per_epoch
         try:
             train, _ = self.train_and_validation(config)
