@@ -18,6 +18,7 @@ from deep_rnn_tf.tools.study import (
     CELL_RECORD,
     Study,
     StudyError,
+    _parser,
     count_parameters,
     extract_metrics,
     ordering_checks,
@@ -118,6 +119,15 @@ def test_grid_cells_match_the_paper_tables():
         "rbm-15",
     ]
     assert len(prediction.cell("rbm-15").paper["psnr_per_step"]) == 20
+
+
+def test_train_flags_that_share_a_prefix_with_study_flags_reach_the_runs():
+    # `--data` is the action task's data flag and `--seed` train's: neither is an abbreviation here.
+    args, train_flags = _parser().parse_known_args(
+        ["action-table", "--data", "/my/set", "--seed", "4", "--data-seed", "2"]
+    )
+    assert train_flags == ["--data", "/my/set", "--seed", "4"]
+    assert args.data_seed == 2 and args.seeds is None
 
 
 def test_user_data_flag_replaces_the_generated_set(tmp_path):

@@ -893,6 +893,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a named grid of ordinary runs (train + test per cell and seed) and write one report "
         "(study.json, study.csv, study.md, plots). Unknown flags go to every `deep-rnn train`.",
         epilog="Grids: " + "; ".join(f"{g.name}: {g.description}" for g in GRIDS.values()),
+        # No prefix matching: `--data DIR` (the action task's flag) must reach `deep-rnn train`, not be
+        # read as an abbreviation of `--data-seed`; nor `--seed` as `--seeds`.
+        allow_abbrev=False,
     )
     parser.add_argument("name", metavar="NAME", help=f"one of {', '.join(GRIDS)}")
     parser.add_argument("--budget", default="small", help="tiny (CI: 1 seed, 2 cells), small (CPU), paper")
