@@ -193,3 +193,15 @@ def test_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir("/")
     task, args = cli._parse_task_command("test", ["prediction"])
     assert cli.resolve_config(task, args, base=config.to_dict())["data_dir"] == config["data_dir"]
+
+
+@pytest.mark.parametrize(
+    ("task_name", "flags", "key"),
+    [("action", ["--data", "frames/mine"], "data"), ("polygon", ["--crops", "frames/mine"], "crops")],
+)
+def test_every_task_stores_its_relative_data_location_absolute(tmp_path, monkeypatch, task_name, flags, key):
+    from deep_rnn_tf import cli
+
+    monkeypatch.chdir(tmp_path)
+    task, args = cli._parse_task_command("train", [task_name, *flags])
+    assert cli.resolve_config(task, args)[key] == os.path.join(str(tmp_path), "frames", "mine")
