@@ -37,7 +37,7 @@ from deep_rnn_tf.tasks.action.config import (
     ActionConfig,
 )
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel, coherence_sum, run_clips, zero_states
-from deep_rnn_tf.validation import check_non_negative_int
+from deep_rnn_tf.validation import check_non_negative, check_non_negative_int
 
 
 def xavier_gain3() -> keras.initializers.Initializer:
@@ -421,24 +421,12 @@ class ActionOCTSModel(TaskModel):
         super().__init__(**kw)
         if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
             raise ValueError(f"`overlap` must be an int >= 0. Received: overlap={overlap!r}")
-        if coherence_weight < 0:
-            raise ValueError(
-                f"`coherence_weight` must be >= 0. Received: coherence_weight={coherence_weight!r}"
-            )
-        if anticipation_weight < 0:
-            raise ValueError(
-                f"anticipation_weight must be >= 0; received anticipation_weight={anticipation_weight}"
-            )
         self.clip_model = clip_model
         self.overlap = overlap
-        self.coherence_weight = float(coherence_weight)
+        self.coherence_weight = check_non_negative("coherence_weight", coherence_weight)
         self.carry_state = bool(carry_state)
-        self.anticipation_weight = float(anticipation_weight)
-        if not frame_loss_weight >= 0:  # also refuses NaN
-            raise ValueError(
-                f"frame_loss_weight must be >= 0; received frame_loss_weight={frame_loss_weight!r}"
-            )
-        self.frame_loss_weight = float(frame_loss_weight)
+        self.anticipation_weight = check_non_negative("anticipation_weight", anticipation_weight)
+        self.frame_loss_weight = check_non_negative("frame_loss_weight", frame_loss_weight)
         self.anticipation_warmup_steps = check_non_negative_int(
             "anticipation_warmup_steps", anticipation_warmup_steps
         )
