@@ -15,6 +15,7 @@ import pytest
 
 from deep_rnn_tf import cli
 from deep_rnn_tf.tools.study import (
+    BEST_VALIDATION_FILE,
     CELL_RECORD,
     Study,
     StudyError,
@@ -236,6 +237,38 @@ def test_report_from_result_files(tmp_path):
     markdown = paths["md"].read_text()
     assert "| 2-layer RBM | 2 | 41.0 ± 1.4 | 59.9 |" in markdown
     assert (tmp_path / "study_depth.png").stat().st_size > 1000
+
+
+def test_report_shows_the_best_validation_loss_each_run_was_selected_on(tmp_path):
+    """The validation loss (from training's best-checkpoint record) beside the test metrics, so variants
+    of a cell in separate studies are compared on what selected them; none for the untrained box."""
+    from deep_rnn_tf.training.best import BEST_RECORD
+    from deep_rnn_tf.training.runs import RunDirectory
+
+    grid = GRIDS["polygon-depth"]
+    study = Study(grid, "small", tmp_path, seeds=3)
+    cell = grid.cell("rbm-2")
+    assert RunDirectory(str(study.run_dir(cell, 0))).checkpoint_dir / BEST_RECORD == (
+        study.run_dir(cell, 0) / BEST_VALIDATION_FILE
+    )  # the file training writes
+    for seed, (value, epoch) in enumerate([(4.2, 14), (4.0, 16), (None, None)]):
+        run_dir = study.run_dir(cell, seed)
+        _finish_polygon_run(run_dir, 0.4, 10.0)
+        if value is not None:  # seed 2 trained without validation: no record
+            (run_dir / "checkpoints").mkdir()
+            record = {"epoch": epoch, "monitor": "val_loss", "value": value}
+            (run_dir / BEST_VALIDATION_FILE).write_text(json.dumps(record))
+    paths = study.write_report()
+    with paths["csv"].open() as handle:
+        rows = {row["cell"]: row for row in csv.DictReader(handle)}
+    assert float(rows["rbm-2"]["val_best_mean"]) == pytest.approx(4.1)
+    assert float(rows["rbm-2"]["val_best_std"]) == pytest.approx(np.std([4.2, 4.0], ddof=1), abs=1e-4)
+    assert rows["rbm-2"]["val_epochs"] == "14;16"
+    assert rows["box"]["val_best_mean"] == "" and rows["box"]["seeds_done"] == "3"
+    markdown = paths["md"].read_text()
+    assert "| best validation (epochs) |" in markdown and "4.1000 ± 0.1414 (14, 16)" in markdown
+    report_rows = {r["cell"]: r for r in json.loads(paths["json"].read_text())["cells"]}
+    assert [run.get("val_epoch") for run in report_rows["rbm-2"]["runs"]] == [14, 16, None]
 
 
 def test_report_action_and_prediction_results(tmp_path):

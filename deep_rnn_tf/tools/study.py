@@ -49,6 +49,9 @@ ATTEMPT_RECORD = "study_attempt.json"
 # What `deep-rnn train` writes of the model's weight counts (`RunDirectory.parameters_path`; the study reads
 # run directories by their file names and does not import the trainer, which would load TensorFlow).
 PARAMETERS_FILE = "parameters.json"
+# The best-checkpoint record that training keeps when it validates (`training.best`: epoch, monitor, value),
+# read by path for the same reason.
+BEST_VALIDATION_FILE = "checkpoints/best.json"
 
 # The file each task's `deep-rnn test` writes last: its existence means the run is finished.
 RESULT_PATTERNS: dict[str, str] = {
@@ -137,6 +140,30 @@ def _video_metrics(path: Path) -> dict[str, Any]:
         "ssim": float(np.mean(per_step_ssim)),
         "psnr_per_step": [round(float(v), 3) for v in per_step_psnr],
         "ssim_per_step": [round(float(v), 4) for v in per_step_ssim],
+    }
+
+
+def best_validation(run_dir: Path) -> dict[str, Any]:
+    """The run's best validation score and its epoch, from the best-checkpoint record of its training.
+
+    What `deep-rnn test` scores is that checkpoint, so the report can compare variants (a flag's values in
+    separate studies) by the number they were selected on, not by the test. Empty for a run trained
+    without validation.
+
+    Returns:
+        {"val_best": value, "val_epoch": epoch, "val_monitor": "val_loss"} or {}.
+
+    Example:
+        >>> best_validation(Path("runs/study/action-table/runs/rbm15/seed-0"))  # doctest: +SKIP
+        {'val_best': 4.153, 'val_epoch': 97, 'val_monitor': 'val_loss'}
+    """
+    record = _read_json(run_dir / BEST_VALIDATION_FILE)
+    if not isinstance(record.get("value"), int | float) or not math.isfinite(record["value"]):
+        return {}
+    return {
+        "val_best": float(record["value"]),
+        "val_epoch": record.get("epoch"),
+        "val_monitor": record.get("monitor", "val_loss"),
     }
 
 
@@ -405,8 +432,17 @@ class Study:
                 record = _read_json(run_dir / CELL_RECORD)
                 params = None if cell.derived_from else count_parameters(run_dir)
                 wall = None if cell.derived_from else record.get("wall_s")
+                # A derived cell (the box, copy-last) is not trained: no validation of its own.
+                validation = {} if cell.derived_from else best_validation(run_dir)
                 seeds.append(
-                    {"seed": seed, "run_dir": str(run_dir), "wall_s": wall, "params": params, **metrics}
+                    {
+                        "seed": seed,
+                        "run_dir": str(run_dir),
+                        "wall_s": wall,
+                        "params": params,
+                        **metrics,
+                        **validation,
+                    }
                 )
             rows.append(_aggregate(cell, seeds, self.grid))
         return rows
@@ -501,6 +537,9 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     for key, _ in grid.metrics:
         row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([s.get(key) for s in seeds])
     row["wall_s_mean"], _ = _mean_std([s.get("wall_s") for s in seeds])
+    row["val_best_mean"], row["val_best_std"] = _mean_std([s.get("val_best") for s in seeds])
+    row["val_epochs"] = [s["val_epoch"] for s in seeds if s.get("val_best") is not None]
+    row["val_monitor"] = next((s["val_monitor"] for s in seeds if s.get("val_monitor")), None)
     # A seed whose run recorded its trainable counts first (an older seed's count includes statistics).
     params = sorted(
         (s["params"] for s in seeds if s.get("params")), key=lambda p: p.get("counted") != "trainable"
@@ -601,6 +640,7 @@ def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
     header = ["cell", "label", "seeds_done"]
     for key, _ in grid.metrics:
         header += [f"{key}_mean", f"{key}_std", f"paper_{key}"]
+    header += ["val_best_mean", "val_best_std", "val_epochs"]
     header += ["wall_s_mean", "params_total", "params_recurrent", "params_counted", "paper_params_m"]
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -610,6 +650,9 @@ def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
         for key, _ in grid.metrics:
             line += [_fmt(row[f"{key}_mean"], 4), _fmt(row[f"{key}_std"], 4), _fmt(row["paper"].get(key))]
         line += [
+            _fmt(row["val_best_mean"], 4),
+            _fmt(row["val_best_std"], 4),
+            ";".join(str(epoch) for epoch in row["val_epochs"]),
             _fmt(row["wall_s_mean"], 1),
             _fmt(row["params_total"]),
             _fmt(row["params_recurrent"]),
@@ -623,6 +666,14 @@ def study_csv(grid: StudyGrid, rows: list[dict[str, Any]]) -> str:
 def _pm(row: dict[str, Any], key: str, digits: int = 2) -> str:
     mean, std = row[f"{key}_mean"], row[f"{key}_std"]
     return "-" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _validation(row: dict[str, Any]) -> str:
+    """Best validation score, mean ± std, and the epoch of each seed's best checkpoint."""
+    if row["val_best_mean"] is None:
+        return "-"
+    epochs = ", ".join(str(epoch) for epoch in row["val_epochs"])
+    return f"{_pm(row, 'val_best', 4)} ({epochs})"
 
 
 def _params(row: dict[str, Any]) -> str:
@@ -650,13 +701,16 @@ def study_markdown(
         f"Budget `{report['budget']}` (preset `{report['preset']}`), {report['seeds']} seed(s) per cell; "
         f"extra train flags: `{' '.join(report['flags']) or '-'}`. Written {report['written_utc']}. "
         "Values are the mean ± sample standard deviation over the finished seeds; the paper's numbers "
-        "(original.md §9) are on the real data sets at full scale: compare orderings, not values.",
+        "(original.md §9) are on the real data sets at full scale: compare orderings, not values. "
+        "\"Best validation\" is the lowest validation loss of each run (carved from the training data) "
+        "and, in brackets, the epoch of each seed's best checkpoint, the one the test scores: compare "
+        "variants of a cell on it, not on the test.",
         "",
     ]
     header = ["cell", "seeds"]
     for _, label in grid.metrics:
         header += [label, "paper"]
-    header += ["wall / run (s)", "params recurrent / total", "paper params"]
+    header += ["best validation (epochs)", "wall / run (s)", "params recurrent / total", "paper params"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row["label"], str(row["seeds_done"])]
@@ -664,6 +718,7 @@ def study_markdown(
             cells += [_pm(row, key, digits), _fmt(row["paper"].get(key), digits)]
         paper_params = row["paper"].get("decoder_params_m")
         cells += [
+            _validation(row),
             _fmt(row["wall_s_mean"], 0),
             _params(row),
             "-" if paper_params is None else f"{paper_params:.2f} M",
