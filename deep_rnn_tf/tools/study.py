@@ -702,7 +702,7 @@ def study_markdown(
         f"extra train flags: `{' '.join(report['flags']) or '-'}`. Written {report['written_utc']}. "
         "Values are the mean ± sample standard deviation over the finished seeds; the paper's numbers "
         "(original.md §9) are on the real data sets at full scale: compare orderings, not values. "
-        "\"Best validation\" is the lowest validation loss of each run (carved from the training data) "
+        '"Best validation" is the lowest validation loss of each run (carved from the training data) '
         "and, in brackets, the epoch of each seed's best checkpoint, the one the test scores: compare "
         "variants of a cell on it, not on the test.",
         "",
