@@ -367,6 +367,18 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
+def test_side_by_side_runs_cap_both_tensorflow_thread_pools(tmp_path, monkeypatch):
+    from deep_rnn_tf.tools import study as study_module
+
+    seen = []
+    monkeypatch.setattr(study_module.subprocess, "call", lambda argv, env, **kwargs: seen.append(env) or 0)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    assert study_module.run_child([["--help"]], tmp_path / "log", threads=1) == 0
+    assert [seen[0].get(name) for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")] == ["1", "1"]
+    assert study_module.run_child([["--help"]], tmp_path / "log", threads=None) == 0
+    assert "TF_NUM_INTEROP_THREADS" not in seen[1]  # one run at a time: TensorFlow's defaults
+
+
 def test_a_resumed_run_reports_the_wall_time_of_every_attempt(tmp_path, monkeypatch):
     """A run killed mid-way and finished by a later study keeps the killed attempt's time in its record."""
     from deep_rnn_tf.tools import study as study_module

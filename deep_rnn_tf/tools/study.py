@@ -925,7 +925,9 @@ def run_child(commands: list[list[str]], log_path: Path, threads: int | None) ->
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("MPLBACKEND", "Agg")
     if threads:
-        for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        # Both of TensorFlow's pools: with only the intra-op one capped, each child's inter-op pool still
+        # runs independent ops on every core, and side-by-side runs oversubscribe the machine.
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             env[name] = str(threads)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a") as log:
