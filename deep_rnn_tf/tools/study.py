@@ -539,7 +539,6 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     row["wall_s_mean"], _ = _mean_std([s.get("wall_s") for s in seeds])
     row["val_best_mean"], row["val_best_std"] = _mean_std([s.get("val_best") for s in seeds])
     row["val_epochs"] = [s["val_epoch"] for s in seeds if s.get("val_best") is not None]
-    row["val_monitor"] = next((s["val_monitor"] for s in seeds if s.get("val_monitor")), None)
     # A seed whose run recorded its trainable counts first (an older seed's count includes statistics).
     params = sorted(
         (s["params"] for s in seeds if s.get("params")), key=lambda p: p.get("counted") != "trainable"
