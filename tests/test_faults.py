@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -100,6 +101,27 @@ def test_resume_with_other_model_settings_changes_nothing_in_the_run(tmp_path, i
     with pytest.raises(ValueError, match=r"other settings \(.*width 4 -> 8.*config\.json is unchanged"):
         train(task, {**config, "width": 8, "epochs": 2}, tmp_path, info=info, verbose=0)
     assert _snapshot(tmp_path) == before
+
+
+class _RefusedDataTask(_ToyTask):
+    """The toy task whose data set is refused, as a missing `--data-dir` is."""
+
+    def datasets(self, config, global_batch_size):
+        raise ValueError("/nonexistent: data directory does not exist")
+
+
+def test_refused_data_leaves_no_new_run_dir_and_an_existing_one_untouched(tmp_path, info):
+    _, config = _toy(epochs=1)
+    new_run = tmp_path / "runs" / "new"
+    with pytest.raises(ValueError, match="data directory does not exist"):
+        train(_RefusedDataTask(), config, new_run, info=info, verbose=0)
+    assert not new_run.exists(), sorted(new_run.rglob("*"))
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("the user's own file")
+    with pytest.raises(ValueError, match="data directory does not exist"):
+        train(_RefusedDataTask(), config, kept, info=info, verbose=0)
+    assert _snapshot(kept) == {Path("notes.txt"): b"the user's own file"}
 
 
 def test_cli_resume_with_another_preset_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -389,13 +390,33 @@ def train(
     check_config(task, config)
     info = info or select_strategy(config.get("devices"))
     lock = RunLock(run_dir) if info.is_chief else None  # workers share the chief's run, never write it
+    created = info.is_chief and not os.path.exists(run_dir)
     if lock is not None:
         lock.acquire()
     try:
         return _train_locked(task, config, run_dir, info, verbose)
+    except Exception:
+        if lock is not None:
+            lock.release()
+            lock = None
+        if created:
+            _remove_unstarted_run(RunDirectory(run_dir))
+        raise
     finally:
         if lock is not None:
             lock.release()
+
+
+def _remove_unstarted_run(run: RunDirectory) -> None:
+    """Removes a run directory that this call created and that failed before training began.
+
+    Why: a refused data set or model must not leave an empty run behind that a later `train` would treat
+    as a run to resume. config.json is written just before the first epoch, so a directory without it (and
+    without any checkpoint) holds no work.
+    """
+    if run.config_path.is_file() or run.latest_checkpoint() is not None:
+        return
+    shutil.rmtree(run.path, ignore_errors=True)
 
 
 def check_config(task: Any, config: Any) -> None:
