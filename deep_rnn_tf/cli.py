@@ -98,6 +98,11 @@ def _common_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--warmup-steps", type=int, help="linear learning-rate warm-up steps (cosine schedule)"
     )
+    group.add_argument(
+        "--select-on",
+        metavar="LOG",
+        help="validation log whose best epoch test/export load (default val_loss; e.g. val_accuracy)",
+    )
     group.add_argument("--seed", type=int, help="seed everything (CPU runs become repeatable)")
     group.add_argument("--steps-per-epoch", type=int, help="limit the steps of each epoch")
     group.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 policy")

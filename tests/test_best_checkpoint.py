@@ -49,7 +49,7 @@ def test_best_checkpoint_keeps_the_lowest_val_loss_and_survives_resume(tmp_path)
     _epoch(callback, model, 2, 2.0)
     _epoch(callback, model, 3, float("nan"))  # a diverged epoch is never "best"
     _epoch(callback, model, 4, None)  # an epoch without validation is ignored
-    assert best_record(run) == {"epoch": 2, "monitor": "val_loss", "value": 1.0}
+    assert best_record(run) == {"epoch": 2, "monitor": "val_loss", "mode": "min", "value": 1.0}
 
     # test/export load the best, not the newest (epoch 5), checkpoint.
     label, path = inference_checkpoint(run)
@@ -66,7 +66,35 @@ def test_best_checkpoint_keeps_the_lowest_val_loss_and_survives_resume(tmp_path)
     _epoch(resumed, model, 5, 1.5)
     assert best_record(run)["epoch"] == 2
     _epoch(resumed, model, 6, 0.5)
-    assert best_record(run) == {"epoch": 7, "monitor": "val_loss", "value": 0.5}
+    assert best_record(run) == {"epoch": 7, "monitor": "val_loss", "mode": "min", "value": 0.5}
+
+
+def test_selecting_on_validation_accuracy_keeps_the_highest_and_names_a_missing_log(tmp_path):
+    run = RunDirectory(tmp_path / "run")
+    model = _model()
+    callback = BestCheckpoint(run, monitor="val_accuracy")
+    callback.set_model(model)
+    for epoch, (loss, accuracy) in enumerate([(2.0, 0.3), (1.0, 0.4), (3.0, 0.6), (2.5, 0.5)]):
+        save_checkpoint(model, run.checkpoint_path(epoch + 1))
+        callback.on_epoch_end(epoch, {"val_loss": loss, "val_accuracy": accuracy})
+    # The lowest loss is epoch 2; the highest accuracy, which this run selects on, is epoch 3.
+    assert best_record(run) == {"epoch": 3, "monitor": "val_accuracy", "mode": "max", "value": 0.6}
+    resumed = BestCheckpoint(run, monitor="val_accuracy")
+    assert resumed.best == 0.6
+    # Another monitor does not inherit the record's value: its first epoch becomes the best.
+    assert BestCheckpoint(run, monitor="val_loss").best == float("inf")
+    typo = BestCheckpoint(run, monitor="val_acc")
+    with pytest.raises(
+        ValueError, match=r"'val_acc': not among .*\(val_accuracy, val_loss\); epoch 5 is saved"
+    ):
+        typo.on_epoch_end(4, {"loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.2})
+    typo.on_epoch_end(5, {"loss": 1.0})  # an epoch without validation is no error
+
+
+def test_select_on_must_name_a_validation_log():
+    with pytest.raises(ValueError, match=r"select_on: must name a validation log .*received 'accuracy'"):
+        PredictionConfig().replace(select_on="accuracy")
+    assert PredictionConfig().replace(select_on="val_ssim").select_on == "val_ssim"
 
 
 def test_without_validation_test_uses_the_newest_checkpoint(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -159,6 +160,27 @@ def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert status == 1 and "deep_rnn_tf.data.not_written_yet is not available" in err
     status, out, _ = _run(capsys, "data", "--help")
     assert status == 0 and "synth-kth" in out and "polygon-crops" in out
+
+
+def test_select_on_validation_accuracy_from_the_command_line(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    common = [*tiny_args("demo", tmp_path), "--run-dir", str(run_dir), "--quiet", "--seed", "0"]
+    status, _, err = _run(capsys, "train", "demo", *common, "--select-on", "val_accuracy")
+    assert status == 0, err
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        accuracies = [float(row["val_accuracy"]) for row in csv.DictReader(handle)]
+    best = json.loads((run_dir / "checkpoints" / "best.json").read_text())
+    assert (best["monitor"], best["mode"]) == ("val_accuracy", "max")
+    assert best["value"] == pytest.approx(max(accuracies)) and best["epoch"] == 1 + accuracies.index(
+        max(accuracies)
+    )
+    # A log the model does not have stops at the first validation, in one line, with that epoch saved.
+    typo_dir = tmp_path / "typo"
+    typo = [*tiny_args("demo", tmp_path), "--run-dir", str(typo_dir), "--quiet", "--select-on", "val_acc"]
+    status, _, err = _run(capsys, "train", "demo", *typo)
+    assert status == 1 and "select_on 'val_acc': not among this model's validation logs" in err, err
+    assert "val_accuracy" in err and len(err.strip().splitlines()) == 1, err
+    assert (typo_dir / "checkpoints" / "epoch-0001.weights.h5").is_file()
 
 
 def test_demo_train_test_export_predict(tmp_path, capsys):

@@ -258,6 +258,11 @@ def test_report_shows_the_best_validation_loss_each_run_was_selected_on(tmp_path
             (run_dir / "checkpoints").mkdir()
             record = {"epoch": epoch, "monitor": "val_loss", "value": value}
             (run_dir / BEST_VALIDATION_FILE).write_text(json.dumps(record))
+    selected_on_iou = study.run_dir(grid.cell("rbm-5"), 0)  # trained with --select-on val_iou
+    _finish_polygon_run(selected_on_iou, 0.5, 10.0)
+    (selected_on_iou / "checkpoints").mkdir()
+    record = {"epoch": 9, "monitor": "val_iou", "mode": "max", "value": 0.61}
+    (selected_on_iou / BEST_VALIDATION_FILE).write_text(json.dumps(record))
     paths = study.write_report()
     with paths["csv"].open() as handle:
         rows = {row["cell"]: row for row in csv.DictReader(handle)}
@@ -266,7 +271,8 @@ def test_report_shows_the_best_validation_loss_each_run_was_selected_on(tmp_path
     assert rows["rbm-2"]["val_epochs"] == "14;16"
     assert rows["box"]["val_best_mean"] == "" and rows["box"]["seeds_done"] == "3"
     markdown = paths["md"].read_text()
-    assert "| best validation (epochs) |" in markdown and "4.1000 ± 0.1414 (14, 16)" in markdown
+    assert "| best validation (epochs) |" in markdown and "4.1000 ± 0.1414 (14, 16) |" in markdown
+    assert "0.6100 ± 0.0000 val_iou (9) |" in markdown  # a run selected on another log names it
     report_rows = {r["cell"]: r for r in json.loads(paths["json"].read_text())["cells"]}
     assert [run.get("val_epoch") for run in report_rows["rbm-2"]["runs"]] == [14, 16, None]
 

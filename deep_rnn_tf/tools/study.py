@@ -539,6 +539,8 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     row["wall_s_mean"], _ = _mean_std([s.get("wall_s") for s in seeds])
     row["val_best_mean"], row["val_best_std"] = _mean_std([s.get("val_best") for s in seeds])
     row["val_epochs"] = [s["val_epoch"] for s in seeds if s.get("val_best") is not None]
+    monitors = sorted({s["val_monitor"] for s in seeds if s.get("val_best") is not None})
+    row["val_monitor"] = "/".join(monitors) or None  # two names: seeds selected on different logs
     # A seed whose run recorded its trainable counts first (an older seed's count includes statistics).
     params = sorted(
         (s["params"] for s in seeds if s.get("params")), key=lambda p: p.get("counted") != "trainable"
@@ -672,7 +674,9 @@ def _validation(row: dict[str, Any]) -> str:
     if row["val_best_mean"] is None:
         return "-"
     epochs = ", ".join(str(epoch) for epoch in row["val_epochs"])
-    return f"{_pm(row, 'val_best', 4)} ({epochs})"
+    # The default monitor goes unnamed; a run trained with --select-on says what its number is.
+    monitor = "" if row.get("val_monitor") in (None, "val_loss") else f" {row['val_monitor']}"
+    return f"{_pm(row, 'val_best', 4)}{monitor} ({epochs})"
 
 
 def _params(row: dict[str, Any]) -> str:
@@ -701,9 +705,10 @@ def study_markdown(
         f"extra train flags: `{' '.join(report['flags']) or '-'}`. Written {report['written_utc']}. "
         "Values are the mean ± sample standard deviation over the finished seeds; the paper's numbers "
         "(original.md §9) are on the real data sets at full scale: compare orderings, not values. "
-        '"Best validation" is the lowest validation loss of each run (carved from the training data) '
-        "and, in brackets, the epoch of each seed's best checkpoint, the one the test scores: compare "
-        "variants of a cell on it, not on the test.",
+        '"Best validation" is the lowest validation loss of each run (carved from the training data; '
+        "or the best value of the log a run was selected on with `--select-on`, named beside it) and, in "
+        "brackets, the epoch of each seed's best checkpoint, the one the test scores: compare variants of "
+        "a cell on it, not on the test.",
         "",
     ]
     header = ["cell", "seeds"]

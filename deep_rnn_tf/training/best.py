@@ -1,7 +1,10 @@
-"""The best checkpoint by validation loss, kept beside the per-epoch ones (which stay for resuming).
+"""The best checkpoint by a validation log, kept beside the per-epoch ones (which stay for resuming).
 
-    <run_dir>/checkpoints/best.weights.h5   model (+ optimizer) of the epoch with the lowest `val_loss`
-    <run_dir>/checkpoints/best.json         {"epoch": 5, "monitor": "val_loss", "value": 0.0123}
+    <run_dir>/checkpoints/best.weights.h5  model (+ optimizer) of the epoch with the best `select_on` value
+    <run_dir>/checkpoints/best.json  {"epoch": 5, "monitor": "val_loss", "mode": "min", "value": 0.0123}
+
+The monitored log is the config's `select_on` (``--select-on``, default `val_loss`); accuracies, IoU, PSNR
+and SSIM are maximised, everything else (losses, errors) minimised (:func:`selection_mode`).
 
 `deep-rnn test` and `export` load the best checkpoint when the run has one (a run trained with a validation
 set), else the newest; training itself always resumes from the newest epoch checkpoint. The best file's name
@@ -24,6 +27,20 @@ logger = logging.getLogger(__name__)
 
 BEST_WEIGHTS = "best.weights.h5"
 BEST_RECORD = "best.json"
+
+
+# Log names whose larger values are better (Keras' own "auto" mode maximises names containing "acc").
+MAXIMISED = ("acc", "iou", "psnr", "ssim")
+
+
+def selection_mode(monitor: str) -> str:
+    """ "max" for a validation log where larger is better (accuracy, IoU, PSNR, SSIM), else "min".
+
+    Example:
+        >>> selection_mode("val_accuracy"), selection_mode("val_loss")
+        ('max', 'min')
+    """
+    return "max" if any(word in monitor.lower() for word in MAXIMISED) else "min"
 
 
 def best_record(run: RunDirectory) -> dict | None:
@@ -62,18 +79,21 @@ def inference_checkpoint(run: RunDirectory) -> tuple[str, Path] | None:
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Saves the model whenever the monitored validation value reaches a new minimum (atomically).
+    """Saves the model whenever the monitored validation value reaches a new best (atomically).
 
     The best value so far is read back from `best.json`, so a resumed run only replaces the best checkpoint
-    with a better one. Epochs without the monitored value, or with a non-finite one, are ignored.
+    with a better one (a record of another monitor starts afresh). Epochs without validation, or with a
+    non-finite value, are ignored; an epoch that validated but has no such log stops training with a
+    one-line error naming the logs there are (that epoch's own checkpoint is already saved).
 
     Args:
         run: the :class:`RunDirectory`.
-        monitor: the epoch log to minimise (default "val_loss").
+        monitor: the epoch log to select on (default "val_loss"); :func:`selection_mode` says whether its
+            minimum or its maximum is best.
         is_chief: only the chief writes (multi-worker); others do nothing.
 
     Example:
-        >>> callbacks = [BestCheckpoint(RunDirectory("runs/demo"))]
+        >>> callbacks = [BestCheckpoint(RunDirectory("runs/demo"), monitor="val_accuracy")]
     """
 
     def __init__(self, run: RunDirectory, monitor: str = "val_loss", is_chief: bool = True):
@@ -81,19 +101,33 @@ class BestCheckpoint(keras.callbacks.Callback):
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"monitor must be a non-empty log name such as 'val_loss'; received {monitor!r}")
         self.run, self.monitor, self.is_chief = run, monitor, is_chief
+        self.mode = selection_mode(monitor)
         record = best_record(run)
         same_monitor = record is not None and record.get("monitor") == monitor
-        self.best = float(record["value"]) if same_monitor else math.inf
+        self.best = float(record["value"]) if same_monitor else self._worst()
+
+    def _worst(self) -> float:
+        return -math.inf if self.mode == "max" else math.inf
+
+    def _improves(self, value: float) -> bool:
+        return value > self.best if self.mode == "max" else value < self.best
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        value = (logs or {}).get(self.monitor)
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None and any(key.startswith("val_") for key in logs):
+            known = ", ".join(sorted(key for key in logs if key.startswith("val_")))
+            raise ValueError(
+                f"select_on {self.monitor!r}: not among this model's validation logs ({known}); epoch "
+                f"{epoch + 1} is saved, resume with --select-on one of them"
+            )
         if not self.is_chief or value is None or not math.isfinite(float(value)):
             return
-        if float(value) >= self.best:
+        if not self._improves(float(value)):
             return
         self.best = float(value)
         self.run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(self.model, self.run.checkpoint_dir / BEST_WEIGHTS)
-        record = {"epoch": epoch + 1, "monitor": self.monitor, "value": self.best}
+        record = {"epoch": epoch + 1, "monitor": self.monitor, "mode": self.mode, "value": self.best}
         write_json_atomic(self.run.checkpoint_dir / BEST_RECORD, record)
         logger.info("New best %s %.6g at epoch %d", self.monitor, self.best, epoch + 1)

@@ -27,7 +27,17 @@ C = TypeVar("C", bound="TaskConfig")
 DERIVED_KEYS = frozenset({"task", "global_batch_size", "num_replicas", "strategy"})
 # Fields that may change when a run is resumed: they steer the loop, not the shape of the model or data.
 RESUMABLE_KEYS = frozenset(
-    {"epochs", "lr", "steps_per_epoch", "keep_checkpoints", "batch_size", "seed", "devices", "jit"}
+    {
+        "epochs",
+        "lr",
+        "steps_per_epoch",
+        "keep_checkpoints",
+        "batch_size",
+        "seed",
+        "devices",
+        "jit",
+        "select_on",
+    }
 )
 
 
@@ -64,6 +74,8 @@ class TaskConfig:
         devices: devices to use ("cpu", "gpu:0,1", ...; None: all GPUs or the CPU).
         steps_per_epoch: batches per epoch (None: the whole training set).
         keep_checkpoints: newest checkpoints kept in the run directory.
+        select_on: the validation log whose best epoch `test` and `export` load ("val_loss"; e.g.
+            "val_accuracy", maximised: `training.best.selection_mode`). Needs a validation set.
         val_fraction, val_seed: share of the training data held out for validation (0: none; each task
             says what it holds out: segment tails, video groups, images) and the seed of that choice. The
             test split is never scored while training.
@@ -84,6 +96,7 @@ class TaskConfig:
     keep_checkpoints: int = 3
     val_fraction: float = 0.0
     val_seed: int = 12345
+    select_on: str = "val_loss"
     preset: str | None = None
     task: str | None = None
     global_batch_size: int | None = None
@@ -150,6 +163,10 @@ class TaskConfig:
             raise ValueError(
                 "steps_per_epoch: must be >= 1 (or null: the whole training set); "
                 f"received {self.steps_per_epoch!r}"
+            )
+        if not self.select_on.startswith("val_"):
+            raise ValueError(
+                f"select_on: must name a validation log such as 'val_loss'; received {self.select_on!r}"
             )
         if not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"lr: must be a finite number > 0; received {self.lr!r}")

@@ -490,10 +490,10 @@ def _train_locked(
             keras.callbacks.TensorBoard(str(run.log_dir), write_graph=False),
         ]
     callbacks.append(AtomicCheckpoint(run, keep=int(config["keep_checkpoints"]), is_chief=info.is_chief))
-    if val_data is not None:  # test/export load the best epoch by val_loss (training.best)
+    if val_data is not None:  # test/export load the best epoch by `select_on` (training.best)
         from deep_rnn_tf.training.best import BestCheckpoint  # imported here: best.py imports this module
 
-        callbacks.append(BestCheckpoint(run, is_chief=info.is_chief))
+        callbacks.append(BestCheckpoint(run, monitor=str(config["select_on"]), is_chief=info.is_chief))
     fit_kwargs = dict(
         epochs=epochs,
         initial_epoch=epochs_done,
