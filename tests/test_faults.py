@@ -94,6 +94,21 @@ def test_lr_changed_on_resume_reaches_the_optimizer_and_is_logged(tmp_path, info
     assert "lr 0.02 -> 0.005" in caplog.text
 
 
+def test_resuming_a_run_saved_before_a_setting_existed_is_no_change_at_its_default(tmp_path, info, caplog):
+    task, config = _toy(epochs=1)
+    train(task, config, tmp_path, info=info, verbose=0)
+    saved = RunDirectory(tmp_path).read_config()
+    del saved["select_on"]  # as a run trained before `--select-on` was added
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with caplog.at_level(logging.INFO, logger="deep_rnn_tf"):
+        train(task, {**config, "epochs": 2}, tmp_path, info=info, verbose=0)
+    assert "epochs 1 -> 2" in caplog.text and "select_on" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="deep_rnn_tf"):  # a value other than the default is a change
+        train(task, {**config, "epochs": 3, "select_on": "val_mse"}, tmp_path, info=info, verbose=0)
+    assert "select_on 'val_loss' -> 'val_mse'" in caplog.text
+
+
 def test_resume_with_other_model_settings_changes_nothing_in_the_run(tmp_path, info):
     task, config = _toy(epochs=1)
     train(task, config, tmp_path, info=info, verbose=0)

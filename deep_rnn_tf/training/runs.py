@@ -453,7 +453,7 @@ def _train_locked(
         "num_replicas": info.num_replicas,
         "strategy": info.kind,
     }
-    changes = _changes_on_resume(run, resolved) if info.is_chief else {}
+    changes = _changes_on_resume(task, run, resolved) if info.is_chief else {}
     if info.is_chief:
         run.path.mkdir(parents=True, exist_ok=True)
         run.remove_stale_temporaries()
@@ -534,11 +534,15 @@ def _endless_when_steps_are_given(train_data: Any, steps_per_epoch: int | None) 
     return train_data.repeat()
 
 
-def _changes_on_resume(run: RunDirectory, resolved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def _changes_on_resume(task: Any, run: RunDirectory, resolved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Settings that differ from the saved config of a run that has a checkpoint (else none)."""
     if run.latest_checkpoint() is None or not run.config_path.is_file():
         return {}
-    changes = resume_changes(run.read_config(), resolved)
+    saved = run.read_config()
+    # A setting the package gained after the run was saved is no change while it keeps its default.
+    defaults = task.config_class().to_dict() if getattr(task, "config_module", "") else COMMON_DEFAULTS
+    saved = {**{key: value for key, value in defaults.items() if key not in saved}, **saved}
+    changes = resume_changes(saved, resolved)
     structural = sorted(set(changes) - RESUMABLE_KEYS)
     if structural:
         logger.warning(
