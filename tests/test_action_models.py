@@ -152,6 +152,8 @@ def test_hinge_warmup_ramps_the_weight_in_training_only():
     assert restored.anticipation_warmup_steps == 4
     with pytest.raises(ValueError, match="anticipation_warmup_steps.*-1"):
         M.ActionOCTSModel(clip_model, overlap=1, anticipation_warmup_steps=-1)
+    with pytest.raises(ValueError, match=r"`overlap` must be a non-negative integer. Received: overlap=-1"):
+        M.ActionOCTSModel(clip_model, overlap=-1)
 
 
 def test_per_frame_cross_entropy_by_hand_and_in_training():

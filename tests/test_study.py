@@ -19,11 +19,11 @@ from deep_rnn_tf.tools.study import (
     CELL_RECORD,
     Study,
     StudyError,
-    _parser,
     count_parameters,
     extract_metrics,
     ordering_checks,
     study_main,
+    study_parser,
 )
 from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, small_polygon_filters
 
@@ -124,7 +124,7 @@ def test_grid_cells_match_the_paper_tables():
 
 def test_train_flags_that_share_a_prefix_with_study_flags_reach_the_runs():
     # `--data` is the action task's data flag and `--seed` train's: neither is an abbreviation here.
-    args, train_flags = _parser().parse_known_args(
+    args, train_flags = study_parser().parse_known_args(
         ["action-table", "--data", "/my/set", "--seed", "4", "--data-seed", "2"]
     )
     assert train_flags == ["--data", "/my/set", "--seed", "4"]

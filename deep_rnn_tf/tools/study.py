@@ -948,7 +948,8 @@ def run_child(commands: list[list[str]], log_path: Path, threads: int | None) ->
 # ------------------------------------------------------------------------------------- command line
 
 
-def _parser() -> argparse.ArgumentParser:
+def study_parser() -> argparse.ArgumentParser:
+    """The `deep-rnn study` command line; flags it does not know are left for every `deep-rnn train`."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Run a named grid of ordinary runs (train + test per cell and seed) and write one report "
@@ -978,7 +979,7 @@ def default_out(name: str, budget: str) -> Path:
 def study_main(argv: list[str] | None = None) -> int:
     """`deep-rnn study ...` (see the module docstring). Raises StudyError on a bad command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    parser = study_parser()
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0

@@ -419,10 +419,8 @@ class ActionOCTSModel(TaskModel):
         **kw,
     ):
         super().__init__(**kw)
-        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
-            raise ValueError(f"`overlap` must be an int >= 0. Received: overlap={overlap!r}")
         self.clip_model = clip_model
-        self.overlap = overlap
+        self.overlap = check_non_negative_int("overlap", overlap)
         self.coherence_weight = check_non_negative("coherence_weight", coherence_weight)
         self.carry_state = bool(carry_state)
         self.anticipation_weight = check_non_negative("anticipation_weight", anticipation_weight)
