@@ -396,10 +396,7 @@ def train(
     try:
         return _train_locked(task, config, run_dir, info, verbose)
     except Exception:
-        if lock is not None:
-            lock.release()
-            lock = None
-        if created:
+        if created:  # the lock file goes with the directory; release() below tolerates that
             _remove_unstarted_run(RunDirectory(run_dir))
         raise
     finally:
