@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from deep_rnn_tf.cli import main as cli
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
+from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
 from deep_rnn_tf.tasks.prediction.model import (
     MCNet,
     copy_last_frame,
-    gradient_difference_loss,
     unpool_zero_filled,
 )
 from tests.presets import tiny_args
@@ -45,6 +45,35 @@ def test_gdl_hand_computed():
     got = float(gradient_difference_loss(tf.constant(prediction), tf.constant(target)))
     assert got == pytest.approx(3 / 4)
     assert float(gradient_difference_loss(tf.constant(target), tf.constant(target))) == 0.0
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 24, 20, 1), (3, 16, 16, 3)])
+def test_gaussian_ssim_is_tf_image_ssim_in_value_and_gradient(shape):
+    """The loss's separable SSIM computes tf.image.ssim's value and gradient (grey sequences, colour)."""
+    rng = np.random.default_rng(0)
+    target = tf.constant(rng.uniform(size=shape).astype(np.float32))
+    prediction = tf.constant(np.clip(target.numpy() + rng.normal(0, 0.2, shape), 0, 1).astype(np.float32))
+
+    def value_and_gradient(ssim):
+        with tf.GradientTape() as tape:
+            tape.watch(prediction)
+            value = ssim(prediction, target)
+            mean = tf.reduce_mean(value)
+        return value, tape.gradient(mean, prediction)
+
+    expected = value_and_gradient(lambda a, b: tf.image.ssim(a, b, 1.0, 11, 1.5, 0.01, 0.03))
+    got = value_and_gradient(gaussian_ssim)
+    assert got[0].shape == expected[0].shape == shape[:-3]
+    np.testing.assert_allclose(got[0].numpy(), expected[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(got[1].numpy(), expected[1].numpy(), rtol=1e-4, atol=1e-7)
+    assert float(tf.reduce_min(gaussian_ssim(target, target))) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gaussian_ssim_refuses_mismatched_shapes_and_shrinks_the_window_on_small_images():
+    with pytest.raises(ValueError, match="one static shape"):
+        gaussian_ssim(tf.zeros((1, 8, 8, 1)), tf.zeros((1, 8, 9, 1)))
+    small = tf.random.uniform((2, 8, 8, 1), seed=0)
+    assert gaussian_ssim(small, small).shape == (2,)
 
 
 def test_copy_last_frame_and_argument_checks():

@@ -20,6 +20,7 @@ from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
+from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import MAX_RBM_LEAK, check_choice, check_in_range, check_positive_int
 
@@ -38,33 +39,6 @@ def unpool_zero_filled(x: tf.Tensor) -> tf.Tensor:
     `UnPooling2x2ZeroFilled`); depth_to_space keeps it a plain, exportable op."""
     zeros = tf.zeros_like(x)
     return tf.nn.depth_to_space(tf.concat([x, zeros, zeros, zeros], axis=-1), 2)
-
-
-def gradient_difference_loss(prediction: tf.Tensor, target: tf.Tensor, alpha: float = 1.0) -> tf.Tensor:
-    """MCnet's GDL: mean of | |dx gt| - |dx pred| |^alpha + | |dy gt| - |dy pred| |^alpha.
-
-    Two-tap differences with TF's SAME padding for an even kernel (one zero row/column after the last), as
-    the original's `ops.gdl`; any leading axes are flattened into the batch.
-
-    Args:
-        prediction: (..., H, W, C) frames (the original uses [0, 1]).
-        target: same shape.
-        alpha: exponent.
-
-    Example:
-        >>> gradient_difference_loss(tf.zeros((2, 8, 8, 1)), tf.zeros((2, 8, 8, 1)))  # 0.0
-    """
-
-    def grads(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        rank = len(x.shape)
-        pad_x = [[0, 0]] * (rank - 2) + [[0, 1], [0, 0]]
-        pad_y = [[0, 0]] * (rank - 3) + [[0, 1], [0, 0], [0, 0]]
-        px, py = tf.pad(x, pad_x), tf.pad(x, pad_y)
-        return tf.abs(px[..., 1:, :] - px[..., :-1, :]), tf.abs(py[..., 1:, :, :] - py[..., :-1, :, :])
-
-    pdx, pdy = grads(prediction)
-    tdx, tdy = grads(target)
-    return tf.reduce_mean(tf.abs(tdx - pdx) ** alpha + tf.abs(tdy - pdy) ** alpha)
 
 
 def _conv(filters: int, kernel: int, name: str, activation: str | None = "relu", strides: int = 1):
@@ -600,9 +574,8 @@ class MCNet(TaskModel):
         l_img = l_p + self.gdl_weight * gdl
         if self.ssim_weight > 0:
             pred01 = tf.clip_by_value(gray01(tf.cast(prediction, tf.float32)), 0.0, 1.0)
-            parts["ssim"] = tf.reduce_mean(
-                tf.image.ssim(pred01, gray01(future), 1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
-            )
+            # tf.image.ssim's value; its depthwise-convolution gradient was most of the step on CPU.
+            parts["ssim"] = tf.reduce_mean(gaussian_ssim(pred01, gray01(future), 1.0))
             l_img = l_img + self.ssim_weight * (1.0 - parts["ssim"])
         return self.alpha * l_img, parts
 
