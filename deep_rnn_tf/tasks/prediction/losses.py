@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from deep_rnn_tf.evaluation.video import gaussian_kernel
 from deep_rnn_tf.validation import check_positive_int
 
 
@@ -53,14 +54,9 @@ def gaussian_window_matrix(size: int, filter_size: int = 11, sigma: float = 1.5)
         (6, 16)
     """
     check_positive_int("size", size)
-    check_positive_int("filter_size", filter_size)
     if filter_size > size:
         raise ValueError(f"filter_size must be <= size; received filter_size={filter_size}, size={size}")
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0; received sigma={sigma!r}")
-    coords = np.arange(filter_size, dtype=np.float64) - (filter_size - 1) / 2.0
-    taps = np.exp(-0.5 * coords**2 / sigma**2)
-    taps /= taps.sum()
+    taps = gaussian_kernel(filter_size, sigma)
     rows = size - filter_size + 1
     matrix = np.zeros((rows, size), dtype=np.float32)
     for i in range(rows):
