@@ -69,9 +69,12 @@ def test_gaussian_ssim_is_tf_image_ssim_in_value_and_gradient(shape):
     assert float(tf.reduce_min(gaussian_ssim(target, target))) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_gaussian_ssim_refuses_mismatched_shapes_and_shrinks_the_window_on_small_images():
+def test_gaussian_ssim_refuses_mismatched_or_unknown_sizes_and_shrinks_the_window_on_small_images():
     with pytest.raises(ValueError, match="one static shape"):
         gaussian_ssim(tf.zeros((1, 8, 8, 1)), tf.zeros((1, 8, 9, 1)))
+    unknown_size = tf.function(gaussian_ssim, input_signature=[tf.TensorSpec((None, None, None, 1))] * 2)
+    with pytest.raises(ValueError, match="static height, width and channels"):
+        unknown_size.get_concrete_function()
     small = tf.random.uniform((2, 8, 8, 1), seed=0)
     assert gaussian_ssim(small, small).shape == (2,)
 

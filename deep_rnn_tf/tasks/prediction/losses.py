@@ -76,7 +76,8 @@ def gaussian_ssim(
     """Mean SSIM per image of (..., H, W, C) tensors, as `tf.image.ssim` (same window, borders, constants).
 
     Args:
-        x, y: images of the same static shape (..., H, W, C), values in [0, max_val].
+        x, y: images of the same shape (..., H, W, C), values in [0, max_val]; H, W and C must be static
+            (the window is a constant matrix), the leading axes may be unknown.
         max_val: the dynamic range (1.0 for [0, 1] frames).
         filter_size: side of the Gaussian window; shrunk to the image's smaller side when the image is
             smaller (tf.image.ssim refuses such images).
@@ -95,6 +96,8 @@ def gaussian_ssim(
     if x.shape != y.shape or x.shape.rank is None or x.shape.rank < 3:
         raise ValueError(f"x and y must have one static shape (..., H, W, C); received {x.shape}, {y.shape}")
     height, width, channels = x.shape[-3:]
+    if None in (height, width, channels):
+        raise ValueError(f"gaussian_ssim needs static height, width and channels; received shape {x.shape}")
     size = min(filter_size, height, width)
     rows = tf.constant(gaussian_window_matrix(height, size, sigma))
     cols = tf.constant(gaussian_window_matrix(width, size, sigma))
