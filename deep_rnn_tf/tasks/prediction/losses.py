@@ -98,16 +98,21 @@ def gaussian_ssim(
     height, width, channels = x.shape[-3:]
     if None in (height, width, channels):
         raise ValueError(f"gaussian_ssim needs static height, width and channels; received shape {x.shape}")
+    leading_shape = tf.shape(x)[:-3]
     size = min(filter_size, height, width)
     rows = tf.constant(gaussian_window_matrix(height, size, sigma))
     cols = tf.constant(gaussian_window_matrix(width, size, sigma))
 
-    def local_mean(images: tf.Tensor) -> tf.Tensor:
-        # (..., H, W, C) -> (N, H, W) planes -> rows @ plane @ cols^T: the separable Gaussian, VALID.
-        planes = tf.reshape(tf.transpose(tf.reshape(images, (-1, height, width, channels)), (0, 3, 1, 2)),
-                            (-1, height, width))  # fmt: skip
+    def as_planes(images: tf.Tensor) -> tf.Tensor:
+        """(..., H, W, C) -> (N * C, H, W): one plane per image channel, each image's channels adjacent."""
+        per_image = tf.reshape(images, (-1, height, width, channels))
+        return tf.reshape(tf.transpose(per_image, (0, 3, 1, 2)), (-1, height, width))
+
+    def local_mean(planes: tf.Tensor) -> tf.Tensor:
+        # rows @ plane @ cols^T: the separable Gaussian, VALID borders.
         return tf.matmul(tf.matmul(rows, planes), cols, transpose_b=True)
 
+    x, y = as_planes(x), as_planes(y)
     c1 = (k1 * max_val) ** 2
     c2 = (k2 * max_val) ** 2
     mean_x, mean_y = local_mean(x), local_mean(y)
@@ -119,4 +124,4 @@ def gaussian_ssim(
     contrast_structure = (num1 - num0 + c2) / (den1 - den0 + c2)
     per_plane = tf.reduce_mean(luminance * contrast_structure, axis=(1, 2))  # (N * C,)
     per_image = tf.reduce_mean(tf.reshape(per_plane, (-1, channels)), axis=-1)
-    return tf.reshape(per_image, tf.shape(x)[:-3])
+    return tf.reshape(per_image, leading_shape)
