@@ -208,6 +208,33 @@ def test_each_ablation_changes_the_prediction_and_is_undone(rnn):
         pass
 
 
+def test_memory_off_runs_every_step_with_the_first_steps_statistics():
+    """With per-step batch statistics the memory-off ablation is every step run as the first one: the
+    moving statistics of the later steps are never read, so it does not shift the gates of zero states."""
+    from deep_rnn_tf.cells.step_normalization import StepwiseBatchNormalization
+    from deep_rnn_tf.tasks.prediction.ablation import ablated
+
+    frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _with_random_change_head(
+        _tiny(beta=0.0, predict_change=True, rbm_normalization="batch_per_step"), frames
+    )
+    for i, weight in enumerate(model.core.trainable_weights):  # an untrained core's output is tiny
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, StepwiseBatchNormalization)]
+    assert norms
+    for norm in norms:  # as after training on 8 core steps, every later row with its own statistics
+        norm.trained_steps.assign(8.0)
+    with ablated(model, "core_memory"):
+        before = model(frames, num_future=2).numpy()
+    for norm in norms:  # later rows only: the first row (the one memory-off reads) is untouched
+        shifted = np.array(norm.moving_mean.numpy())
+        shifted[1:] += 5.0
+        norm.moving_mean.assign(shifted)
+    with ablated(model, "core_memory"):
+        np.testing.assert_array_equal(model(frames, num_future=2).numpy(), before)
+    assert np.abs(model(frames, num_future=2).numpy() - before).max() > 1e-4  # the normal run reads them
+
+
 def test_without_motion_residuals_motion_reaches_the_decoder_through_the_core_only():
     from deep_rnn_tf.tasks.prediction.ablation import ablated
 

@@ -30,8 +30,9 @@ def ablated(model, what: str) -> Iterator[None]:
 
     Args:
         model: a built `MCNet`.
-        what: "none"; "core_memory" (the core's states are reset to zero before every step, so it sees
-            the current difference only); "core_output" (the core's output is replaced by zeros); or
+        what: "none"; "core_memory" (every step runs as the core's first: its states are reset to zero
+            and, in a core normalised with per-step statistics, the first step's statistics are used, so it
+            sees the current difference only); "core_output" (the core's output is replaced by zeros); or
             "motion_residuals" (the motion encoder's residual maps are replaced by zeros);
             "content_code" (the content encoder's 1/8 code, the core output's partner in the decoder's
             combination layers, is replaced by zeros; its multi-scale maps are kept); or "bottleneck"
@@ -46,7 +47,11 @@ def ablated(model, what: str) -> Iterator[None]:
 
     def ablated_step(diff, states, training, step_index):
         if what == "core_memory":
+            # The first step is the only one trained with zero states; a core with per-step batch statistics
+            # (the RBM core of the small preset) would otherwise normalise zero states with the statistics
+            # of remembered ones, which shifts its gates shut rather than removing the memory.
             states = [tf.zeros_like(state) for state in states]
+            step_index = tf.zeros_like(step_index)
         h_dyn, res_motion, new_states = step(diff, states, training, step_index)
         if what in ("core_output", "bottleneck"):
             h_dyn = tf.zeros_like(h_dyn)
