@@ -188,16 +188,21 @@ def _with_random_change_head(model: MCNet, frames) -> MCNet:
     return model
 
 
+def _randomise(weights, seed: int) -> None:
+    """Gives `weights` N(0, 0.5) values (stateless, weight i from seed (seed, i)): an untrained RBM stack's
+    output and the 1/8 content code are too small for an ablation to show."""
+    for i, weight in enumerate(weights):
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=(seed, i), stddev=0.5))
+
+
 @pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
 def test_each_ablation_changes_the_prediction_and_is_undone(rnn):
     from deep_rnn_tf.tasks.prediction.ablation import ABLATIONS, ablated
 
     frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
     model = _with_random_change_head(_tiny(rnn=rnn, beta=0.0, predict_change=True), frames)
-    for i, weight in enumerate(model.core.weights):  # an untrained RBM stack's output is tiny: enlarge it
-        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
-    for i, weight in enumerate(model.content_encoder.weights):  # and the 1/8 content code: it is too
-        weight.assign(tf.random.stateless_normal(weight.shape, seed=(8, i), stddev=0.5))
+    _randomise(model.core.weights, seed=7)
+    _randomise(model.content_encoder.weights, seed=8)
     normal = model(frames, num_future=2).numpy()
     for what in ABLATIONS[1:]:
         with ablated(model, what):
@@ -218,8 +223,7 @@ def test_memory_off_runs_every_step_with_the_first_steps_statistics():
     model = _with_random_change_head(
         _tiny(beta=0.0, predict_change=True, rbm_normalization="batch_per_step"), frames
     )
-    for i, weight in enumerate(model.core.trainable_weights):  # an untrained core's output is tiny
-        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    _randomise(model.core.trainable_weights, seed=7)  # not the moving statistics: variances stay positive
     norms = [layer for layer in model._flatten_layers() if isinstance(layer, StepwiseBatchNormalization)]
     assert norms
     for norm in norms:  # as after training on 8 core steps, every later row with its own statistics
@@ -450,8 +454,7 @@ def test_core_to_skips_lets_the_core_reach_the_decoder_beside_the_bottleneck(cor
     frames = tf.random.stateless_uniform((2, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
     model = _tiny(beta=0.0, predict_change=True, core_to_skips=core_to_skips)
     model = _with_random_change_head(model, frames)
-    for i, weight in enumerate(model.core.weights):  # an untrained RBM stack's output is tiny: enlarge it
-        weight.assign(tf.random.stateless_normal(weight.shape, seed=(7, i), stddev=0.5))
+    _randomise(model.core.weights, seed=7)
     for conv in model.decoder.combination:  # cut the 1/8 bottleneck: the skips are the only way left
         conv.kernel.assign(tf.zeros_like(conv.kernel))
     normal = model(frames, num_future=2).numpy()
