@@ -173,3 +173,26 @@ def test_standalone_serving_model_matches_the_trained_weights():
     out = serving(frames)
     np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
     assert out["class_name"].numpy()[0].decode() == "abc"[int(np.argmax(expected))]
+
+
+def test_hinge_warmup_counts_epochs_of_the_training_videos_listed_once(synth, monkeypatch):
+    task = get_task("action")
+    config = resolve_config(
+        "action",
+        "small",
+        [("test", {"data": synth, "rnn": "lstm1", "image_size": [16, 16], "width": 4, "hidden": 8,
+                   "batch_size": 2, "val_fraction": 0.5, "anticipation": True, "anticipation_warmup": 3,
+                   "lr_schedule": "cosine", "warmup_steps": 0})],
+    )  # fmt: skip
+    listings = []
+    listed = type(task).train_and_validation
+
+    def counting(self, cfg):
+        listings.append(1)
+        return listed(self, cfg)
+
+    monkeypatch.setattr(type(task), "train_and_validation", counting)
+    model = task.build_model(config)
+    train, _ = listed(task, task.config(config))
+    assert model.anticipation_warmup_steps == 3 * (len(train.items) // 2) > 0
+    assert len(listings) == 1

@@ -283,6 +283,8 @@ class ActionTask(Task):
         _, overlap = clip_frame_indices(
             10_000, int(config["num_clips"]), int(config["clip_len"]), float(config["overlap_rate"])
         )
+        # Listed once: the hinge's warm-up and the rate schedule both count in epochs of this length.
+        batches_per_epoch = self._batches_per_epoch(config)
         model = ActionOCTSModel(
             clip_model,
             overlap=int(overlap),
@@ -290,24 +292,26 @@ class ActionTask(Task):
             carry_state=config.get("model", "backbone") == "standalone",
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
             frame_loss_weight=float(config.get("frame_loss", 0.0)),
-            anticipation_warmup_steps=self._hinge_warmup_steps(config),
+            anticipation_warmup_steps=self._hinge_warmup_steps(config, batches_per_epoch),
         )
-        model.compile(optimizer=_optimizer(config, self._steps_per_epoch(config)))
+        model.compile(optimizer=_optimizer(config, self._schedule_steps_per_epoch(config, batches_per_epoch)))
         return model
 
-    def _hinge_warmup_steps(self, config: ActionConfig) -> int:
+    @staticmethod
+    def _hinge_warmup_steps(config: ActionConfig, batches_per_epoch: int | None) -> int:
         """`anticipation_warmup` epochs in optimizer steps (0 without the hinge, or when the epoch length
         is unknown: test and export build the model without data and never train it)."""
         epochs = int(config.get("anticipation_warmup", 0))
         if not config.get("anticipation") or epochs == 0:
             return 0
-        return epochs * (self._batches_per_epoch(config) or 0)
+        return epochs * (batches_per_epoch or 0)
 
-    def _steps_per_epoch(self, config: ActionConfig) -> int | None:
+    @staticmethod
+    def _schedule_steps_per_epoch(config: ActionConfig, batches_per_epoch: int | None) -> int | None:
         """The epoch length the learning-rate schedule needs (None for a constant rate without the flag)."""
         if config.lr_schedule == "constant":
             return config.steps_per_epoch
-        return self._batches_per_epoch(config)
+        return batches_per_epoch
 
     def _batches_per_epoch(self, config: ActionConfig) -> int | None:
         """Batches per epoch: the flag, or one pass over the training videos left after the validation
