@@ -111,6 +111,14 @@ def test_table_npz_plot_and_gifs(tmp_path):
     assert lines[0] == "| model | metric | T1 | T2 | avg |"
     assert lines[2] == "| model | PSNR | 31.00 | 62.50 | 46.75 |"
     assert lines[3] == "| model | SSIM | 0.800 | 0.700 | 0.750 |"
+    by_video = video.per_video_table(["clip_b", "clip_a"], results).splitlines()
+    assert by_video[0] == "| video | windows | model PSNR | model SSIM | copy-last PSNR | copy-last SSIM |"
+    assert by_video[2] == "| clip_b | 1 | 27.50 | 0.850 | 20.00 | 0.500 |"
+    assert by_video[3] == "| clip_a | 1 | 66.00 | 0.650 | 20.00 | 0.500 |"
+    grouped = video.per_video_table(["clip_a", "clip_a"], results).splitlines()
+    assert len(grouped) == 3 and grouped[2].startswith("| clip_a | 2 | 46.75 | 0.750 |")
+    with pytest.raises(ValueError, match="2 windows for 3 video names"):
+        video.per_video_table(["a", "b", "c"], results)
     writer = ResultsWriter(tmp_path)
     path = writer.npz(
         "q/results_model=MCNET.npz",

@@ -363,7 +363,12 @@ def test_test_command_writes_the_protocol_outputs(trained_run):
     assert 15 < float(np.mean(copy_npz["psnr"])) < 60
     assert os.path.isfile(os.path.join(folder, "per_step.png"))
     with open(os.path.join(folder, "per_step.md")) as handle:
-        assert "| copy_last_frame | PSNR |" in handle.read()
+        table = handle.read()
+    assert "| copy_last_frame | PSNR |" in table
+    # One row per test video, its windows counted: together every window of the test.
+    by_video = table.split("By test video")[1].splitlines()
+    assert "| video | windows | MCNET_rbm PSNR | MCNET_rbm SSIM | copy_last_frame PSNR |" in by_video[2]
+    assert sum(int(row.split("|")[2]) for row in by_video[4:] if row.startswith("| ")) == windows
     gifs = os.path.join(run_dir, "results", "images", "KTH", "t")
     assert any(name == "gt_pred.gif" for _, _, files in os.walk(gifs) for name in files)
 

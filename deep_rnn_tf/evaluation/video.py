@@ -251,6 +251,51 @@ def per_step_table(
     return "\n".join(lines)
 
 
+def per_video_table(
+    videos: Sequence[str],
+    results: Mapping[str, Mapping[str, np.ndarray]],
+    metrics: Sequence[str] = ("psnr", "ssim"),
+) -> str:
+    """A Markdown table of each test video's scores (mean over its windows and steps), one column per
+    (model, metric): where a model wins or loses against its peers, which the average over all windows
+    hides when one video carries most of a difference.
+
+    Args:
+        videos: the video of each window, in the order of the arrays' rows.
+        results: model name -> {"psnr": (N, T), "ssim": (N, T)}, N = len(videos).
+        metrics: which metrics to show, in order.
+
+    Example:
+        >>> scores = {"copy": {"psnr": np.array([[30.0], [20.0]]), "ssim": np.ones((2, 1))}}
+        >>> print(per_video_table(["a", "b"], scores))
+        | video | windows | copy PSNR | copy SSIM |
+        |---|---|---|---|
+        | a | 1 | 30.00 | 1.000 |
+        | b | 1 | 20.00 | 1.000 |
+    """
+    videos = list(videos)
+    for name, scores in results.items():
+        for metric in metrics:
+            if np.shape(scores[metric])[0] != len(videos):
+                raise ValueError(
+                    f"{name} {metric}: {np.shape(scores[metric])[0]} windows for {len(videos)} video names"
+                )
+    columns = [(name, metric) for name in results for metric in metrics]
+    lines = [
+        "| video | windows | " + " | ".join(f"{name} {metric.upper()}" for name, metric in columns) + " |",
+        "|" + "---|" * (len(columns) + 2),
+    ]
+    rows = np.asarray(videos)
+    for name_of_video in dict.fromkeys(videos):
+        mine = rows == name_of_video
+        cells = []
+        for name, metric in columns:
+            fmt = "{:.2f}" if metric == "psnr" else "{:.3f}"
+            cells.append(fmt.format(finite_mean(np.asarray(results[name][metric])[mine])))
+        lines.append(f"| {name_of_video} | {int(mine.sum())} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def metrics_arrays(psnr_values: np.ndarray, ssim_values: np.ndarray, **extra: np.ndarray) -> dict:
     """The arrays of a `results_model=<name>.npz` file: `psnr` and `ssim` [windows, T] plus `extra`.
 

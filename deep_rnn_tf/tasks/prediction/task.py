@@ -348,7 +348,9 @@ class PredictionTask(Task):
             f"{header}\n\nMCnet protocol (uint8, PSNR skimage, SSIM Gaussian 11 / 1.5):\n\n"
             f"{video.per_step_table(mcnet)}\n\nOpenSTL convention ([0, 1] floats):\n\n"
             f"{video.per_step_table(by_convention['openstl'])}\n\nOpenSTL per-frame errors (squared / "
-            f"absolute error summed over a frame's pixels, mean over windows and steps):\n\n{errors}\n"
+            f"absolute error summed over a frame's pixels, mean over windows and steps):\n\n{errors}\n\n"
+            f"By test video (MCnet protocol, mean over the video's windows and T):\n\n"
+            f"{video.per_video_table([segment.video for segment, _ in windows], mcnet)}\n"
         )
         quantitative.text("per_step.md", table)
         quantitative.figure("per_step.png", video.per_step_figure(mcnet, title=f"{header} (MCnet protocol)"))
