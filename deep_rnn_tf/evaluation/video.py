@@ -223,6 +223,11 @@ def finite_mean(values: np.ndarray, axis: int | None = None, cap: float = PSNR_C
     return np.mean(np.minimum(np.asarray(values, np.float64), cap), axis=axis)
 
 
+def _metric_format(metric: str) -> str:
+    """How the Markdown tables print a metric: PSNR in dB to 2 decimals, SSIM to 3."""
+    return "{:.2f}" if metric == "psnr" else "{:.3f}"
+
+
 def per_step_table(
     results: Mapping[str, Mapping[str, np.ndarray]], metrics: Sequence[str] = ("psnr", "ssim")
 ) -> str:
@@ -243,7 +248,7 @@ def per_step_table(
     for name, scores in results.items():
         for metric in metrics:
             per_step = finite_mean(scores[metric], axis=0)
-            fmt = "{:.2f}" if metric == "psnr" else "{:.3f}"
+            fmt = _metric_format(metric)
             cells = [fmt.format(v) for v in per_step] + [""] * (steps - len(per_step))
             lines.append(
                 f"| {name} | {metric.upper()} | " + " | ".join(cells) + f" | {fmt.format(per_step.mean())} |"
@@ -288,10 +293,10 @@ def per_video_table(
     rows = np.asarray(videos)
     for name_of_video in dict.fromkeys(videos):
         mine = rows == name_of_video
-        cells = []
-        for name, metric in columns:
-            fmt = "{:.2f}" if metric == "psnr" else "{:.3f}"
-            cells.append(fmt.format(finite_mean(np.asarray(results[name][metric])[mine])))
+        cells = [
+            _metric_format(metric).format(finite_mean(np.asarray(results[name][metric])[mine]))
+            for name, metric in columns
+        ]
         lines.append(f"| {name_of_video} | {int(mine.sum())} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
