@@ -17,6 +17,7 @@ from deep_rnn_tf import cli
 from deep_rnn_tf.tools.study import (
     BEST_VALIDATION_FILE,
     CELL_RECORD,
+    NOT_RECORDED,
     Study,
     StudyError,
     count_parameters,
@@ -315,6 +316,49 @@ def test_report_action_and_prediction_results(tmp_path):
     assert rows["copy-last"]["seeds_done"] == 1 and rows["copy-last"]["psnr_per_step_mean"][0] == 26.0
     markdown = prediction.write_report()["md"].read_text()
     assert "Per-step PSNR" in markdown and "| copy last frame |" in markdown
+
+
+def _finish_action_run(run_dir: Path) -> None:
+    (run_dir / "results").mkdir(parents=True)
+    result = {"top1": 0.5, "top5": 1.0, "mean_class_accuracy": 0.5, "anticipation_top1": 0.3}
+    result["anticipation_curve"] = {"0.5": 0.4, "1.0": 0.5}
+    (run_dir / "results" / "action_results.json").write_text(json.dumps(result))
+
+
+def test_report_lists_the_settings_on_which_its_runs_differ(tmp_path):
+    """A report rewritten over runs trained with other flags says what each run was trained with (from its
+    config.json), not only the flags of the command that wrote it; settings shared by all runs and the seed
+    are left out, and a setting an older run did not record is named so."""
+    grid = GRIDS["action-table"]
+    action = Study(grid, "small", tmp_path, seeds=2)
+    warmups = {"lstm1": (20, 20), "rbm15": (40, 40), "rbm1": (40, None)}
+    for cell, per_seed in warmups.items():
+        for seed, warmup in enumerate(per_seed):
+            run_dir = action.run_dir(grid.cell(cell), seed)
+            _finish_action_run(run_dir)
+            config = {"rnn": cell, "seed": seed, "val_seed": seed, "epochs": 120}
+            if warmup is not None:  # rbm1's seed 1 predates the setting
+                config["anticipation_warmup"] = warmup
+            (run_dir / "config.json").write_text(json.dumps(config))
+    paths = action.write_report()
+    differing = json.loads(paths["json"].read_text())["differing_settings"]
+    assert set(differing) == {"anticipation_warmup", "rnn"}  # not epochs (shared), not the seeds
+    assert differing["anticipation_warmup"]["1-layer RBM"] == [40, NOT_RECORDED]
+    markdown = paths["md"].read_text()
+    assert "## Settings that differ between the runs" in markdown
+    assert "| anticipation_warmup | 20 | 40 / (not recorded) | 40 |" in markdown
+    assert '| rnn | "lstm1" | "rbm1" | "rbm15" |' in markdown
+
+
+def test_a_report_whose_runs_share_every_setting_has_no_settings_section(tmp_path):
+    grid = GRIDS["action-table"]
+    action = Study(grid, "small", tmp_path, seeds=1)
+    run_dir = action.run_dir(grid.cell("rbm15"), 0)
+    _finish_action_run(run_dir)
+    (run_dir / "config.json").write_text(json.dumps({"rnn": "rbm15", "seed": 0}))
+    paths = action.write_report()
+    assert json.loads(paths["json"].read_text())["differing_settings"] == {}
+    assert "Settings that differ" not in paths["md"].read_text()
 
 
 def test_a_slow_slide_with_depth_is_not_rising_or_holding():

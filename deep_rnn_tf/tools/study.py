@@ -462,6 +462,7 @@ class Study:
             "flags": [*_without_overridden(self.spec.flags.split(), self.train_flags), *self.train_flags],
             "cells": rows,
             "checks": checks,
+            "differing_settings": differing_settings(rows),
             "plots": [p.name for p in plots],
             "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -501,6 +502,38 @@ def start_attempt(run_dir: Path, log: Path | None = None) -> float:
 def finish_attempt(run_dir: Path) -> None:
     """The run finished: no attempt of it is in progress any more."""
     (run_dir / ATTEMPT_RECORD).unlink(missing_ok=True)
+
+
+# Always different from run to run (the seed) or by construction (where the run lives): not a setting.
+_NOT_SETTINGS = frozenset({"seed", "val_seed", "run_dir"})
+# A run written before a setting existed has no value for it (not the same as a value of None).
+NOT_RECORDED = "(not recorded)"
+
+
+def differing_settings(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]]]:
+    """{setting: {cell label: [value per finished seed]}} for every setting of the runs' own `config.json`
+    that is not the same in all trained runs of the report.
+
+    The report's flags line is the flags of the command that wrote it; a report rewritten with
+    `--report-only` over runs trained with other flags (or assembled from several studies) would otherwise
+    not say what its runs were trained with. A setting missing from a run's config is `NOT_RECORDED`.
+    """
+    configs = {
+        row["label"]: [_read_json(Path(run["run_dir"]) / "config.json") for run in row["runs"]]
+        for row in rows
+        if not row.get("derived_from") and row["runs"]
+    }
+    every = [config for per_cell in configs.values() for config in per_cell]
+    keys = sorted({key for config in every for key in config} - _NOT_SETTINGS)
+    differing = {}
+    for key in keys:
+        values = [json.dumps(config.get(key, NOT_RECORDED), sort_keys=True) for config in every]
+        if len(set(values)) > 1:
+            differing[key] = {
+                label: [config.get(key, NOT_RECORDED) for config in per_cell]
+                for label, per_cell in configs.items()
+            }
+    return differing
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -731,10 +764,32 @@ def study_markdown(
     lines += ["", "## The paper's orderings, measured", ""]
     marks = {True: "holds", False: "does NOT hold", None: "not measured"}
     lines += [f"- {c['check']}: **{marks[c['holds']]}** ({c['detail']})" for c in checks] or ["- none"]
+    lines += _settings_table(report.get("differing_settings") or {})
     lines += _curve_tables(grid, rows)
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def _settings_table(differing: dict[str, dict[str, list[Any]]]) -> list[str]:
+    """The settings on which the runs differ, by cell: one value where a cell's seeds agree, else each."""
+    if not differing:
+        return []
+    labels = list(next(iter(differing.values())))
+    lines = [
+        "",
+        "## Settings that differ between the runs (each run's `config.json`)",
+        "",
+        "| setting | " + " | ".join(labels) + " |",
+        "|" + "---|" * (len(labels) + 1),
+    ]
+    for key, by_cell in differing.items():
+        cells = []
+        for label in labels:
+            shown = [value if value == NOT_RECORDED else json.dumps(value) for value in by_cell[label]]
+            cells.append(shown[0] if len(set(shown)) == 1 else " / ".join(shown))
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
