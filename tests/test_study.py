@@ -417,6 +417,56 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
+def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained_with(tmp_path, monkeypatch):
+    """A report averages every finished run of its folder under one flags line: adding runs with other
+    flags (or resuming an interrupted run with them) is refused before anything runs, naming the run and the
+    flags; the same flags in another order or with the folder given another way go on."""
+    from deep_rnn_tf.tools import study as study_module
+
+    calls = []
+
+    def fake_child(commands, log_path, threads):
+        calls.append(commands)
+        if commands[0][0] == "data":
+            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+        else:
+            _finish_polygon_run(Path(commands[0][commands[0].index("--run-dir") + 1]), 0.5, 0.0)
+        return 0
+
+    monkeypatch.setattr(study_module, "run_child", fake_child)
+    grid = GRIDS["polygon-depth"]
+    first = Study(grid, "tiny", tmp_path, seeds=1, train_flags=["--epochs", "2", "--lr", "1e-3"], log=print)
+    assert first.run() == 0
+    assert json.loads((tmp_path / "runs" / "rbm-2" / "seed-0" / CELL_RECORD).read_text())["train_argv"]
+    calls.clear()
+    other = Study(grid, "tiny", tmp_path, seeds=2, train_flags=["--epochs", "3", "--lr", "1e-3"], log=print)
+    with pytest.raises(StudyError, match=r"rbm-2/seed-0: trained with other flags .*--epochs: 2 -> 3"):
+        other.run()
+    assert calls == []  # refused before any run or data
+    added = Study(grid, "tiny", tmp_path, seeds=1, train_flags=["--epochs", "2", "--jit"], log=print)
+    with pytest.raises(StudyError, match=r"--jit: \(absent\) -> \(set\); --lr: 1e-3 -> \(absent\)"):
+        added.run()
+    # An interrupted run (its attempt record) counts too.
+    interrupted = tmp_path / "runs" / "rbm-2" / "seed-1"
+    interrupted.mkdir(parents=True)
+    argv = ["train", "polygon", "--run-dir", str(interrupted), "--epochs", "9"]
+    (interrupted / study_module.ATTEMPT_RECORD).write_text(json.dumps({"train_argv": argv}))
+    with pytest.raises(StudyError, match=r"rbm-2/seed-1: .*--epochs: 9 -> 2"):
+        Study(grid, "tiny", tmp_path, seeds=2, train_flags=["--lr", "1e-3", "--epochs", "2"]).run()
+    (interrupted / study_module.ATTEMPT_RECORD).unlink()
+    # Same flags in another order, the folder given relative to the working directory: seed 1 runs.
+    monkeypatch.chdir(tmp_path.parent)
+    again = Study(
+        grid, "tiny", Path(tmp_path.name), seeds=2, train_flags=["--lr", "1e-3", "--epochs", "2"], log=print
+    )
+    assert again.run() == 0
+    assert len(calls) == 2 and all("seed-1" in " ".join(c[0]) for c in calls)
+    started = json.loads((tmp_path / "runs" / "rbm-2" / "seed-1" / CELL_RECORD).read_text())
+    assert started["train_argv"][-4:] == ["--lr", "1e-3", "--epochs", "2"]
+
+
 def test_side_by_side_runs_cap_both_tensorflow_thread_pools(tmp_path, monkeypatch):
     from deep_rnn_tf.tools import study as study_module
 

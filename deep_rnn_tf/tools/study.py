@@ -340,6 +340,33 @@ class Study:
     def is_finished(self, run: CellRun) -> bool:
         return result_file(self.grid.task, run.run_dir) is not None
 
+    def check_same_flags(self, runs: list[CellRun]) -> None:
+        """Refuses to add runs to a study folder whose runs were trained with other flags.
+
+        A report mixes every finished run of its folder: a new run with other flags beside old ones (or an
+        interrupted run resumed with other flags) would be averaged with them under one flags line. Each
+        run records its train command when it starts and when it finishes; runs that predate the record
+        are not checked.
+
+        Raises:
+            StudyError: names the first run that differs, the flags that differ, and what to do.
+        """
+        for run in runs:
+            recorded = _recorded_train_argv(run.run_dir)
+            if recorded is None:
+                continue
+            was, now = _flag_map(recorded), _flag_map(run.train_argv)
+            if was != now:
+                changed = sorted(flag for flag in set(was) | set(now) if was.get(flag) != now.get(flag))
+                shown = "; ".join(
+                    f"{flag}: {_shown(was.get(flag))} -> {_shown(now.get(flag))}" for flag in changed
+                )
+                raise StudyError(
+                    f"{run.run_dir}: trained with other flags than this study gives it ({shown}); "
+                    "use a new --out for these flags, or --report-only to rewrite the report of the "
+                    "runs as they are"
+                )
+
     # --- running -----------------------------------------------------------------------------------
     def _progress(self, text: str) -> None:
         elapsed = int(time.monotonic() - self._started)
@@ -366,7 +393,7 @@ class Study:
     def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool:
         self._progress(f"running {run.key} ({counter['done']}/{total} done)")
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        earlier = start_attempt(run.run_dir)
+        earlier = start_attempt(run.run_dir, train_argv=run.train_argv)
         begin = time.monotonic()
         status = run_child(
             [list(run.train_argv), list(run.test_argv)], run.run_dir / "study.log", self._threads()
@@ -406,6 +433,8 @@ class Study:
             f"budget {self.budget}, {len(self.cells)} cells x {self.seeds} seed(s): {len(runs)} runs, "
             f"{counter['done']} already finished, {len(todo)} to run, {self.jobs} at a time"
         )
+        # Even with nothing to run: the report written below states this command's flags.
+        self.check_same_flags(runs)
         if todo:
             self.ensure_data()
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
@@ -488,14 +517,17 @@ def interrupted_wall(run_dir: Path, log: Path | None = None) -> float:
     return float(record.get("earlier_s", 0.0)) + max(0.0, last - float(record.get("started_unix", last)))
 
 
-def start_attempt(run_dir: Path, log: Path | None = None) -> float:
+def start_attempt(run_dir: Path, log: Path | None = None, train_argv: Sequence[str] | None = None) -> float:
     """Records that an attempt at this run starts now; returns the earlier attempts' seconds.
 
     The record (`ATTEMPT_RECORD`) stays if the attempt is killed, so the next attempt counts this one's time
     (`interrupted_wall`); `finish_attempt` removes it.
     """
     earlier = interrupted_wall(run_dir, log)
-    write_json_atomic(run_dir / ATTEMPT_RECORD, {"earlier_s": earlier, "started_unix": time.time()})
+    record = {"earlier_s": earlier, "started_unix": time.time()}
+    if train_argv is not None:
+        record["train_argv"] = list(train_argv)
+    write_json_atomic(run_dir / ATTEMPT_RECORD, record)
     return earlier
 
 
@@ -534,6 +566,40 @@ def differing_settings(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[A
                 for label, per_cell in configs.items()
             }
     return differing
+
+
+# Flags whose value names where a run lives, not how it trains.
+_PLACE_FLAGS = frozenset({"--run-dir"})
+
+
+def _recorded_train_argv(run_dir: Path) -> list[str] | None:
+    """The train command a run finished with, else the one its interrupted attempt started with."""
+    for record in (CELL_RECORD, ATTEMPT_RECORD):
+        argv = _read_json(run_dir / record).get("train_argv")
+        if argv:
+            return list(argv)
+    return None
+
+
+def _flag_map(argv: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """{--flag: its values} of a train command; the order of flags does not matter, paths made absolute."""
+    flags: dict[str, tuple[str, ...]] = {}
+    current = None
+    for arg in argv:
+        if arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            current = name
+            flags[current] = (value,) if value else ()
+        elif current is not None:
+            value = os.path.abspath(arg) if os.sep in arg else arg
+            flags[current] = (*flags[current], value)
+    return {flag: values for flag, values in flags.items() if flag not in _PLACE_FLAGS}
+
+
+def _shown(values: tuple[str, ...] | None) -> str:
+    if values is None:
+        return "(absent)"
+    return " ".join(values) or "(set)"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
