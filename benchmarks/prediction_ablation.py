@@ -5,7 +5,9 @@ residuals, each switched off at test time in turn.
 
 Prints, per ablation, the per-step MSE of the prediction divided by copy-last-frame's (< 1: better than
 copying), its mean, and the mean |x̂_t − x̂_{t−1}| per step. A row equal to "none" means the trained model
-does not use that path (see `deep_rnn_tf.tasks.prediction.ablation`).
+does not use that path (see `deep_rnn_tf.tasks.prediction.ablation`). The last rows feed the model the true
+frame difference at every fed-back step instead of its own predicted one: the gap to "none" is what
+rolling out on its own motion costs.
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
             prediction = predict_in_batches(model, observed, steps)
         row(what, "MSE / copy-last", mse_ratio_to_copy_last(prediction, observed, future), 3)
         row(what, "mean abs change", changes_from_last_observed(prediction), 4)
+    # The same model fed the true frame difference at every fed-back step: what rolling out on its own
+    # predicted motion costs (`true_motion`).
+    prediction = predict_in_batches(model, observed, steps, future=future)
+    row(
+        "none, true motion fed back",
+        "MSE / copy-last",
+        mse_ratio_to_copy_last(prediction, observed, future),
+        3,
+    )
+    row("none, true motion fed back", "mean abs change", changes_from_last_observed(prediction), 4)
     row("(truth)", "mean abs change", changes_from_last_observed(future), 4)
     return 0
 

@@ -213,6 +213,29 @@ def test_each_ablation_changes_the_prediction_and_is_undone(rnn):
         pass
 
 
+@pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
+def test_true_motion_feeds_the_true_frame_differences_back_and_is_undone(rnn):
+    """Given its own rollout as the "truth", the model on true motion reproduces that rollout (so it feeds
+    back exactly the difference the model computes, one step aligned); given another future, the first
+    predicted frame (observed differences only) is unchanged and the later ones move."""
+    from deep_rnn_tf.tasks.prediction.ablation import predict_in_batches, true_motion
+
+    frames = tf.random.stateless_uniform((3, 3, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _with_random_change_head(_tiny(rnn=rnn, beta=0.0, predict_change=True), frames)
+    _randomise(model.core.trainable_weights, seed=7)
+    observed = frames.numpy()
+    own = model(frames, num_future=3).numpy()
+    np.testing.assert_allclose(
+        predict_in_batches(model, observed, 3, batch_size=2, future=own), own, atol=1e-6
+    )
+    other = tf.random.stateless_uniform(own.shape, seed=(5, 6), minval=-1.0, maxval=1.0).numpy()
+    with true_motion(model, observed, other):
+        on_other = model(frames, num_future=3).numpy()
+    np.testing.assert_allclose(on_other[:, 0], own[:, 0], atol=1e-6)
+    assert np.abs(on_other[:, 1:] - own[:, 1:]).max() > 1e-4
+    np.testing.assert_array_equal(model(frames, num_future=3).numpy(), own)  # restored after the block
+
+
 def test_memory_off_runs_every_step_with_the_first_steps_statistics():
     """With per-step batch statistics the memory-off ablation is every step run as the first one: the
     moving statistics of the later steps are never read, so it does not shift the gates of zero states."""

@@ -1,5 +1,6 @@
 """What each path of a trained MCnet predictor contributes: the recurrent core's memory, its output, and
-MCnet's motion residuals, measured by switching one off at test time.
+MCnet's motion residuals, measured by switching one off at test time; and what rolling out on its own
+predicted motion costs (`true_motion`).
 
 MCnet's decoder sees the recurrent core's output *and* the motion encoder's multi-scale maps of the
 current frame difference (the motion residuals), which go around the core. A core whose output can be
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.kth import to_unit_range
+from deep_rnn_tf.tasks.prediction.model import gray01
 
 ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals", "content_code", "bottleneck")
 
@@ -76,6 +78,39 @@ def ablated(model, what: str) -> Iterator[None]:
             del model.content_encoder.call
 
 
+@contextlib.contextmanager
+def true_motion(model, observed: np.ndarray, future: np.ndarray) -> Iterator[None]:
+    """Inside the block the motion encoder reads the *true* frame difference at every fed-back step.
+
+    A predictor rolls out on its own predictions: from the second predicted frame on, its motion encoder
+    (the core's input and the motion residuals) reads the difference between its last prediction and the
+    frame before, and a model that under-predicts motion sees less motion at every step. With the true
+    difference instead, what is left of a model's error is its one-step error given the true recent motion
+    (the content frame and the change head still use its own predictions): the gap between the two rows
+    is what rolling out on its own motion costs. Call the model on `observed` only, with T <= future's.
+
+    Args:
+        model: a built `MCNet`.
+        observed: (N, K, H, W, 1) the observed frames in [-1, 1] (the model's input in the block).
+        future: (N, >= T, H, W, 1) the true future frames in [-1, 1].
+    """
+    frames = tf.constant(np.concatenate([observed, future], axis=1), tf.float32)
+    step = model._core_step
+
+    def step_on_true_motion(diff, states, training, step_index):
+        # Core step i reads the difference that ends at frame i + 1 (step 0: frames 1 - 0; the first
+        # fed-back step, K - 1: the first future frame minus the last observed one).
+        t = int(step_index) + 1
+        true = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+        return step(tf.cast(true, diff.dtype), states, training, step_index)
+
+    model._core_step = step_on_true_motion
+    try:
+        yield
+    finally:
+        model._core_step = step
+
+
 def load_test_windows(task, config, past: int, windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(observed (N, past, H, W, 1), future (N, test_future, H, W, 1)): the run's test windows in [-1, 1]."""
     steps = config.test_future
@@ -86,12 +121,21 @@ def load_test_windows(task, config, past: int, windows: int | None = None) -> tu
     return frames[:, :past], frames[:, past:]
 
 
-def predict_in_batches(model, observed: np.ndarray, steps: int, batch_size: int = 16) -> np.ndarray:
-    """The model's (N, steps, H, W, 1) prediction of every observed window, `batch_size` at a time."""
-    parts = [
-        model(tf.constant(observed[i : i + batch_size]), training=False, num_future=steps).numpy()
-        for i in range(0, len(observed), batch_size)
-    ]
+def predict_in_batches(
+    model, observed: np.ndarray, steps: int, batch_size: int = 16, future: np.ndarray | None = None
+) -> np.ndarray:
+    """The model's (N, steps, H, W, 1) prediction of every observed window, `batch_size` at a time; with
+    `future`, each batch on the true motion (`true_motion`)."""
+    parts = []
+    for i in range(0, len(observed), batch_size):
+        batch = observed[i : i + batch_size]
+        context = (
+            contextlib.nullcontext()
+            if future is None
+            else true_motion(model, batch, future[i : i + batch_size])
+        )
+        with context:
+            parts.append(model(tf.constant(batch), training=False, num_future=steps).numpy())
     return np.concatenate(parts)
 
 
