@@ -7,7 +7,8 @@ Prints, per ablation, the per-step MSE of the prediction divided by copy-last-fr
 copying), its mean, and the mean |x̂_t − x̂_{t−1}| per step. A row equal to "none" means the trained model
 does not use that path (see `deep_rnn_tf.tasks.prediction.ablation`). The last rows feed the model the true
 frame difference at every fed-back step instead of its own predicted one: the gap to "none" is what
-rolling out on its own motion costs.
+rolling out on its own motion costs. Last, how much the core's output at the last observed step owes to
+its states (`memory_use`) and how much each state tensor changes over the observed steps.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         ABLATIONS,
         ablated,
         load_test_windows,
+        memory_use,
         mse_ratio_to_copy_last,
         predict_in_batches,
         step_changes,
@@ -69,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     row("none, true motion fed back", "mean abs change", changes_from_last_observed(prediction), 4)
     row("(truth)", "mean abs change", changes_from_last_observed(future), 4)
+    used = memory_use(model, observed)
+    print(
+        f"\nMemory at the last observed step: the core's output with its states against the same step "
+        f"run as its first: correlation {used['output_correlation']:.3f}, mean |difference| / mean |output| "
+        f"{used['relative_change']:.3f}"
+    )
+    print(
+        "| core state | temporal std (second half of the observed steps) | spread at the last step | ratio |"
+    )
+    print("|---|---|---|---|")
+    for index, state in enumerate(used["states"]):
+        ratio = state["temporal_std"] / max(state["spread"], 1e-12)
+        print(f"| {index} | {state['temporal_std']:.4f} | {state['spread']:.4f} | {ratio:.3f} |")
     return 0
 
 

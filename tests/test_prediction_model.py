@@ -236,6 +236,32 @@ def test_true_motion_feeds_the_true_frame_differences_back_and_is_undone(rnn):
     np.testing.assert_array_equal(model(frames, num_future=3).numpy(), own)  # restored after the block
 
 
+@pytest.mark.parametrize("rnn", ["rbm", "convlstm"])
+def test_memory_use_measures_what_the_last_output_owes_to_the_states(rnn):
+    """With random recurrent weights the last observed output moves when the states are reset; an RBM core
+    whose recurrent kernels are zero (its only path through time without a leak) computes the same output
+    with or without them (correlation 1, no change). The states' statistics come one per state tensor."""
+    from deep_rnn_tf.tasks.prediction.ablation import memory_use
+
+    frames = tf.random.stateless_uniform((5, 5, 16, 16, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
+    model = _tiny(rnn=rnn, beta=0.0, predict_change=True, rbm_normalization=None)
+    model(frames[:, :3])
+    _randomise(model.core.trainable_weights, seed=7)
+    used = memory_use(model, frames.numpy(), batch_size=2)
+    assert used["relative_change"] > 0.01 and used["output_correlation"] < 0.999
+    assert len(used["states"]) == len(model.core.get_initial_state(1))
+    assert all(s["temporal_std"] > 0 and s["spread"] > 0 for s in used["states"])
+    with pytest.raises(ValueError, match="K >= 4"):
+        memory_use(model, frames.numpy()[:, :3])
+    if rnn == "convlstm":  # its cell state is carried additively even without recurrent kernels
+        return
+    for weight in model.core.weights:
+        if "recurrent_kernel" in weight.path:
+            weight.assign(tf.zeros_like(weight))
+    memoryless = memory_use(model, frames.numpy(), batch_size=2)
+    assert memoryless["relative_change"] < 1e-6 and memoryless["output_correlation"] > 0.999999
+
+
 def test_memory_off_runs_every_step_with_the_first_steps_statistics():
     """With per-step batch statistics the memory-off ablation is every step run as the first one: the
     moving statistics of the later steps are never read, so it does not shift the gates of zero states."""

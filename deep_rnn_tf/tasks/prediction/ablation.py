@@ -111,6 +111,57 @@ def true_motion(model, observed: np.ndarray, future: np.ndarray) -> Iterator[Non
         model._core_step = step
 
 
+def memory_use(model, observed: np.ndarray, batch_size: int = 16) -> dict:
+    """How much a trained core's output at the last observed step rests on what it remembers.
+
+    Runs the core over the observed differences, then the last step twice: with the remembered states,
+    and as the core's first step (states zero, the first step's statistics; the `core_memory` ablation).
+    A core whose output barely changes without its memory passes on the current difference only, whatever
+    its states hold; one whose states do not change from step to step holds a fixed map, not the motion.
+
+    Args:
+        model: a built `MCNet`.
+        observed: (N, K >= 4, H, W, 1) observed frames in [-1, 1].
+        batch_size: windows per core call.
+
+    Returns:
+        {"output_correlation": Pearson r of the two outputs, "relative_change": mean |h - h_reset| /
+        mean |h|, "states": [{"temporal_std": std over the second half of the observed steps, averaged
+        over positions, "spread": std over windows, positions and channels at the last step}, ... one per
+        core state tensor]}.
+    """
+    past = observed.shape[1]
+    if past < 4:
+        raise ValueError(f"observed: memory_use needs K >= 4 observed frames; received K={past}")
+    remembered, reset, histories = [], [], []
+    for i in range(0, len(observed), batch_size):
+        frames = tf.constant(observed[i : i + batch_size], tf.float32)
+        states = model.core.get_initial_state(tf.shape(frames)[0])
+        history = []
+        for t in range(1, past):
+            diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+            before = states
+            h_dyn, _, states = model._core_step(diff, states, False, tf.constant(t - 1))
+            history.append([state.numpy() for state in states])
+        zeros = [tf.zeros_like(state) for state in before]
+        h_reset, _, _ = model._core_step(diff, zeros, False, tf.constant(0))
+        remembered.append(h_dyn.numpy())
+        reset.append(h_reset.numpy())
+        histories.append(history)
+    h, h0 = np.concatenate(remembered), np.concatenate(reset)
+    states = []
+    for index in range(len(histories[0][0])):
+        # (steps, N, ...) of one state tensor; the second half of the steps, past the start-up transient.
+        series = np.concatenate([np.stack([step[index] for step in hist]) for hist in histories], axis=1)
+        late = series[(past - 1) // 2 :]
+        states.append({"temporal_std": float(late.std(axis=0).mean()), "spread": float(series[-1].std())})
+    return {
+        "output_correlation": float(np.corrcoef(h.ravel(), h0.ravel())[0, 1]),
+        "relative_change": float(np.abs(h - h0).mean() / max(np.abs(h).mean(), 1e-12)),
+        "states": states,
+    }
+
+
 def load_test_windows(task, config, past: int, windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(observed (N, past, H, W, 1), future (N, test_future, H, W, 1)): the run's test windows in [-1, 1]."""
     steps = config.test_future
