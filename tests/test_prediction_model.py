@@ -112,6 +112,20 @@ def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_fram
     assert MCNet.from_config(model.get_config()).predict_change
 
 
+def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
+    """The RBM core with the blend merge (two states per layer) under the small preset's per-step
+    statistics and leaky-integrator gates: the untrained change predictor is copy-last exactly, and the
+    option survives the model's config."""
+    model = _tiny(
+        rnn="rbm", beta=0.0, predict_change=True, rbm_merge="blend",
+        rbm_normalization="batch_per_step", rbm_memory_gain=3.0,
+    )  # fmt: skip
+    frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
+    np.testing.assert_array_equal(model(frames, num_future=3).numpy(), copy_last_frame(frames, 3).numpy())
+    assert len(model.core.get_initial_state(2)) == 2 * 2  # gate and previous output, per layer
+    assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == "blend"
+
+
 def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     from deep_rnn_tf.tasks import resolve_config
 

@@ -19,7 +19,11 @@ into x through the temporal branch only (the gradient still reaches W_T and flow
 The merge zeta is the element-wise product in the original code; the paper says that "by adjusting the
 synthesizing method (zeta) we can balance the dominance of each direction" without naming another one.
 `merge="sum"` (h_t = r_t + s_t) is that other balance: the temporal state reaches the output additively
-instead of only scaling the current input's representation.
+instead of only scaling the current input's representation. `merge="blend"` balances the two directions
+literally: h_t = (1 - s_t) (.) r_t + s_t (.) h_{t-1}, the gate choosing per position between the current
+representation and the layer's own previous output (carried as a second state). With the product, h_t is
+zero wherever r_t is, whatever the gate remembers: fed its own predictions, whose motion fades, an RBM
+predictor's output fades with them; the blend can hold its output where the input goes quiet.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from deep_rnn_tf.validation import (
 )
 
 TD_MODES = ("batch", "sample")
-MERGES = ("product", "sum")
+MERGES = ("product", "sum", "blend")
 
 
 class _RBMBase(RecurrentCell):
@@ -72,6 +76,8 @@ class _RBMBase(RecurrentCell):
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
         self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
         self.merge = check_choice("merge", merge, MERGES)
+        # The blend carries the layer's previous output beside its gate.
+        self.num_states = 2 if self.merge == "blend" else 1
         self.leak = check_in_range("leak", leak, 0.0, MAX_RBM_LEAK)
         self._make_seed_generator()
 
@@ -183,7 +189,12 @@ class _RBMBase(RecurrentCell):
         if self.leak_logit is not None:
             keep = tf.sigmoid(self.leak_logit)
             gate = keep * previous_gate + (1.0 - keep) * gate
-        return self._zeta(self.activation(representation), self._merge_gate(gate)), [gate]
+        merged_gate = self._merge_gate(gate)
+        representation = self.activation(representation)
+        if self.merge == "blend":
+            output = (1.0 - merged_gate) * representation + merged_gate * states[1]
+            return output, [gate, output]
+        return self._zeta(representation, merged_gate), [gate]
 
     def _zeta(self, representation, gate):
         if self.merge == "sum":
@@ -214,7 +225,7 @@ class RBMCell(_RBMBase):
     """Convolutional Representation Bridge Module cell (a `keras.layers.RNN`-compatible cell).
 
     Input (batch, H, W, C) per step; output h_t (batch, ceil(H/strides), ceil(W/strides), filters);
-    state [s_t] with s_t of shape (batch, H, W, filters) in (0, 1).
+    state [s_t] with s_t of shape (batch, H, W, filters) in (0, 1); with `merge="blend"`, [s_t, h_t].
 
     Args:
         filters: output channels of both units (positive int).
@@ -236,8 +247,10 @@ class RBMCell(_RBMBase):
         gate_bias: initial value of b_T (0, the original: the gate starts at 1/2; 1 starts it at 0.73, as
             an LSTM's forget-gate bias; in [-10, 10]). With a normalisation, the initial shift of the
             temporal normalisation instead (which would remove b_T).
-        merge: the merge zeta of the two units: "product" (h = r * s, the original) or "sum" (h = r + s:
-            the state reaches the output additively, not only as a scale of the current representation).
+        merge: the merge zeta of the two units: "product" (h = r * s, the original), "sum" (h = r + s:
+            the state reaches the output additively, not only as a scale of the current representation) or
+            "blend" (h_t = (1 - s) * r + s * h_{t-1}: the gate chooses between the current representation
+            and the previous output, which becomes a second state; not in the paper).
         leak: 0 (the original) or lambda_0 in (0, 0.99]: the gate keeps a learnt per-channel share lambda
             of its previous value, s_t = lambda * s_{t-1} + (1 - lambda) * sigmoid(...), lambda starting at
             lambda_0 (an additive memory outside the normalisation; not in the paper).
@@ -277,7 +290,7 @@ class RBMCell(_RBMBase):
             return None if size is None else -(-size // self.strides)
 
         output = (batch, reduce(height), reduce(width), self.filters)
-        return output, [(batch, height, width, self.filters)]
+        return output, [(batch, height, width, self.filters)] + [output] * (self.num_states - 1)
 
     def get_config(self):
         return {
@@ -315,7 +328,7 @@ class DenseRBMCell(_RBMBase):
 
     @property
     def state_size(self):
-        return self.units
+        return [self.units] * self.num_states if self.num_states > 1 else self.units
 
     @property
     def output_size(self):
@@ -329,7 +342,7 @@ class DenseRBMCell(_RBMBase):
 
     def compute_output_shape(self, input_shape, states_shape=None):
         batch = tuple(input_shape)[0]
-        return (batch, self.units), [(batch, self.units)]
+        return (batch, self.units), [(batch, self.units)] * self.num_states
 
     def get_config(self):
         config = super().get_config()

@@ -56,8 +56,9 @@ class ActionConfig(TaskConfig):
             1/2; 2 starts it near 0.88, so a 15-layer stack does not scale its signal by 2^-15 at the start).
         rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
             at g x identity and their gates' shift at gate_bias - g/2 (leaky-integrator gates).
-        rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original) or "sum" (h = r + s: the
-            temporal state, which is where the motion lives, reaches the next layer additively).
+        rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original), "sum" (h = r + s: the
+            temporal state, which is where the motion lives, reaches the next layer additively) or "blend"
+            (h_t = (1 - s) * r + s * h_{t-1}; `RBMCell(merge=...)`).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
         dropout_mask: "frame" (a new Dropout2d mask per frame, the original's) or "sequence" (one mask for
             all frames of a clip: a channel dropped in one frame only looks like motion to the stack).
@@ -99,7 +100,7 @@ class ActionConfig(TaskConfig):
     width: int = 512
     rnn_normalization: Normalization = "batch"
     convlstm_normalization: Normalization | None = None
-    rbm_merge: Literal["product", "sum"] = "product"
+    rbm_merge: Literal["product", "sum", "blend"] = "product"
     gate_bias: float = 0.0
     rbm_memory_gain: float = 0.0
     hidden: int = 512

@@ -142,8 +142,9 @@ class ActionTask(Task):
         )
         add(
             "--rbm-merge",
-            choices=("product", "sum"),
-            help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",
+            choices=("product", "sum", "blend"),
+            help="merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
+            "h = (1 - s) * r + s * h_prev (blend)",
         )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")

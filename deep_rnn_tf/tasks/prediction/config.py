@@ -66,8 +66,9 @@ class PredictionConfig(TaskConfig):
             backbone models').
         pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
             pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
-        rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original) or "sum" (h = r + s: the
-            temporal state reaches the output additively; `RBMCell(merge=...)`).
+        rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original), "sum" (h = r + s: the
+            temporal state reaches the output additively) or "blend" (h_t = (1 - s) * r + s * h_{t-1}: the
+            output can hold where the input goes quiet); `RBMCell(merge=...)`.
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
         rbm_leak: 0 (the original) or lambda_0 in (0, 0.99] (`RBMCell(leak)`): every RBM gate keeps a learnt
@@ -134,7 +135,7 @@ class PredictionConfig(TaskConfig):
     rbm_normalization: Normalization | None = None
     convlstm_normalization: Normalization | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
-    rbm_merge: Literal["product", "sum"] = "product"
+    rbm_merge: Literal["product", "sum", "blend"] = "product"
     rbm_leak: float = 0.0
     rbm_memory_gain: float = 0.0
     rbm_kernel_gain: float | None = None

@@ -140,8 +140,9 @@ class PredictionTask(Task):
         )
         parser.add_argument(
             "--rbm-merge",
-            choices=("product", "sum"),
-            help="merge of the RBM cells' units: h = r * s (the original) or h = r + s",
+            choices=("product", "sum", "blend"),
+            help="merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
+            "h = (1 - s) * r + s * h_prev (blend)",
         )
         parser.add_argument(
             "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
