@@ -417,7 +417,9 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
-def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained_with(tmp_path, monkeypatch):
+def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained_with(
+    tmp_path, monkeypatch, capsys
+):
     """A report averages every finished run of its folder under one flags line: adding runs with other
     flags (or resuming an interrupted run with them) is refused before anything runs, naming the run and the
     flags; the same flags in another order or with the folder given another way go on."""
@@ -445,6 +447,10 @@ def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained
     with pytest.raises(StudyError, match=r"rbm-2/seed-0: trained with other flags .*--epochs: 2 -> 3"):
         other.run()
     assert calls == []  # refused before any run or data
+    dry = ["polygon-depth", "--budget", "tiny", "--out", str(tmp_path), "--dry-run", "--epochs", "3"]
+    assert study_main([*dry, "--lr", "1e-3"]) == 0
+    printed = capsys.readouterr().out
+    assert "# rbm-2 seed 0 (finished, trained with other flags: --epochs: 2 -> 3)" in printed
     added = Study(grid, "tiny", tmp_path, seeds=1, train_flags=["--epochs", "2", "--jit"], log=print)
     with pytest.raises(StudyError, match=r"--jit: \(absent\) -> \(set\); --lr: 1e-3 -> \(absent\)"):
         added.run()

@@ -352,17 +352,10 @@ class Study:
             StudyError: names the first run that differs, the flags that differ, and what to do.
         """
         for run in runs:
-            recorded = _recorded_train_argv(run.run_dir)
-            if recorded is None:
-                continue
-            was, now = _flag_map(recorded), _flag_map(run.train_argv)
-            if was != now:
-                changed = sorted(flag for flag in set(was) | set(now) if was.get(flag) != now.get(flag))
-                shown = "; ".join(
-                    f"{flag}: {_shown(was.get(flag))} -> {_shown(now.get(flag))}" for flag in changed
-                )
+            changed = flags_changed(run)
+            if changed:
                 raise StudyError(
-                    f"{run.run_dir}: trained with other flags than this study gives it ({shown}); "
+                    f"{run.run_dir}: trained with other flags than this study gives it ({changed}); "
                     "use a new --out for these flags, or --report-only to rewrite the report of the "
                     "runs as they are"
                 )
@@ -570,6 +563,19 @@ def differing_settings(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[A
 
 # Flags whose value names where a run lives, not how it trains.
 _PLACE_FLAGS = frozenset({"--run-dir"})
+
+
+def flags_changed(run: CellRun) -> str | None:
+    """ "--flag: recorded -> planned; ..." for the flags on which `run`'s recorded train command (finished
+    or interrupted) differs from the planned one; None when they agree or nothing was recorded."""
+    recorded = _recorded_train_argv(run.run_dir)
+    if recorded is None:
+        return None
+    was, now = _flag_map(recorded), _flag_map(run.train_argv)
+    changed = sorted(flag for flag in set(was) | set(now) if was.get(flag) != now.get(flag))
+    if not changed:
+        return None
+    return "; ".join(f"{flag}: {_shown(was.get(flag))} -> {_shown(now.get(flag))}" for flag in changed)
 
 
 def _recorded_train_argv(run_dir: Path) -> list[str] | None:
@@ -1126,6 +1132,9 @@ def study_main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         for command in study.plan():
             state = "finished" if study.is_finished(command) else "to run"
+            changed = flags_changed(command)
+            if changed:  # the study itself would refuse it
+                state += f", trained with other flags: {changed}"
             print(f"# {command.key} ({state})")
             print("deep-rnn " + " ".join(command.train_argv))
             print("deep-rnn " + " ".join(command.test_argv))
