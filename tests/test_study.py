@@ -417,6 +417,24 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
+def _fake_polygon_child(out: Path, calls: list | None = None):
+    """A stand-in for `run_child` (no TensorFlow run): the data recipe makes its "ready" file, a run
+    writes a finished polygon result; every command list is appended to `calls`."""
+
+    def fake_child(commands, log_path, threads):
+        if calls is not None:
+            calls.append(commands)
+        if commands[0][0] == "data":
+            ready = out / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+        else:
+            _finish_polygon_run(Path(commands[0][commands[0].index("--run-dir") + 1]), 0.5, 0.0)
+        return 0
+
+    return fake_child
+
+
 def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained_with(
     tmp_path, monkeypatch, capsys
 ):
@@ -426,18 +444,7 @@ def test_a_study_folder_refuses_runs_with_other_flags_than_its_runs_were_trained
     from deep_rnn_tf.tools import study as study_module
 
     calls = []
-
-    def fake_child(commands, log_path, threads):
-        calls.append(commands)
-        if commands[0][0] == "data":
-            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
-            ready.parent.mkdir(parents=True, exist_ok=True)
-            ready.write_text("{}")
-        else:
-            _finish_polygon_run(Path(commands[0][commands[0].index("--run-dir") + 1]), 0.5, 0.0)
-        return 0
-
-    monkeypatch.setattr(study_module, "run_child", fake_child)
+    monkeypatch.setattr(study_module, "run_child", _fake_polygon_child(tmp_path, calls))
     grid = GRIDS["polygon-depth"]
     first = Study(grid, "tiny", tmp_path, seeds=1, train_flags=["--epochs", "2", "--lr", "1e-3"], log=print)
     assert first.run() == 0
@@ -489,16 +496,7 @@ def test_a_resumed_run_reports_the_wall_time_of_every_attempt(tmp_path, monkeypa
     """A run killed mid-way and finished by a later study keeps the killed attempt's time in its record."""
     from deep_rnn_tf.tools import study as study_module
 
-    def fake_child(commands, log_path, threads):
-        if commands[0][0] == "data":
-            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
-            ready.parent.mkdir(parents=True, exist_ok=True)
-            ready.write_text("{}")
-        else:
-            _finish_polygon_run(Path(commands[0][commands[0].index("--run-dir") + 1]), 0.5, 0.0)
-        return 0
-
-    monkeypatch.setattr(study_module, "run_child", fake_child)
+    monkeypatch.setattr(study_module, "run_child", _fake_polygon_child(tmp_path))
     run_dir = tmp_path / "runs" / "rbm-2" / "seed-0"
     run_dir.mkdir(parents=True)
     # The killed attempt: started 1000 s ago after 50 s of earlier attempts, its log last written 300 s later.
