@@ -133,33 +133,38 @@ def memory_use(model, observed: np.ndarray, batch_size: int = 16) -> dict:
     past = observed.shape[1]
     if past < 4:
         raise ValueError(f"observed: memory_use needs K >= 4 observed frames; received K={past}")
-    remembered, reset, histories = [], [], []
-    for i in range(0, len(observed), batch_size):
-        frames = tf.constant(observed[i : i + batch_size], tf.float32)
-        states = model.core.get_initial_state(tf.shape(frames)[0])
-        history = []
-        for t in range(1, past):
-            diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
-            before = states
-            h_dyn, _, states = model._core_step(diff, states, False, tf.constant(t - 1))
-            history.append([state.numpy() for state in states])
-        zeros = [tf.zeros_like(state) for state in before]
-        h_reset, _, _ = model._core_step(diff, zeros, False, tf.constant(0))
-        remembered.append(h_dyn.numpy())
-        reset.append(h_reset.numpy())
-        histories.append(history)
-    h, h0 = np.concatenate(remembered), np.concatenate(reset)
+    runs = [
+        _observed_core_run(model, observed[i : i + batch_size]) for i in range(0, len(observed), batch_size)
+    ]
+    h = np.concatenate([run[0] for run in runs])
+    h0 = np.concatenate([run[1] for run in runs])
     states = []
-    for index in range(len(histories[0][0])):
-        # (steps, N, ...) of one state tensor; the second half of the steps, past the start-up transient.
-        series = np.concatenate([np.stack([step[index] for step in hist]) for hist in histories], axis=1)
-        late = series[(past - 1) // 2 :]
+    for index in range(len(runs[0][2])):
+        series = np.concatenate([run[2][index] for run in runs], axis=1)  # (steps, N, ...) of one state
+        late = series[(past - 1) // 2 :]  # the second half of the steps, past the start-up transient
         states.append({"temporal_std": float(late.std(axis=0).mean()), "spread": float(series[-1].std())})
     return {
         "output_correlation": float(np.corrcoef(h.ravel(), h0.ravel())[0, 1]),
         "relative_change": float(np.abs(h - h0).mean() / max(np.abs(h).mean(), 1e-12)),
         "states": states,
     }
+
+
+def _observed_core_run(model, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """(last output, last output run as the core's first step, [(steps, N, ...) per state tensor]) of the
+    core over the observed differences of one batch of windows."""
+    frames = tf.constant(observed, tf.float32)
+    states = model.core.get_initial_state(tf.shape(frames)[0])
+    history = []
+    for t in range(1, frames.shape[1]):
+        diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+        before = states
+        h_dyn, _, states = model._core_step(diff, states, False, tf.constant(t - 1))
+        history.append([state.numpy() for state in states])
+    zeros = [tf.zeros_like(state) for state in before]
+    h_reset, _, _ = model._core_step(diff, zeros, False, tf.constant(0))
+    per_state = [np.stack([step[index] for step in history]) for index in range(len(history[0]))]
+    return h_dyn.numpy(), h_reset.numpy(), per_state
 
 
 def load_test_windows(task, config, past: int, windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
