@@ -189,14 +189,14 @@ class _RBMBase(RecurrentCell):
         if self.leak_logit is not None:
             keep = tf.sigmoid(self.leak_logit)
             gate = keep * previous_gate + (1.0 - keep) * gate
-        merged_gate = self._merge_gate(gate)
-        representation = self.activation(representation)
-        if self.merge == "blend":
-            output = (1.0 - merged_gate) * representation + merged_gate * states[1]
-            return output, [gate, output]
-        return self._zeta(representation, merged_gate), [gate]
+        output = self._zeta(self.activation(representation), self._merge_gate(gate), states[1:])
+        # The blend's second state is its own output (see `num_states`).
+        return output, [gate, output][: self.num_states]
 
-    def _zeta(self, representation, gate):
+    def _zeta(self, representation, gate, previous_output):
+        """The merge; `previous_output`: the blend's carried state ([h_{t-1}]), empty for the others."""
+        if self.merge == "blend":
+            return (1.0 - gate) * representation + gate * previous_output[0]
         if self.merge == "sum":
             return representation + gate
         return representation * gate
