@@ -52,6 +52,11 @@ from deep_rnn_tf.validation import (
 
 TD_MODES = ("batch", "sample")
 MERGES = ("product", "sum", "blend")
+# The command-line help of every task's --rbm-merge (the choices are MERGES).
+MERGE_HELP = (
+    "merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
+    "h = (1 - s) * r + s * h_prev (blend)"
+)
 
 
 class _RBMBase(RecurrentCell):

@@ -29,6 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
+from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.data.frames import (
     ActionSplit,
     ClipAugmentation,
@@ -142,9 +144,8 @@ class ActionTask(Task):
         )
         add(
             "--rbm-merge",
-            choices=("product", "sum", "blend"),
-            help="merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
-            "h = (1 - s) * r + s * h_prev (blend)",
+            choices=RBM_MERGES,
+            help=RBM_MERGE_HELP,
         )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")
         add("--hidden", type=int, help="hidden units of the per-frame classifier")

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
+from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
 from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
@@ -140,9 +142,8 @@ class PredictionTask(Task):
         )
         parser.add_argument(
             "--rbm-merge",
-            choices=("product", "sum", "blend"),
-            help="merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
-            "h = (1 - s) * r + s * h_prev (blend)",
+            choices=RBM_MERGES,
+            help=RBM_MERGE_HELP,
         )
         parser.add_argument(
             "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
