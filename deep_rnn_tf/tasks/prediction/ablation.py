@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.data.kth import to_unit_range
-from deep_rnn_tf.tasks.prediction.model import gray01
+from deep_rnn_tf.tasks.prediction.model import frame_difference
 
 ABLATIONS = ("none", "core_memory", "core_output", "motion_residuals", "content_code", "bottleneck")
 
@@ -101,7 +101,7 @@ def true_motion(model, observed: np.ndarray, future: np.ndarray) -> Iterator[Non
         # Core step i reads the difference that ends at frame i + 1 (step 0: frames 1 - 0; the first
         # fed-back step, K - 1: the first future frame minus the last observed one).
         t = int(step_index) + 1
-        true = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+        true = frame_difference(frames[:, t], frames[:, t - 1])
         return step(tf.cast(true, diff.dtype), states, training, step_index)
 
     model._core_step = step_on_true_motion
@@ -157,7 +157,7 @@ def _observed_core_run(model, observed: np.ndarray) -> tuple[np.ndarray, np.ndar
     states = model.core.get_initial_state(tf.shape(frames)[0])
     history = []
     for t in range(1, frames.shape[1]):
-        diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+        diff = frame_difference(frames[:, t], frames[:, t - 1])
         before = states
         h_dyn, _, states = model._core_step(diff, states, False, tf.constant(t - 1))
         history.append([state.numpy() for state in states])

@@ -34,6 +34,11 @@ def gray01(frames: tf.Tensor) -> tf.Tensor:
     return (frames + 1.0) / 2.0
 
 
+def frame_difference(later: tf.Tensor, earlier: tf.Tensor) -> tf.Tensor:
+    """The motion encoder's input: the difference of two [-1, 1] frames taken in [0, 1] (the original's)."""
+    return gray01(later) - gray01(earlier)
+
+
 def unpool_zero_filled(x: tf.Tensor) -> tf.Tensor:
     """2x2 unpooling that puts each value at the top-left of its block and zeros elsewhere (MCnet's
     `UnPooling2x2ZeroFilled`); depth_to_space keeps it a plain, exportable op."""
@@ -498,14 +503,14 @@ class MCNet(TaskModel):
         # step (a tensor: one trace for all steps) for cells with per-step statistics.
         core_steps = 0
         for t in range(1, frames.shape[1]):
-            diff = gray01(frames[:, t]) - gray01(frames[:, t - 1])
+            diff = frame_difference(frames[:, t], frames[:, t - 1])
             h_dyn, res_motion, states = self._core_step(diff, states, training, tf.constant(core_steps))
             core_steps += 1
         last = observed = frames[:, -1]
         predictions, logits = [], []
         for t in range(steps):
             if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
-                diff = gray01(predictions[-1]) - gray01(last)
+                diff = frame_difference(predictions[-1], last)
                 h_dyn, res_motion, states = self._core_step(diff, states, training, tf.constant(core_steps))
                 core_steps += 1
                 last = predictions[-1]
