@@ -132,6 +132,9 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> float:
 # The normalisations of a cell's pre-activations (`RBMCell`, `ConvLSTMCell`, ... `normalization=`), here
 # (TensorFlow-free) so that the cells and the task configs share one list of names.
 Normalization = Literal["batch", "layer", "batch_per_step"]
+# An RBM stack's merge (cells/rbm.py MERGES): one for every layer, or a list with one per layer.
+RBMMerge = Literal["product", "sum", "blend"]
+RBMMerges = RBMMerge | list[RBMMerge]
 NORMALIZATION_NAMES: tuple[str, ...] = get_args(Normalization)
 NORMALIZATIONS = (None, *NORMALIZATION_NAMES)  # None: no normalisation (the cells' default)
 # The same as command-line choices: "none" is how a flag says None (configs read it as null).

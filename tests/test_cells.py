@@ -138,6 +138,43 @@ def test_rbm_blend_merge_chooses_between_the_representation_and_the_previous_out
     np.testing.assert_allclose(dense_last.numpy(), dense_out.numpy()[:, -1], atol=1e-6)
 
 
+def test_a_deep_rbm_stack_takes_one_merge_per_layer():
+    """`merge` as a list gives each layer its own (bottom first): the blend layer carries two states, the
+    others one, and the stack equals the hand-built DeepCell; a list of another length, or an unknown
+    merge on the command line, is refused with the value received."""
+    import argparse
+
+    from deep_rnn_tf.cells.deep import build_deep_cell
+    from deep_rnn_tf.cells.rbm import parse_merges
+
+    x = np.random.uniform(-1, 1, (2, 4, 6, 6, 3)).astype("float32")
+    deep = build_deep_cell("rbm", depth=3, filters=5, jump=None, merge=["blend", "product", "sum"])
+    assert [cell.merge for cell in deep.cells] == ["blend", "product", "sum"]
+    assert [cell.num_states for cell in deep.cells] == [2, 1, 1]
+    built = ConvRNN(deep, return_sequences=True)
+    by_hand = ConvRNN(
+        DeepCell([RBMCell(5, merge="blend"), RBMCell(5), RBMCell(5, merge="sum")], jump=None),
+        return_sequences=True,
+    )
+    built(x), by_hand(x)
+    randomize(built)
+    by_hand.set_weights(built.get_weights())
+    np.testing.assert_allclose(built(x).numpy(), by_hand(x).numpy(), atol=1e-6)
+    fast = DeepRNN("rbm", depth=3, filters=5, jump=None, merge=["blend", "product", "sum"])
+    assert [cell.merge for cell in DeepRNN.from_config(fast.get_config()).cell.cells] == [
+        "blend", "product", "sum",
+    ]  # fmt: skip
+    assert {cell.merge for cell in build_deep_cell("rbm", depth=2, merge="sum").cells} == {"sum"}
+    with pytest.raises(ValueError, match=r"one per layer \(3\); received \['blend', 'product'\]"):
+        build_deep_cell("rbm", depth=3, merge=["blend", "product"])
+    with pytest.raises(ValueError, match="'max'"):
+        build_deep_cell("rbm", depth=2, merge=["blend", "max"])
+    assert parse_merges("blend, product,product") == ["blend", "product", "product"]
+    assert parse_merges("sum") == "sum"
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown merge 'prod' in 'blend,prod'"):
+        parse_merges("blend,prod")
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_rbm_sum_merge_adds_the_state_to_the_representation(stride):
     x = np.random.uniform(-1, 1, (2, 4, 6, 6, 3)).astype("float32")

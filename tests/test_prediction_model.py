@@ -126,6 +126,23 @@ def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
     assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == "blend"
 
 
+def test_the_blend_on_one_layer_of_the_core_starts_as_copy_last_and_round_trips():
+    """`rbm_merge` with one merge per layer (the blend on the bottom layer only): copy-last before
+    training, one extra state, the list kept by the config and the typed config; a list of another length
+    than the core's depth is refused."""
+    model = _tiny(rnn="rbm", beta=0.0, predict_change=True, rbm_merge=["blend", "product"])
+    frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
+    np.testing.assert_array_equal(model(frames, num_future=3).numpy(), copy_last_frame(frames, 3).numpy())
+    assert [cell.merge for cell in model.core.cells] == ["blend", "product"]
+    assert len(model.core.get_initial_state(2)) == 2 + 1
+    assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == ["blend", "product"]
+    from deep_rnn_tf.tasks.prediction.config import PredictionConfig
+
+    assert PredictionConfig.from_dict({"rbm_merge": ["blend", "product"]}).rbm_merge == ["blend", "product"]
+    with pytest.raises(ValueError, match=r"one per layer \(2\)"):
+        _tiny(rnn="rbm", rbm_merge=["blend", "product", "product"])
+
+
 def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     from deep_rnn_tf.tasks import resolve_config
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from deep_rnn_tf.cells.base import RecurrentCell
 from deep_rnn_tf.cells.lstm import ConvLSTMCell, LSTMCell
-from deep_rnn_tf.cells.rbm import DenseRBMCell, RBMCell
+from deep_rnn_tf.cells.rbm import DenseRBMCell, RBMCell, check_merges
 from deep_rnn_tf.validation import check_choice, check_positive_int
 
 PROJECTIONS = ("auto", "always", "conv_bn_relu", None)
@@ -263,7 +263,8 @@ def build_deep_cell(
         jump, projection, block_pool: as `DeepCell`.
         name: name of the DeepCell.
         **cell_kwargs: passed to every cell (e.g. activation, normalization, p_td, td_mode,
-            kernel_initializer). A `seed` is offset per layer so each layer draws its own TD coins.
+            kernel_initializer). A `seed` is offset per layer so each layer draws its own TD coins; an RBM
+            `merge` may be a list with one entry per layer (bottom first).
 
     Example:
         >>> cell = build_deep_cell("rbm", depth=15, filters=32, jump=5, p_td=0.5)
@@ -278,11 +279,18 @@ def build_deep_cell(
     for width in widths:
         check_positive_int("filters", width)
     seed = cell_kwargs.pop("seed", None)
+    # Only RBM cells take a merge (other cells keep rejecting it as an unknown keyword).
+    merges = cell_kwargs.pop("merge", None) if kind in ("rbm", "dense_rbm") else None
+    if merges is not None:
+        merges = check_merges(merges, depth)
+        merges = [merges] * depth if isinstance(merges, str) else merges
     cells = []
     for index, width in enumerate(widths):
         kwargs = dict(cell_kwargs)
         if kind in ("rbm", "dense_rbm"):
             kwargs["seed"] = None if seed is None else seed + index
+            if merges is not None:
+                kwargs["merge"] = merges[index]
         if kind in ("rbm", "convlstm"):
             kwargs["kernel_size"] = kernel_size
         cells.append(CELL_KINDS[kind](width, name=f"{kind}_{index}", **kwargs))

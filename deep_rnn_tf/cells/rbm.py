@@ -28,7 +28,9 @@ predictor's output fades with them; the blend can hold its output where the inpu
 
 from __future__ import annotations
 
+import argparse
 import math
+from typing import get_args
 
 import keras
 import tensorflow as tf
@@ -44,6 +46,7 @@ from deep_rnn_tf.cells.base import (
 )
 from deep_rnn_tf.validation import (
     MAX_RBM_LEAK,
+    RBMMerge,
     check_choice,
     check_in_range,
     check_positive_int,
@@ -51,12 +54,46 @@ from deep_rnn_tf.validation import (
 )
 
 TD_MODES = ("batch", "sample")
-MERGES = ("product", "sum", "blend")
-# The command-line help of every task's --rbm-merge (the choices are MERGES).
+MERGES: tuple[str, ...] = get_args(RBMMerge)  # product (the original), sum, blend
+# The command-line help of every task's --rbm-merge (`parse_merges` reads its value).
 MERGE_HELP = (
-    "merge of the RBM cells' units: h = r * s (the original), h = r + s, or "
-    "h = (1 - s) * r + s * h_prev (blend)"
+    "merge of the RBM cells' units: product (h = r * s, the original), sum (h = r + s) or blend "
+    "(h = (1 - s) * r + s * h_prev); one for every layer, or a comma-separated list bottom layer first "
+    "(e.g. blend,product,product)"
 )
+
+
+def parse_merges(text: str) -> str | list[str]:
+    """A merge for every layer ("blend") or one per layer, bottom first ("blend,product,product" -> list).
+
+    The type of the tasks' `--rbm-merge`; raises argparse.ArgumentTypeError naming the unknown merge.
+
+    Example:
+        >>> parse_merges("blend,product")
+        ['blend', 'product']
+    """
+    merges = [part.strip() for part in str(text).split(",")]
+    unknown = [merge for merge in merges if merge not in MERGES]
+    if unknown:
+        # argparse prints this message as it is (a ValueError would print as "invalid value").
+        raise argparse.ArgumentTypeError(
+            f"unknown merge {unknown[0]!r} in {text!r}; choose from {', '.join(MERGES)}"
+        )
+    return merges[0] if len(merges) == 1 else merges
+
+
+def check_merges(merges, depth: int):
+    """`merges` (one of MERGES, or a list of them with one entry per layer) checked against `depth` layers."""
+    if isinstance(merges, str):
+        return check_choice("rbm_merge", merges, MERGES)
+    merges = list(merges)
+    if len(merges) != depth:
+        raise ValueError(
+            f"rbm_merge: one merge for all layers or one per layer ({depth}); received {merges!r}"
+        )
+    for merge in merges:
+        check_choice("rbm_merge", merge, MERGES)
+    return merges
 
 
 class _RBMBase(RecurrentCell):

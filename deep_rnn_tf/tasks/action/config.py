@@ -13,6 +13,7 @@ from typing import Literal
 from deep_rnn_tf.training.config import Preset, TaskConfig
 from deep_rnn_tf.validation import (
     Normalization,
+    RBMMerges,
     check_memory_gate,
     check_non_negative,
     check_non_negative_int,
@@ -59,6 +60,7 @@ class ActionConfig(TaskConfig):
         rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original), "sum" (h = r + s: the
             temporal state, which is where the motion lives, reaches the next layer additively) or "blend"
             (h_t = (1 - s) * r + s * h_{t-1}; `RBMCell(merge=...)`).
+            Or a list with one merge per layer, bottom first (`--rbm-merge blend,product,product`).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
         dropout_mask: "frame" (a new Dropout2d mask per frame, the original's) or "sequence" (one mask for
             all frames of a clip: a channel dropped in one frame only looks like motion to the stack).
@@ -100,7 +102,7 @@ class ActionConfig(TaskConfig):
     width: int = 512
     rnn_normalization: Normalization = "batch"
     convlstm_normalization: Normalization | None = None
-    rbm_merge: Literal["product", "sum", "blend"] = "product"
+    rbm_merge: RBMMerges = "product"
     gate_bias: float = 0.0
     rbm_memory_gain: float = 0.0
     hidden: int = 512

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
-from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
+from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.frames import (
     ActionSplit,
     ClipAugmentation,
@@ -144,7 +144,7 @@ class ActionTask(Task):
         )
         add(
             "--rbm-merge",
-            choices=RBM_MERGES,
+            type=parse_merges,
             help=RBM_MERGE_HELP,
         )
         add("--width", type=int, help="channels of the recurrent stack (base width of the standalone model)")

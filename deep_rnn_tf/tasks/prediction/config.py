@@ -10,7 +10,7 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, check_in_range
+from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, RBMMerges, check_in_range
 
 # Bounds shared by the config and `MCNet` (one value, one range): a dropout of 1 would leave no sequence
 # with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
@@ -69,6 +69,7 @@ class PredictionConfig(TaskConfig):
         rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original), "sum" (h = r + s: the
             temporal state reaches the output additively) or "blend" (h_t = (1 - s) * r + s * h_{t-1}: the
             output can hold where the input goes quiet); `RBMCell(merge=...)`.
+            Or a list with one merge per layer, bottom first (`--rbm-merge blend,product,product`).
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).
         rbm_leak: 0 (the original) or lambda_0 in (0, 0.99] (`RBMCell(leak)`): every RBM gate keeps a learnt
@@ -135,7 +136,7 @@ class PredictionConfig(TaskConfig):
     rbm_normalization: Normalization | None = None
     convlstm_normalization: Normalization | None = None
     rbm_activation: Literal["relu", "tanh"] = "relu"
-    rbm_merge: Literal["product", "sum", "blend"] = "product"
+    rbm_merge: RBMMerges = "product"
     rbm_leak: float = 0.0
     rbm_memory_gain: float = 0.0
     rbm_kernel_gain: float | None = None

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
-from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
+from deep_rnn_tf.cells.rbm import check_merges
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
@@ -277,7 +277,8 @@ class MCNet(TaskModel):
             its own moving statistics).
         convlstm_normalization: `ConvLSTMCell(normalization=...)` of the "convlstm" core (None: MCnet's).
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
-        rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original), "sum" or "blend".
+        rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original), "sum" or "blend", or a
+            list with one per layer, bottom first.
         rbm_leak: `RBMCell(leak=...)` of the RBM core: 0 (the original) or the starting share of its past
             that every gate keeps additively (learnt per channel).
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
@@ -353,7 +354,7 @@ class MCNet(TaskModel):
         rbm_normalization: str | None = None,
         convlstm_normalization: str | None = None,
         rbm_activation: str = "relu",
-        rbm_merge: str = "product",
+        rbm_merge: str | list[str] = "product",
         rbm_leak: float = 0.0,
         rbm_memory_gain: float = 0.0,
         rbm_kernel_gain: float | None = None,
@@ -403,7 +404,7 @@ class MCNet(TaskModel):
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
-        self.rbm_merge = check_choice("rbm_merge", rbm_merge, RBM_MERGES)
+        self.rbm_merge = check_merges(rbm_merge, rnn_depth)
         self.rbm_leak = check_in_range("rbm_leak", rbm_leak, 0.0, MAX_RBM_LEAK)
         self.rbm_memory_gain = check_in_range("rbm_memory_gain", rbm_memory_gain, 0.0, 20.0)
         # Checked here (gate_bias - g/2 within the cells' bound) so a bad pair fails before any layer is made.

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
-from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
+from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
 from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
@@ -142,7 +142,7 @@ class PredictionTask(Task):
         )
         parser.add_argument(
             "--rbm-merge",
-            choices=RBM_MERGES,
+            type=parse_merges,
             help=RBM_MERGE_HELP,
         )
         parser.add_argument(
