@@ -133,7 +133,7 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> float:
 # (TensorFlow-free) so that the cells and the task configs share one list of names.
 Normalization = Literal["batch", "layer", "batch_per_step"]
 # An RBM stack's merge (cells/rbm.py MERGES): one for every layer, or a list with one per layer.
-RBMMerge = Literal["product", "sum", "blend"]
+RBMMerge = Literal["product", "sum", "blend", "accumulate"]
 RBMMerges = RBMMerge | list[RBMMerge]
 NORMALIZATION_NAMES: tuple[str, ...] = get_args(Normalization)
 NORMALIZATIONS = (None, *NORMALIZATION_NAMES)  # None: no normalisation (the cells' default)

@@ -49,7 +49,8 @@ def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multipl
     """The RBM equations of original.md §1.1, step by step, W_T applied to the concatenation [x; s].
 
     `keep`: the per-channel share of s_{t-1} that a leaky gate keeps (`RBMCell(leak=...)`), None: none.
-    `merge="blend"`: h_t = (1 - s) r + s h_{t-1} (`RBMCell(merge="blend")`).
+    `merge="blend"`: h_t = (1 - s) r + s h_{t-1} (`RBMCell(merge="blend")`); `merge="accumulate"`:
+    h_t = r + s h_{t-1}.
     """
     w_r, b_r, w_tx, b_t, w_ts = weights
     w_t = np.concatenate([w_tx, w_ts], axis=2)  # one kernel over [x; s], as the paper writes it
@@ -62,9 +63,11 @@ def rbm_reference(x_seq, weights, stride=1, activation=np.tanh, merge=np.multipl
         fresh = sigmoid(conv_same(np.concatenate([x, s], axis=-1), w_t) + b_t)
         s = fresh if keep is None else keep * s + (1.0 - keep) * fresh
         gate = s if stride == 1 else max_pool_same(s, 3, stride)
+        previous = outputs[-1] if outputs else np.zeros_like(r)
         if merge == "blend":
-            previous = outputs[-1] if outputs else np.zeros_like(r)
             outputs.append((1.0 - gate) * r + gate * previous)
+        elif merge == "accumulate":
+            outputs.append(r + gate * previous)
         else:
             outputs.append(merge(r, gate))
     return np.stack(outputs, axis=1), s
@@ -101,18 +104,20 @@ def test_rbm_cell_equals_numpy_reference(stride):
     assert state.shape == (2, 6, 6, 5)  # the state is the gate, at input resolution
 
 
+@pytest.mark.parametrize("merge", ["blend", "accumulate"])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_rbm_blend_merge_chooses_between_the_representation_and_the_previous_output(stride):
-    """h_t = (1 - s) r + s h_{t-1}: the previous output is a second state (at the output's resolution);
-    the cell, its config, the DeepRNN fast path and the dense cell agree with the reference."""
+def test_rbm_output_memory_merges_carry_the_previous_output(stride, merge):
+    """blend h_t = (1 - s) r + s h_{t-1} and accumulate h_t = r + s h_{t-1}: the previous output is a
+    second state (at the output's resolution); the cell, its config, the DeepRNN fast path and the dense
+    cell agree with the reference."""
     x = np.random.uniform(-1, 1, (2, 4, 6, 6, 3)).astype("float32")
-    cell = RBMCell(5, strides=stride, activation="tanh", merge="blend")
+    cell = RBMCell(5, strides=stride, activation="tanh", merge=merge)
     layer = ConvRNN(cell, return_sequences=True, return_state=True)
     layer(x)
     randomize(layer)
     outputs, gate, last = layer(x)
     expected_outputs, expected_gate = rbm_reference(
-        x, rbm_weights_in_reference_order(cell), stride, merge="blend"
+        x, rbm_weights_in_reference_order(cell), stride, merge=merge
     )
     np.testing.assert_allclose(outputs.numpy(), expected_outputs, atol=1e-5)
     np.testing.assert_allclose(gate.numpy(), expected_gate, atol=1e-5)
@@ -121,18 +126,18 @@ def test_rbm_blend_merge_chooses_between_the_representation_and_the_previous_out
     assert np.abs(outputs.numpy() - product).max() > 0.1
     assert RBMCell.from_config(cell.get_config()).num_states == 2 and cell.state_size == [-1, -1]
     fast = DeepRNN(
-        "rbm", depth=2, filters=5, jump=None, strides=stride, activation="tanh", merge="blend",
+        "rbm", depth=2, filters=5, jump=None, strides=stride, activation="tanh", merge=merge,
         return_sequences=True,
     )  # fmt: skip
     stacked = ConvRNN(
-        DeepCell([RBMCell(5, strides=stride, activation="tanh", merge="blend"),
-                  RBMCell(5, strides=stride, activation="tanh", merge="blend")], jump=None),
+        DeepCell([RBMCell(5, strides=stride, activation="tanh", merge=merge),
+                  RBMCell(5, strides=stride, activation="tanh", merge=merge)], jump=None),
         return_sequences=True,
     )  # fmt: skip
     fast(x), stacked(x)
     stacked.set_weights(fast.get_weights())
     np.testing.assert_allclose(fast(x).numpy(), stacked(x).numpy(), atol=1e-5)  # fast path = step loop
-    dense = keras.layers.RNN(DenseRBMCell(4, merge="blend"), return_sequences=True, return_state=True)
+    dense = keras.layers.RNN(DenseRBMCell(4, merge=merge), return_sequences=True, return_state=True)
     dense_out, dense_gate, dense_last = dense(np.random.uniform(-1, 1, (2, 5, 3)).astype("float32"))
     assert dense_gate.shape == dense_last.shape == (2, 4)
     np.testing.assert_allclose(dense_last.numpy(), dense_out.numpy()[:, -1], atol=1e-6)

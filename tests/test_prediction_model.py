@@ -126,19 +126,21 @@ def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
     assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == "blend"
 
 
-def test_the_blend_on_one_layer_of_the_core_starts_as_copy_last_and_round_trips():
-    """`rbm_merge` with one merge per layer (the blend on the bottom layer only): copy-last before
-    training, one extra state, the list kept by the config and the typed config; a list of another length
-    than the core's depth is refused."""
-    model = _tiny(rnn="rbm", beta=0.0, predict_change=True, rbm_merge=["blend", "product"])
+@pytest.mark.parametrize("memory_merge", ["blend", "accumulate"])
+def test_an_output_memory_on_one_layer_of_the_core_starts_as_copy_last_and_round_trips(memory_merge):
+    """`rbm_merge` with one merge per layer (the blend or the accumulation on the bottom layer only):
+    copy-last before training, one extra state, the list kept by the config and the typed config; a list
+    of another length than the core's depth is refused."""
+    merges = [memory_merge, "product"]
+    model = _tiny(rnn="rbm", beta=0.0, predict_change=True, rbm_merge=merges)
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
     np.testing.assert_array_equal(model(frames, num_future=3).numpy(), copy_last_frame(frames, 3).numpy())
-    assert [cell.merge for cell in model.core.cells] == ["blend", "product"]
+    assert [cell.merge for cell in model.core.cells] == merges
     assert len(model.core.get_initial_state(2)) == 2 + 1
-    assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == ["blend", "product"]
+    assert MCNet.from_config(model.get_config()).get_config()["rbm_merge"] == merges
     from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 
-    assert PredictionConfig.from_dict({"rbm_merge": ["blend", "product"]}).rbm_merge == ["blend", "product"]
+    assert PredictionConfig.from_dict({"rbm_merge": merges}).rbm_merge == merges
     with pytest.raises(ValueError, match=r"one per layer \(2\)"):
         _tiny(rnn="rbm", rbm_merge=["blend", "product", "product"])
 

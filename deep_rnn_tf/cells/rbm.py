@@ -24,6 +24,9 @@ literally: h_t = (1 - s_t) (.) r_t + s_t (.) h_{t-1}, the gate choosing per posi
 representation and the layer's own previous output (carried as a second state). With the product, h_t is
 zero wherever r_t is, whatever the gate remembers: fed its own predictions, whose motion fades, an RBM
 predictor's output fades with them; the blend can hold its output where the input goes quiet.
+In the blend one gate both keeps the past and scales down the present; `merge="accumulate"`,
+h_t = r_t + s_t (.) h_{t-1}, passes the current representation whole and lets the gate decide only how much
+of the previous output stays (a leaky accumulator: with s < 1 the output stays within max r / (1 - max s)).
 """
 
 from __future__ import annotations
@@ -54,12 +57,14 @@ from deep_rnn_tf.validation import (
 )
 
 TD_MODES = ("batch", "sample")
-MERGES: tuple[str, ...] = get_args(RBMMerge)  # product (the original), sum, blend
+MERGES: tuple[str, ...] = get_args(RBMMerge)  # product (the original), sum, blend, accumulate
+# Merges that carry the layer's previous output h_{t-1} as a second state.
+OUTPUT_MEMORY_MERGES = ("blend", "accumulate")
 # The command-line help of every task's --rbm-merge (`parse_merges` reads its value).
 MERGE_HELP = (
-    "merge of the RBM cells' units: product (h = r * s, the original), sum (h = r + s) or blend "
-    "(h = (1 - s) * r + s * h_prev); one for every layer, or a comma-separated list bottom layer first "
-    "(e.g. blend,product,product)"
+    "merge of the RBM cells' units: product (h = r * s, the original), sum (h = r + s), blend "
+    "(h = (1 - s) * r + s * h_prev) or accumulate (h = r + s * h_prev); one for every layer, or a "
+    "comma-separated list bottom layer first (e.g. blend,product,product)"
 )
 
 
@@ -118,8 +123,8 @@ class _RBMBase(RecurrentCell):
         self.td_mode = check_choice("td_mode", td_mode, TD_MODES)
         self.gate_bias = check_in_range("gate_bias", gate_bias, -GATE_BIAS_LIMIT, GATE_BIAS_LIMIT)
         self.merge = check_choice("merge", merge, MERGES)
-        # The blend carries the layer's previous output beside its gate.
-        self.num_states = 2 if self.merge == "blend" else 1
+        # The blend and the accumulation carry the layer's previous output beside its gate.
+        self.num_states = 2 if self.merge in OUTPUT_MEMORY_MERGES else 1
         self.leak = check_in_range("leak", leak, 0.0, MAX_RBM_LEAK)
         self._make_seed_generator()
 
@@ -232,13 +237,16 @@ class _RBMBase(RecurrentCell):
             keep = tf.sigmoid(self.leak_logit)
             gate = keep * previous_gate + (1.0 - keep) * gate
         output = self._zeta(self.activation(representation), self._merge_gate(gate), states[1:])
-        # The blend's second state is its own output (see `num_states`).
+        # The blend's and the accumulation's second state is the layer's own output (see `num_states`).
         return output, [gate, output][: self.num_states]
 
     def _zeta(self, representation, gate, previous_output):
-        """The merge; `previous_output`: the blend's carried state ([h_{t-1}]), empty for the others."""
+        """The merge; `previous_output`: the carried output ([h_{t-1}]) of the blend and the accumulation,
+        empty for the others."""
         if self.merge == "blend":
             return (1.0 - gate) * representation + gate * previous_output[0]
+        if self.merge == "accumulate":
+            return representation + gate * previous_output[0]
         if self.merge == "sum":
             return representation + gate
         return representation * gate
@@ -267,7 +275,8 @@ class RBMCell(_RBMBase):
     """Convolutional Representation Bridge Module cell (a `keras.layers.RNN`-compatible cell).
 
     Input (batch, H, W, C) per step; output h_t (batch, ceil(H/strides), ceil(W/strides), filters);
-    state [s_t] with s_t of shape (batch, H, W, filters) in (0, 1); with `merge="blend"`, [s_t, h_t].
+    state [s_t] with s_t of shape (batch, H, W, filters) in (0, 1); with `merge="blend"` or "accumulate",
+    [s_t, h_t].
 
     Args:
         filters: output channels of both units (positive int).
@@ -292,7 +301,9 @@ class RBMCell(_RBMBase):
         merge: the merge zeta of the two units: "product" (h = r * s, the original), "sum" (h = r + s:
             the state reaches the output additively, not only as a scale of the current representation) or
             "blend" (h_t = (1 - s) * r + s * h_{t-1}: the gate chooses between the current representation
-            and the previous output, which becomes a second state; not in the paper).
+            and the previous output, which becomes a second state; not in the paper) or "accumulate"
+            (h_t = r + s * h_{t-1}: the current representation whole, plus the share s of the previous
+            output, also a second state; not in the paper).
         leak: 0 (the original) or lambda_0 in (0, 0.99]: the gate keeps a learnt per-channel share lambda
             of its previous value, s_t = lambda * s_{t-1} + (1 - lambda) * sigmoid(...), lambda starting at
             lambda_0 (an additive memory outside the normalisation; not in the paper).

@@ -58,8 +58,8 @@ class ActionConfig(TaskConfig):
         rbm_memory_gain: 0 (the original's recurrent kernels) or g > 0: the RBM cells' recurrent kernels start
             at g x identity and their gates' shift at gate_bias - g/2 (leaky-integrator gates).
         rbm_merge: the RBM cells' merge zeta, "product" (h = r * s, the original), "sum" (h = r + s: the
-            temporal state, which is where the motion lives, reaches the next layer additively) or "blend"
-            (h_t = (1 - s) * r + s * h_{t-1}; `RBMCell(merge=...)`).
+            temporal state, which is where the motion lives, reaches the next layer additively), "blend"
+            (h_t = (1 - s) * r + s * h_{t-1}) or "accumulate" (h_t = r + s * h_{t-1}); `RBMCell(merge=...)`.
             Or a list with one merge per layer, bottom first (`--rbm-merge blend,product,product`).
         p_td, dropout, head_dropout: temporal dropout, Dropout2d rates, head dropout.
         dropout_mask: "frame" (a new Dropout2d mask per frame, the original's) or "sequence" (one mask for

@@ -67,8 +67,9 @@ class PredictionConfig(TaskConfig):
         pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
             pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
         rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original), "sum" (h = r + s: the
-            temporal state reaches the output additively) or "blend" (h_t = (1 - s) * r + s * h_{t-1}: the
-            output can hold where the input goes quiet); `RBMCell(merge=...)`.
+            temporal state reaches the output additively), "blend" (h_t = (1 - s) * r + s * h_{t-1}: the
+            output can hold where the input goes quiet) or "accumulate" (h_t = r + s * h_{t-1}: the same
+            memory without scaling down the present); `RBMCell(merge=...)`.
             Or a list with one merge per layer, bottom first (`--rbm-merge blend,product,product`).
         rbm_memory_gain: 0 (the original's Glorot recurrent kernels) or g > 0: the RBM cells' recurrent
             kernels start at g x identity and their gate biases at gate_bias - g/2 (leaky-integrator gates).

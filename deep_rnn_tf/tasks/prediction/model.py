@@ -277,8 +277,8 @@ class MCNet(TaskModel):
             its own moving statistics).
         convlstm_normalization: `ConvLSTMCell(normalization=...)` of the "convlstm" core (None: MCnet's).
         rbm_activation: `RBMCell(activation=...)` of the RBM core ("relu" in the original MCnet core).
-        rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original), "sum" or "blend", or a
-            list with one per layer, bottom first.
+        rbm_merge: `RBMCell(merge=...)` of the RBM core: "product" (the original), "sum", "blend" or
+            "accumulate", or a list with one per layer, bottom first.
         rbm_leak: `RBMCell(leak=...)` of the RBM core: 0 (the original) or the starting share of its past
             that every gate keeps additively (learnt per channel).
         pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
