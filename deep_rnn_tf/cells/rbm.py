@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from typing import get_args
 
 import keras
@@ -87,8 +88,13 @@ def parse_merges(text: str) -> str | list[str]:
     return merges[0] if len(merges) == 1 else merges
 
 
-def check_merges(merges, depth: int):
-    """`merges` (one of MERGES, or a list of them with one entry per layer) checked against `depth` layers."""
+def check_merges(merges: str | Sequence[str], depth: int) -> str | list[str]:
+    """`merges` (one of MERGES, or a list of them with one entry per layer) checked against `depth` layers.
+
+    Example:
+        >>> check_merges(["accumulate", "product"], depth=2)
+        ['accumulate', 'product']
+    """
     if isinstance(merges, str):
         return check_choice("rbm_merge", merges, MERGES)
     merges = list(merges)
@@ -299,7 +305,7 @@ class RBMCell(_RBMBase):
             an LSTM's forget-gate bias; in [-10, 10]). With a normalisation, the initial shift of the
             temporal normalisation instead (which would remove b_T).
         merge: the merge zeta of the two units: "product" (h = r * s, the original), "sum" (h = r + s:
-            the state reaches the output additively, not only as a scale of the current representation) or
+            the state reaches the output additively, not only as a scale of the current representation),
             "blend" (h_t = (1 - s) * r + s * h_{t-1}: the gate chooses between the current representation
             and the previous output, which becomes a second state; not in the paper) or "accumulate"
             (h_t = r + s * h_{t-1}: the current representation whole, plus the share s of the previous
