@@ -12,7 +12,8 @@ builders), which the core rooms (cells, layers, data, training, evaluation, expo
 Example:
     >>> from deep_rnn_tf import models
     >>> model = models.mcnet("small", core="convlstm")            # MCnet with its own ConvLSTM core
-    >>> model = models.polygon_rnn("paper", weights="runs/polygon-paper/checkpoints/epoch-0050.weights.h5")
+    >>> weights = "runs/polygon-paper/checkpoints/epoch-0050.weights.h5"  # a trained run's file
+    >>> model = models.polygon_rnn("paper", weights=weights)  # doctest: +SKIP
     >>> model = models.action_model("small", num_classes=101)
 """
 
@@ -86,7 +87,10 @@ def mcnet(
 
     Example:
         >>> model = mcnet("small")
-        >>> future = model(past_frames_in_minus_one_one, num_future=10)
+        >>> import tensorflow as tf
+        >>> past = tf.zeros((1, 5, 32, 32, 1))  # K = 5 frames of 32x32 in [-1, 1]
+        >>> model(past, num_future=10).shape
+        TensorShape([1, 10, 32, 32, 1])
     """
     return _build("mcnet", "prediction", preset, weights, {**overrides, "rnn": core})
 

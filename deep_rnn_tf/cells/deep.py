@@ -44,6 +44,7 @@ class DeepCell(keras.layers.Layer):
     State: the flat list of every layer's states, bottom layer first (`split_states` regroups them).
 
     Example:
+        >>> from deep_rnn_tf import ConvRNN, RBMCell
         >>> cell = DeepCell([RBMCell(16) for _ in range(10)], jump=5)
         >>> y = ConvRNN(cell)(keras.random.normal((2, 6, 8, 8, 16)))   # (2, 8, 8, 16)
     """

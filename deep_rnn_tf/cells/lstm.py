@@ -174,6 +174,7 @@ class ConvLSTMCell(_LSTMBase):
         kernel_initializer, recurrent_initializer, bias_initializer, *_regularizer: as in Keras.
 
     Example:
+        >>> from deep_rnn_tf import ConvRNN
         >>> layer = ConvRNN(ConvLSTMCell(8), return_sequences=True)
         >>> y = layer(keras.random.normal((2, 4, 16, 16, 1)))   # (2, 4, 16, 16, 8)
     """

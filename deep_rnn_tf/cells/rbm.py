@@ -320,6 +320,7 @@ class RBMCell(_RBMBase):
         seed: seed of the temporal-dropout coins.
 
     Example:
+        >>> from deep_rnn_tf import ConvRNN
         >>> cell = RBMCell(16, kernel_size=3, p_td=0.5)
         >>> layer = ConvRNN(cell, return_sequences=True)
         >>> y = layer(keras.random.normal((2, 5, 8, 8, 3)))   # (2, 5, 8, 8, 16)

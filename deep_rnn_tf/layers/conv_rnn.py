@@ -35,6 +35,7 @@ class ConvRNN(keras.layers.RNN):
     Call arguments: `sequences`, optional `initial_state` (list), `mask` (batch, time) bool, `training`.
 
     Example:
+        >>> from deep_rnn_tf import RBMCell
         >>> inputs = keras.Input((10, 16, 16, 1), name="frames")
         >>> h = ConvRNN(RBMCell(32), return_sequences=True)(inputs)
         >>> model = keras.Model(inputs, keras.layers.Conv3D(1, 1)(h))
