@@ -28,7 +28,7 @@ def expand_box_tf(points: tf.Tensor, height: tf.Tensor, width: tf.Tensor, contex
 
     Example:
         >>> expand_box_tf(tf.constant([[10.0, 10.0], [30.0, 50.0]]), 100, 100, 0.1).numpy()
-        array([ 8,  6, 34, 55], dtype=int32)
+        array([ 8,  6, 33, 55], dtype=int32)
     """
     points = tf.cast(points, tf.float64)
     height, width = tf.cast(height, tf.float64), tf.cast(width, tf.float64)
@@ -63,7 +63,8 @@ def image_to_crop_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -
     """Graph twin of :func:`polygons.geometry.image_to_crop`: (x, y) image -> (u, v) crop pixels.
 
     Example:
-        >>> image_to_crop_tf(tf.constant([[10.0, 20.0]]), tf.constant([10, 20, 122, 132]), 224)
+        >>> image_to_crop_tf(tf.constant([[10.0, 20.0]]), tf.constant([10, 20, 122, 132]), 224).numpy()
+        array([[0.5, 0.5]])
     """
     origin = tf.cast(box[:2], tf.float64)
     return (tf.cast(points, tf.float64) - origin + 0.5) * _scale(box, size) - 0.5
@@ -73,7 +74,8 @@ def crop_to_image_tf(points: tf.Tensor, box: tf.Tensor, size: int = CROP_SIZE) -
     """Graph twin of :func:`polygons.geometry.crop_to_image`: (u, v) crop -> (x, y) image pixels.
 
     Example:
-        >>> crop_to_image_tf(tf.constant([[3.5, 3.5]]), tf.constant([10, 20, 122, 132]), 224)
+        >>> crop_to_image_tf(tf.constant([[3.5, 3.5]]), tf.constant([10, 20, 122, 132]), 224).numpy()
+        array([[11.5, 21.5]])
     """
     origin = tf.cast(box[:2], tf.float64)
     return (tf.cast(points, tf.float64) + 0.5) / _scale(box, size) - 0.5 + origin

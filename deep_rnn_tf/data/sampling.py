@@ -121,6 +121,8 @@ def segment_frame_indices(num_frames: int, num_segments: int, length: int) -> np
 
     Example:
         >>> segment_frame_indices(100, 2, 5)
+        array([[ 5, 15, 25, 35, 45],
+               [55, 65, 75, 85, 95]])
     """
     check_positive_int("num_frames", num_frames)
     check_positive_int("num_segments", num_segments)

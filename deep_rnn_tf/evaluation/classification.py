@@ -92,8 +92,11 @@ def classification_report(scores: np.ndarray, labels: np.ndarray, class_names: S
         class_names: one name per class.
 
     Example:
+        >>> scores = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.6, 0.3, 0.1]])
+        >>> labels = np.array([0, 1, 2])
         >>> report = classification_report(scores, labels, ["a", "b", "c"])
         >>> report["top1"], report["mean_class_accuracy"]
+        (0.666..., 0.666...)
     """
     scores, labels = _check_inputs(scores, labels)
     if len(class_names) != scores.shape[1]:
@@ -131,7 +134,10 @@ def per_class_rows(report: dict) -> list[list]:
     """The report's per-class rows in `PER_CLASS_FIELDS` order, for `ResultsWriter.csv`.
 
     Example:
-        >>> writer.csv("per_class.csv", PER_CLASS_FIELDS, per_class_rows(report))
+        >>> report = classification_report(np.eye(3), np.array([0, 1, 1]), ["a", "b", "c"])
+        >>> per_class_rows(report)
+        [[0, 'a', 1, 1, '1.0000', 1], [1, 'b', 2, 1, '0.5000', 1], [2, 'c', 0, 0, '', 1]]
+        >>> writer.csv("per_class.csv", PER_CLASS_FIELDS, per_class_rows(report))  # doctest: +SKIP
     """
     return [
         [
@@ -147,7 +153,8 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], title: str 
     """A row-normalised confusion-matrix heat map (counts in the cells when they fit), a matplotlib figure.
 
     Example:
-        >>> writer.figure("confusion.png", confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"]))
+        >>> figure = confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"])
+        >>> writer.figure("confusion.png", figure)  # doctest: +SKIP
     """
     import matplotlib
 

@@ -29,7 +29,7 @@ def rasterize_polygon(
 
     Example:
         >>> rasterize_polygon(np.array([[0, 0], [10, 0], [10, 10], [0, 10]]), (20, 20)).sum()
-        121
+        np.int64(121)
     """
     mask = np.zeros(shape, dtype=bool)
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -146,7 +146,14 @@ def iou_markdown_table(rows: dict[str, IoUSummary], classes: Sequence[str]) -> s
         classes: column order.
 
     Example:
-        >>> print(iou_markdown_table({"box": box_summary, "ours": model_summary}, INSTANCE_CLASSES))
+        >>> box_summary = summarize_iou(["car", "bus"], [0.5, 0.25], ["car", "bus"])
+        >>> model_summary = summarize_iou(["car", "bus"], [0.75, 0.5], ["car", "bus"])
+        >>> print(iou_markdown_table({"box": box_summary, "ours": model_summary}, ["car", "bus"]))
+        | model | car (1) | bus (1) | class mean | instance mean |
+        |---|---|---|---|---|
+        | box | 50.0 | 25.0 | 37.5 | 37.5 |
+        | ours | 75.0 | 50.0 | 62.5 | 62.5 |
+        <BLANKLINE>
     """
     counts = next(iter(rows.values())).counts if rows else {}
     header = [
@@ -179,8 +186,12 @@ def overlay_image(
         scale: upsampling factor for legibility.
 
     Example:
+        >>> crop = np.zeros((32, 32, 3), np.uint8)
+        >>> true_pts, pred_pts = np.array([[4, 4], [28, 4], [16, 28]]), np.array([[5, 5], [27, 4], [15, 27]])
         >>> overlay = overlay_image(crop, [(true_pts, (0, 255, 0)), (pred_pts, (255, 0, 0))])
-        >>> writer.image("overlay_000.png", overlay)
+        >>> overlay.shape
+        (64, 64, 3)
+        >>> writer.image("overlay_000.png", overlay)  # doctest: +SKIP
     """
     canvas = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST).copy()
     for points, colour in polygons:

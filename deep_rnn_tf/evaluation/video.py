@@ -218,7 +218,7 @@ def finite_mean(values: np.ndarray, axis: int | None = None, cap: float = PSNR_C
 
     Example:
         >>> finite_mean(np.array([30.0, np.inf]))
-        65.0
+        np.float64(65.0)
     """
     return np.mean(np.minimum(np.asarray(values, np.float64), cap), axis=axis)
 
@@ -305,7 +305,10 @@ def metrics_arrays(psnr_values: np.ndarray, ssim_values: np.ndarray, **extra: np
     """The arrays of a `results_model=<name>.npz` file: `psnr` and `ssim` [windows, T] plus `extra`.
 
     Example:
-        >>> writer.npz("results_model=MCNET.npz", **metrics_arrays(np.zeros((3, 20)), np.zeros((3, 20))))
+        >>> arrays = metrics_arrays(np.zeros((3, 20)), np.zeros((3, 20)))
+        >>> sorted(arrays)
+        ['psnr', 'ssim']
+        >>> writer.npz("results_model=MCNET.npz", **arrays)  # doctest: +SKIP
     """
     if np.shape(psnr_values) != np.shape(ssim_values) or np.ndim(psnr_values) != 2:
         raise ValueError(
@@ -320,8 +323,8 @@ def per_step_figure(results: Mapping[str, Mapping[str, np.ndarray]], title: str 
     `ResultsWriter.figure`).
 
     Example:
-        >>> writer.figure("per_step.png", per_step_figure({"model": {"psnr": np.full((2, 5), 30.0),
-        ...                                                          "ssim": np.ones((2, 5))}}))
+        >>> figure = per_step_figure({"model": {"psnr": np.full((2, 5), 30.0), "ssim": np.ones((2, 5))}})
+        >>> writer.figure("per_step.png", figure)  # doctest: +SKIP
     """
     import matplotlib
 
@@ -402,8 +405,10 @@ def write_prediction_gifs(
         The written paths.
 
     Example:
-        >>> write_prediction_gifs(ResultsWriter("out/video.1-21"), np.zeros((2, 8, 8), np.uint8),
-        ...                       np.zeros((3, 8, 8), np.uint8), np.zeros((3, 8, 8), np.uint8))
+        >>> writer = ResultsWriter("out/video.1-21")
+        >>> inputs, frames = np.zeros((2, 8, 8), np.uint8), np.zeros((3, 8, 8), np.uint8)
+        >>> write_prediction_gifs(writer, inputs, frames, frames)  # doctest: +SKIP
+        [PosixPath('out/video.1-21/gt.gif'), PosixPath('out/video.1-21/pred.gif'), ...]
     """
     num_inputs = len(inputs)
     gt = framed_sequence(np.concatenate([_to_rgb(inputs), _to_rgb(target)]), num_inputs)

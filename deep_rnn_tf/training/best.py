@@ -50,7 +50,7 @@ def best_record(run: RunDirectory) -> dict | None:
         ValueError: `best.json` exists but is not valid JSON (names the file).
 
     Example:
-        >>> best_record(RunDirectory("runs/prediction-small"))  # None before the first validation
+        >>> best_record(RunDirectory("runs/prediction-small"))  # None until validated  # doctest: +SKIP
     """
     record_path = run.checkpoint_dir / BEST_RECORD
     if not record_path.is_file() or not (run.checkpoint_dir / BEST_WEIGHTS).is_file():
@@ -66,7 +66,7 @@ def inference_checkpoint(run: RunDirectory) -> tuple[str, Path] | None:
     a best checkpoint, else ("newest (epoch N)", path), or None when there is no checkpoint at all.
 
     Example:
-        >>> label, path = inference_checkpoint(RunDirectory("runs/prediction-small"))
+        >>> label, path = inference_checkpoint(RunDirectory("runs/prediction-small"))  # doctest: +SKIP
     """
     record = best_record(run)
     if record is not None:

@@ -29,7 +29,7 @@ def coherence_loss(prev_probs: tf.Tensor, cur_probs: tf.Tensor, overlap: int) ->
 
     Example:
         >>> coherence_loss(tf.fill((2, 5, 3), 1 / 3), tf.fill((2, 5, 3), 1 / 3), 2).numpy()
-        0.0
+        np.float32(0.0)
     """
     if overlap <= 0:
         return tf.zeros((), dtype=cur_probs.dtype)

@@ -71,8 +71,8 @@ class TaskModel(keras.Model):
     :meth:`second_variables` and :meth:`apply_updates`. They never write `train_step`/`test_step`.
 
     Example:
-        >>> model = MyTaskModel(...)  # a subclass
-        >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        >>> model = MyTaskModel(...)  # a subclass  # doctest: +SKIP
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))  # doctest: +SKIP
         >>> model.fit(dataset, epochs=2)  # doctest: +SKIP
     """
 
@@ -213,7 +213,10 @@ def run_clips(
     instead of N: N times faster to trace for a deep stack).
 
     Example:
+        >>> clip_model = keras.Sequential([keras.layers.GlobalAveragePooling3D(), keras.layers.Dense(5)])
         >>> logits = run_clips(clip_model, tf.zeros((2, 3, 4, 8, 8, 1)), carry_state=False, training=False)
+        >>> len(logits), logits[0].shape
+        (3, TensorShape([2, 5]))
     """
     num_clips = clips.shape[1]
     if not carry_state:

@@ -85,8 +85,13 @@ def instance_crops(
         classes: the classes to keep.
 
     Example:
+        >>> from deep_rnn_tf.data.cityscapes import CityscapesObject
+        >>> car = CityscapesObject("car", np.array([[10.0, 10.0], [60.0, 10.0], [60.0, 50.0]]), index=0)
+        >>> img, rng = np.zeros((100, 100, 3), np.uint8), np.random.default_rng(0)
         >>> drops = Counter()
-        >>> crops = list(instance_crops(img, ann.objects, ann.height, ann.width, path, 0.15, rng, drops))
+        >>> crops = list(instance_crops(img, [car], 100, 100, "a.png", 0.15, rng, drops))
+        >>> [(crop.shape, meta.box) for crop, meta in crops]
+        [((224, 224, 3), (2, 4, 69, 57))]
     """
     for obj in annotation_objects:
         reason = instance_drop_reason(obj.label, obj.polygon, height, width, classes)
@@ -144,7 +149,7 @@ def write_crop_shards(
         quiet: no progress bar.
 
     Example:
-        >>> write_crop_shards("synth_cityscapes", "val", "crops", 0.15)["num_instances"]
+        >>> write_crop_shards("synth_cityscapes", "val", "crops", 0.15)["num_instances"]  # doctest: +SKIP
     """
     check_positive_int("copies", copies)
     split_dir = os.path.join(out_dir, split)

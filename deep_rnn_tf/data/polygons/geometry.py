@@ -43,6 +43,7 @@ class CropMeta:
         crop_size: the crop's side in pixels.
 
     Example:
+        >>> polygon = np.array([[120.0, 210.0], [280.0, 210.0], [200.0, 320.0]])
         >>> meta = CropMeta("car", 1024, 2048, (100, 200, 300, 330), polygon, "a.png", 3, 0.15)
         >>> meta.scale
         (1.12, 1.723...)
@@ -115,7 +116,7 @@ def expand_box(polygon: np.ndarray, height: int, width: int, context: float) -> 
 
     Example:
         >>> expand_box(np.array([[10, 10], [30, 10], [30, 50]]), 100, 100, 0.1)
-        (8, 6, 34, 55)
+        (8, 6, 33, 55)
     """
     check_non_negative("context", context)
     polygon = np.asarray(polygon, dtype=np.float64)
@@ -144,7 +145,10 @@ def image_to_crop(points: np.ndarray, meta: CropMeta) -> np.ndarray:
     """Maps (x, y) image pixels to crop pixels with the half-pixel resize mapping (no clipping).
 
     Example:
-        >>> image_to_crop(meta.polygon, meta)
+        >>> meta = CropMeta("car", 1024, 2048, (10, 20, 122, 132), np.array([[10.0, 20.0], [121.0, 131.0]]))
+        >>> image_to_crop(meta.polygon, meta)  # the box's first and last pixels
+        array([[  0.5,   0.5],
+               [222.5, 222.5]])
     """
     sx, sy = meta.scale
     origin = np.array(meta.box[:2], dtype=np.float64)
@@ -155,7 +159,9 @@ def crop_to_image(points: np.ndarray, meta: CropMeta) -> np.ndarray:
     """Inverse of :func:`image_to_crop`: (u, v) crop pixels to (x, y) image pixels.
 
     Example:
-        >>> crop_to_image(np.array([[111.5, 111.5]]), meta)
+        >>> meta = CropMeta("car", 1024, 2048, (10, 20, 122, 132), np.array([[10.0, 20.0], [121.0, 131.0]]))
+        >>> crop_to_image(np.array([[111.5, 111.5]]), meta)  # the crop's centre
+        array([[65.5, 75.5]])
     """
     sx, sy = meta.scale
     origin = np.array(meta.box[:2], dtype=np.float64)

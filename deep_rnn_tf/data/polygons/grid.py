@@ -57,7 +57,9 @@ def canonicalize_cells(cells: np.ndarray) -> np.ndarray:
 
     Example:
         >>> canonicalize_cells(np.array([[5, 5], [5, 5], [9, 2], [1, 3]]))
-        array([[1, 3], [5, 5], [9, 2]])
+        array([[1, 3],
+               [5, 5],
+               [9, 2]])
     """
     cells = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
     if len(cells) == 0:
@@ -107,7 +109,10 @@ def encode_polygon(
     """The canonical grid token sequence (without end-of-polygon) of `meta.polygon`.
 
     Example:
-        >>> tokens = encode_polygon(meta)  # e.g. array([61, 70, 492, 483])
+        >>> square = np.array([[20.0, 30.0], [100.0, 30.0], [100.0, 120.0], [20.0, 120.0]])
+        >>> meta = CropMeta("car", 1024, 2048, (10, 20, 122, 132), square)
+        >>> encode_polygon(meta)  # the corners' cells (row * 28 + col), clockwise from the top left
+        array([ 58,  78, 722, 702])
     """
     cells = crop_points_to_cells(image_to_crop(meta.polygon, meta), grid, meta.crop_size)
     return cells_to_tokens(subsample_cells(canonicalize_cells(cells), max_vertices), grid)
@@ -121,7 +126,14 @@ def decode_tokens(
     Everything from the first end-of-polygon (or any non-grid token) on is ignored.
 
     Example:
-        >>> decode_tokens(np.array([61, 70, 492, EOS_TOKEN]), meta)
+        >>> from deep_rnn_tf.data.polygons.geometry import EOS_TOKEN
+        >>> square = np.array([[20.0, 30.0], [100.0, 30.0], [100.0, 120.0], [20.0, 120.0]])
+        >>> meta = CropMeta("car", 1024, 2048, (10, 20, 122, 132), square)
+        >>> decode_tokens(np.array([58, 78, 722, 702, EOS_TOKEN]), meta)  # the cells' centres
+        array([[ 19.5,  29.5],
+               [ 99.5,  29.5],
+               [ 99.5, 121.5],
+               [ 19.5, 121.5]])
     """
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
     invalid = np.flatnonzero((tokens < 0) | (tokens >= grid * grid))
