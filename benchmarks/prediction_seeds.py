@@ -9,9 +9,9 @@ Each run is the user's own two commands (`deep-rnn train prediction --preset sma
 redone, so the script resumes after a kill (and a half-trained run resumes from its checkpoint; its
 `train_s` then counts the killed attempts too). A run whose train or test fails is named in one line
 with its log and the others go on (exit status 1; the table holds what finished). `--report` only
-aggregates. Writes `<out>/table.md`,
-`<out>/table.json` (per run: averages, per-step values, wall times) and `<out>/per_step.png` (mean over
-seeds per step, copy-last-frame included).
+aggregates. Writes `<out>/table.md`, `<out>/table.json` (per run: best validation loss and its epoch,
+averages, per-step values, wall times) and `<out>/per_step.png` (mean over seeds per step,
+copy-last-frame included).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
-from deep_rnn_tf.tools.study import finish_attempt, start_attempt
+from deep_rnn_tf.tools.study import best_validation, finish_attempt, start_attempt
 
 COPY = "copy_last_frame"
 
@@ -102,9 +102,15 @@ def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
                 timing = json.load(handle)
             scores = scores_of(run_dir)
             key = COPY if name == COPY else next(k for k in scores if k != COPY)
-            runs.append({"seed": seed, **timing, **{m: v.tolist() for m, v in scores[key].items()}})
+            # The best validation loss is what the preset is chosen on (the test is only reported).
+            validation = {} if name == COPY else best_validation(Path(run_dir))
+            per_step = {metric: values.tolist() for metric, values in scores[key].items()}
+            runs.append({"seed": seed, **timing, **validation, **per_step})
         if runs:
             rows[name] = {"runs": runs}
+            validated = [run["val_best"] for run in runs if "val_best" in run]
+            if validated:
+                rows[name]["val_best"] = {"mean": float(np.mean(validated)), "std": float(np.std(validated))}
             for metric in runs[0]:
                 if isinstance(runs[0][metric], list):
                     averages = [float(np.mean(run[metric])) for run in runs]
@@ -115,12 +121,16 @@ def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
 
 def table(rows: dict, args: argparse.Namespace) -> str:
     extra = [m for m in ("mse_openstl", "mae_openstl") if any(m in row for row in rows.values())]
-    header = "| model | seeds | PSNR | SSIM | " + "".join(f"{m[:3].upper()} (OpenSTL) | " for m in extra)
+    header = "| model | seeds | best validation loss per seed | mean | PSNR | SSIM | "
+    header += "".join(f"{m[:3].upper()} (OpenSTL) | " for m in extra)
     header += "train wall (s) | test wall (s) |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, row in rows.items():
         runs = row["runs"]
         cells = [name, ",".join(str(r["seed"]) for r in runs)]
+        validated = [f"{r['val_best']:.4f} ({r['val_epoch']})" for r in runs if "val_best" in r]
+        cells.append(" / ".join(validated) or "—")
+        cells.append(f"{row['val_best']['mean']:.4f}" if "val_best" in row else "—")
         for metric, digits in (("psnr", 2), ("ssim", 4), *((m, 2) for m in extra)):
             value = row.get(metric)
             cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")

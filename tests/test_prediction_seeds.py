@@ -1,0 +1,61 @@
+"""benchmarks/prediction_seeds.py: its table carries each run's best validation loss beside the test."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "prediction_seeds.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("prediction_seeds", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _finished_run(run_dir: Path, seed: int, psnr: float, best: dict | None) -> None:
+    """A run folder as train + test leave it: timing, results npz for the model and copy-last, best.json."""
+    results = run_dir / "results" / "quantitative" / "Synth" / run_dir.name
+    results.mkdir(parents=True)
+    for model, offset in (("MCNET_rbm", 0.0), ("copy_last_frame", -2.0)):
+        np.savez(
+            results / f"results_model={model}.npz",
+            psnr=np.full((4, 3), psnr + offset),
+            ssim=np.full((4, 3), 0.7),
+        )
+    timing = {"variant": "rbm3", "seed": seed, "train_s": 10.0, "test_s": 2.0}
+    (run_dir / "timing.json").write_text(json.dumps(timing))
+    if best is not None:
+        (run_dir / "checkpoints").mkdir()
+        (run_dir / "checkpoints" / "best.json").write_text(json.dumps(best))
+
+
+def test_the_table_reports_the_best_validation_loss_per_seed_and_its_mean(tmp_path):
+    seeds = _load()
+    _finished_run(tmp_path / "rbm3_s0", 0, 24.0, {"epoch": 9, "monitor": "val_loss", "value": 0.30})
+    _finished_run(tmp_path / "rbm3_s1", 1, 25.0, {"epoch": 10, "monitor": "val_loss", "value": 0.40})
+    args = argparse.Namespace(out=str(tmp_path), seeds=[0, 1])
+    rows = seeds.aggregate(args, ["rbm3"])
+    assert rows["rbm3"]["val_best"]["mean"] == pytest.approx(0.35)
+    assert [run["val_epoch"] for run in rows["rbm3"]["runs"]] == [9, 10]
+    assert rows["rbm3"]["psnr"]["mean"] == pytest.approx(24.5)
+    assert "val_best" not in rows["copy_last_frame"]  # the baseline is not trained
+    text = seeds.table(rows, args)
+    assert "0.3000 (9) / 0.4000 (10) | 0.3500 |" in text, text
+    assert text.splitlines()[2].startswith("| copy_last_frame | 0,1 | — | — |"), text
+
+
+def test_a_run_without_validation_leaves_the_column_empty(tmp_path):
+    seeds = _load()
+    _finished_run(tmp_path / "rbm3_s0", 0, 24.0, None)
+    args = argparse.Namespace(out=str(tmp_path), seeds=[0])
+    rows = seeds.aggregate(args, ["rbm3"])
+    assert "val_best" not in rows["rbm3"] and "val_best" not in rows["rbm3"]["runs"][0]
+    assert "| rbm3 | 0 | — | — | 24.00 ± 0.00 |" in seeds.table(rows, args)
