@@ -2,9 +2,10 @@
 
 Held to it: the foundation (cells, layers, the `models` door, argument checks), the evaluation metrics
 (video, classification, polygon), the polygon geometry, grid and crops, the graph twins, frame sampling and
-the training pieces (best checkpoint, OCTS, the task model); an example line that needs files, run
-directories or a data set a test machine does not have is marked ``# doctest: +SKIP``. The other data and
-task modules' examples name such files throughout and are not held to it.
+the training pieces (best checkpoint, OCTS, the task model) and the prediction config; an example line
+that needs files, run directories or a data set a test machine does not have is marked
+``# doctest: +SKIP``. The other data and task modules' examples name such files throughout and are not
+held to it.
 """
 
 import doctest
@@ -31,6 +32,7 @@ RUNNABLE_EXAMPLE_MODULES = [
     "deep_rnn_tf.layers.deep_rnn",
     "deep_rnn_tf.layers.preprocessing",
     "deep_rnn_tf.models",
+    "deep_rnn_tf.tasks.prediction.config",
     "deep_rnn_tf.training.best",
     "deep_rnn_tf.training.octs",
     "deep_rnn_tf.training.trainer",

@@ -145,6 +145,25 @@ def test_an_output_memory_on_one_layer_of_the_core_starts_as_copy_last_and_round
         _tiny(rnn="rbm", rbm_merge=["blend", "product", "product"])
 
 
+@pytest.mark.parametrize("depth", [1, 3, 8])
+def test_the_bottom_merge_is_one_setting_for_any_depth(depth):
+    """`rbm_bottom_merge` (the small preset's accumulation) sets the bottom layer's merge at any depth,
+    where a per-layer `rbm_merge` list fixes the depth; a list whose bottom disagrees is refused by name."""
+    from deep_rnn_tf.tasks import resolve_config
+
+    config = resolve_config("prediction", "small", [("command line", {"rnn_depth": depth})])
+    merges = config.core_merges()
+    assert merges == ["accumulate"] + ["product"] * (depth - 1)
+    model = _tiny(rnn="rbm", rnn_depth=depth, jump=None, beta=0.0, predict_change=True, rbm_merge=merges)
+    assert [cell.merge for cell in model.core.cells] == merges
+    upper_sum = PredictionConfig(rnn_depth=depth, rbm_merge="sum", rbm_bottom_merge="blend").core_merges()
+    assert upper_sum == ["blend"] + ["sum"] * (depth - 1)
+    agreeing = PredictionConfig(rnn_depth=2, rbm_merge=["accumulate", "sum"], rbm_bottom_merge="accumulate")
+    assert agreeing.core_merges() == ["accumulate", "sum"]
+    with pytest.raises(ValueError, match=r"its bottom layer's merge 'blend' disagrees with rbm_bo"):
+        PredictionConfig.from_dict({"rbm_merge": ["blend", "product", "product"], "rbm_bottom_merge": "sum"})
+
+
 def test_paper_preset_keeps_the_original_and_small_names_its_departures():
     from deep_rnn_tf.tasks import resolve_config
 
@@ -158,14 +177,14 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "warmup_steps": 0, "clip_norm": None, "val_fraction": 0.0,
                       "content_frame": "previous", "pixel_loss": "mse", "rbm_normalization": None,
                       "convlstm_normalization": None, "rbm_activation": "relu", "rbm_merge": "product",
-                      "rbm_memory_gain": 0.0, "rbm_leak": 0.0,
+                      "rbm_bottom_merge": None, "rbm_memory_gain": 0.0, "rbm_leak": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"]
-    assert small["rbm_normalization"] == "batch_per_step" and small["rbm_memory_gain"] == 3.0
+    assert small["rbm_bottom_merge"] == "accumulate" and small["rbm_normalization"] is None
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
     with pytest.raises(ValueError, match="ssim_weight"):

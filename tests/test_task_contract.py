@@ -89,9 +89,9 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("demo", "huge")
     # "none" from a command line switches off what a preset switched on; a typo is still named.
     small = resolve_config("prediction", "small")
-    assert small.rbm_normalization == "batch_per_step"
-    off = resolve_config("prediction", "small", [("command line", {"rbm_normalization": "none"})])
-    assert off.rbm_normalization is None and off.to_dict()["rbm_normalization"] is None
+    assert small.rbm_bottom_merge == "accumulate"
+    off = resolve_config("prediction", "small", [("command line", {"rbm_bottom_merge": "none"})])
+    assert off.rbm_bottom_merge is None and off.to_dict()["rbm_bottom_merge"] is None
     typo = "rbm_normalization: expected one of 'batch'.* or null, received 'nne'"
     with pytest.raises(ValueError, match=typo):
         resolve_config("prediction", "small", [("command line", {"rbm_normalization": "nne"})])

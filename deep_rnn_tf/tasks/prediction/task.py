@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
+from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
 from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
@@ -146,6 +147,12 @@ class PredictionTask(Task):
             help=RBM_MERGE_HELP,
         )
         parser.add_argument(
+            "--rbm-bottom-merge",
+            choices=("none", *RBM_MERGES),
+            help="merge of the RBM core's bottom layer alone, the layers above keeping --rbm-merge (the "
+            "small preset: accumulate; none: every layer as --rbm-merge)",
+        )
+        parser.add_argument(
             "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
         )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
@@ -188,7 +195,7 @@ class PredictionTask(Task):
             rbm_normalization=config.rbm_normalization,
             convlstm_normalization=config.convlstm_normalization,
             rbm_activation=config.rbm_activation,
-            rbm_merge=config.rbm_merge,
+            rbm_merge=config.core_merges(),
             rbm_leak=config.rbm_leak,
             rbm_memory_gain=config.rbm_memory_gain,
             rbm_kernel_gain=config.rbm_kernel_gain,
