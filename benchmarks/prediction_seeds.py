@@ -11,7 +11,8 @@ redone, so the script resumes after a kill (and a half-trained run resumes from 
 with its log and the others go on (exit status 1; the table holds what finished). `--report` only
 aggregates. Writes `<out>/table.md`, `<out>/table.json` (per run: best validation loss and its epoch,
 averages, per-step values, wall times) and `<out>/per_step.png` (mean over seeds per step,
-copy-last-frame included).
+copy-last-frame included). `--report` without `--variant` reports every variant with a finished run in
+`--out` (several scripts, one per core, may train into the same folder).
 """
 
 from __future__ import annotations
@@ -87,6 +88,17 @@ def scores_of(run_dir: str) -> dict[str, dict[str, np.ndarray]]:
             for key, value in arrays.items()
         }
     return found
+
+
+def finished_variants(out: str) -> list[str]:
+    """Variant names of the finished runs (`<variant>_s<seed>/timing.json`) under `out`, sorted."""
+    names = set()
+    for timing_path in glob.glob(os.path.join(glob.escape(out), "*_s*", "timing.json")):
+        folder = os.path.basename(os.path.dirname(timing_path))
+        name, _, seed = folder.rpartition("_s")
+        if name and seed.isdigit():
+            names.add(name)
+    return sorted(names)
 
 
 def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
@@ -184,8 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.variant:
         name, _, flags = item.partition("=")
         variants[name] = shlex.split(flags)
+    if not variants and args.report:
+        # Several scripts may have trained into one --out (one per lane); the report takes them all.
+        variants = {name: [] for name in finished_variants(args.out)}
     if not variants:
-        parser.error("give at least one --variant NAME='flags'")
+        parser.error("give at least one --variant NAME='flags' (or --report over an --out with runs)")
     os.makedirs(args.out, exist_ok=True)
     failed = 0
     if not args.report:

@@ -55,3 +55,24 @@ def test_a_run_without_validation_leaves_the_column_empty(tmp_path):
     rows = seeds.aggregate(args, ["rbm3"])
     assert "val_best" not in rows["rbm3"] and "val_best" not in rows["rbm3"]["runs"][0]
     assert "| rbm3 | 0 | — | — | 24.00 ± 0.00 |" in seeds.table(rows, args)
+
+
+def test_report_without_variants_takes_every_finished_variant_in_the_folder(tmp_path):
+    """Two scripts (one per core) trained into one --out; the report names both, not the unfinished run."""
+    seeds = _load()
+    _finished_run(tmp_path / "rbm8_j4_s0", 0, 24.0, {"epoch": 9, "monitor": "val_loss", "value": 0.30})
+    _finished_run(tmp_path / "convlstm_s0", 0, 23.0, {"epoch": 10, "monitor": "val_loss", "value": 0.40})
+    (tmp_path / "rbm1_s0").mkdir()  # still training: no timing.json yet
+    assert seeds.finished_variants(str(tmp_path)) == ["convlstm", "rbm8_j4"]
+    status = seeds.main(["--data-dir", "unused", "--out", str(tmp_path), "--seeds", "0", "--report"])
+    assert status == 0
+    rows = json.loads((tmp_path / "table.json").read_text())
+    assert sorted(rows) == ["convlstm", "copy_last_frame", "rbm8_j4"]
+    assert rows["rbm8_j4"]["psnr"]["mean"] == pytest.approx(24.0)
+
+
+def test_without_variants_and_without_finished_runs_the_error_says_what_to_give(tmp_path, capsys):
+    seeds = _load()
+    with pytest.raises(SystemExit):
+        seeds.main(["--data-dir", "unused", "--out", str(tmp_path), "--report"])
+    assert "--variant" in capsys.readouterr().err
