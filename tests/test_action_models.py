@@ -156,6 +156,29 @@ def test_hinge_warmup_ramps_the_weight_in_training_only():
         M.ActionOCTSModel(clip_model, overlap=-1)
 
 
+def test_classification_log_leaves_out_the_hinge_whatever_its_weight():
+    # The hinge-free loss is what runs trained with different hinge weights compare on (issue 12).
+    quiet = {**TINY, "rnn": "rbm1", "p_td": 0.0, "dropout": 0.0, "head_dropout": 0.0, "head_init": "glorot"}
+    clip_model = M.build_clip_model(quiet, 3)
+    x, y = _clips(length=6)
+    batch = (tf.constant(x), tf.constant(y))
+    results = {}
+    for weight in (0.0, 0.5, 3.0):
+        model = M.ActionOCTSModel(clip_model, overlap=1, anticipation_weight=weight, frame_loss_weight=0.5)
+        assert "classification" in model.logged_names()
+        results[weight] = model.compute_losses(batch, training=False)
+    classification = float(results[0.0].logs["classification"])
+    assert classification == pytest.approx(float(results[0.0].loss), rel=1e-6)  # no hinge, no coherence
+    frame = float(results[0.0].logs["frame_loss"])
+    assert frame > 0.1 and classification > 0.5 * frame  # the weighted frame loss is inside it
+    for weight in (0.5, 3.0):
+        logs = results[weight].logs
+        assert float(logs["classification"]) == pytest.approx(classification, rel=1e-6)
+        hinge = float(logs["anticipation_hinge"])
+        assert hinge > 0.01
+        assert float(results[weight].loss) == pytest.approx(classification + weight * hinge, rel=1e-5)
+
+
 def test_per_frame_cross_entropy_by_hand_and_in_training():
     # Two clips of one sample, label 1: frame CEs log(1 + e^-2), log 2, log 2, log(1 + e^2) -> their mean.
     first = tf.constant([[[0.0, 2.0], [0.0, 0.0]]])

@@ -383,7 +383,9 @@ class ActionOCTSModel(TaskModel):
     Data: `x` (batch, N, L, H, W, 3) uint8 clips (or (batch, T, H, W, 3) whole sequences, run as one clip,
     for validation) and `y` (batch,) video labels, scored against every clip's mean-over-time logits.
     The task loss is averaged over the clips (the original summed the clips' gradients: a constant factor
-    N, which Adam does not see). Reports "loss", "accuracy", "coherence" (and "anticipation_hinge").
+    N, which Adam does not see). Reports "loss", "accuracy", "coherence", "classification" (the loss
+    without the hinge and the coherence term: clip cross entropy + the weighted per-frame loss) and, with
+    their weights, "anticipation_hinge" and "frame_loss".
 
     Args:
         clip_model: from `build_clip_model` (frames -> per-frame logits (batch, L, classes); with
@@ -438,7 +440,8 @@ class ActionOCTSModel(TaskModel):
         return weight * tf.minimum(1.0, step / float(self.anticipation_warmup_steps))
 
     def logged_names(self) -> list[str]:
-        names = ["coherence"] + (["anticipation_hinge"] if self.anticipation_weight > 0 else [])
+        names = ["coherence", "classification"]
+        names += ["anticipation_hinge"] if self.anticipation_weight > 0 else []
         return names + (["frame_loss"] if self.frame_loss_weight > 0 else [])
 
     def make_metrics(self) -> list[keras.metrics.Metric]:
@@ -464,13 +467,16 @@ class ActionOCTSModel(TaskModel):
         per_clip = keras.losses.sparse_categorical_crossentropy(targets, predictions, from_logits=True)
         task = tf.reduce_sum(per_clip) / tf.cast(tf.size(per_clip), per_clip.dtype)
         logs = {}
+        if self.frame_loss_weight > 0:
+            logs["frame_loss"] = per_frame_cross_entropy(clip_logits, y)
+            task = task + self.frame_loss_weight * tf.cast(logs["frame_loss"], task.dtype)
+        # The loss without the hinge: it does not depend on the hinge's weight, so runs trained with
+        # different weights compare (and select checkpoints, --select-on val_classification) on it.
+        logs["classification"] = task
         if self.anticipation_weight > 0:
             hinge = tf.add_n([anticipation_hinge(logits, y) for logits in clip_logits]) / len(clip_logits)
             logs["anticipation_hinge"] = hinge
             task = task + tf.cast(self.hinge_weight(training) * hinge, task.dtype)
-        if self.frame_loss_weight > 0:
-            logs["frame_loss"] = per_frame_cross_entropy(clip_logits, y)
-            task = task + self.frame_loss_weight * tf.cast(logs["frame_loss"], task.dtype)
         probs = [tf.nn.softmax(tf.cast(logits, tf.float32)) for logits in clip_logits]
         logs["coherence"] = coherence_sum(probs, self.overlap)
         loss = task + self.coherence_weight * tf.cast(logs["coherence"], task.dtype)
