@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from deep_rnn_tf.tasks.action import models as M
 from deep_rnn_tf.tasks.action.config import RNNS, ActionConfig
+from deep_rnn_tf.training.best import selection_mode
 
 TINY = {
     "image_size": [16, 16],
@@ -177,6 +178,7 @@ def test_classification_log_leaves_out_the_hinge_whatever_its_weight():
         hinge = float(logs["anticipation_hinge"])
         assert hinge > 0.01
         assert float(results[weight].loss) == pytest.approx(classification + weight * hinge, rel=1e-5)
+    assert selection_mode("val_classification") == "min"  # --select-on val_classification: lowest wins
 
 
 def test_per_frame_cross_entropy_by_hand_and_in_training():
