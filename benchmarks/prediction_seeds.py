@@ -12,7 +12,8 @@ with its log and the others go on (exit status 1; the table holds what finished)
 aggregates. Writes `<out>/table.md`, `<out>/table.json` (per run: best validation loss and its epoch,
 averages, per-step values, wall times) and `<out>/per_step.png` (mean over seeds per step,
 copy-last-frame included). `--report` without `--variant` reports every variant with a finished run in
-`--out` (several scripts, one per core, may train into the same folder).
+`--out` (several scripts, one per core, may train into the same folder). `--split-at K` adds the averages
+over steps 1..K and K+1..T (a model trained at T = K and tested further: its trained horizon and beyond).
 """
 
 from __future__ import annotations
@@ -125,16 +126,38 @@ def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
                 rows[name]["val_best"] = {"mean": float(np.mean(validated)), "std": float(np.std(validated))}
             for metric in runs[0]:
                 if isinstance(runs[0][metric], list):
-                    averages = [float(np.mean(run[metric])) for run in runs]
-                    rows[name][metric] = {"mean": float(np.mean(averages)), "std": float(np.std(averages))}
+                    rows[name][metric] = _mean_std([float(np.mean(run[metric])) for run in runs])
                     rows[name][f"{metric}_per_step"] = np.mean([run[metric] for run in runs], axis=0).tolist()
+            if args.split_at:
+                rows[name]["split"] = _split_averages(runs, args.split_at)
     return rows
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def _split_averages(runs: list[dict], split_at: int) -> dict[str, dict[str, float]]:
+    """PSNR / SSIM averaged over steps 1..split_at ("near") and split_at+1..T ("far"), mean +- std over seeds.
+
+    A model tested beyond its training horizon (`--test-future 20` after `--future 10`) is read on both
+    halves: the first is the trained horizon (the same rollout's first steps), the second the extrapolation.
+    """
+    split = {}
+    for metric in ("psnr", "ssim"):
+        for part, steps in (("near", slice(0, split_at)), ("far", slice(split_at, None))):
+            values = [float(np.mean(run[metric][steps])) for run in runs if len(run[metric]) > split_at]
+            if values:
+                split[f"{metric}_{part}"] = _mean_std(values)
+    return split
 
 
 def table(rows: dict, args: argparse.Namespace) -> str:
     extra = [m for m in ("mse_openstl", "mae_openstl") if any(m in row for row in rows.values())]
     header = "| model | seeds | best validation loss per seed | mean | PSNR | SSIM | "
     header += "".join(f"{m[:3].upper()} (OpenSTL) | " for m in extra)
+    splits = [f"{m}_{p}" for m in ("psnr", "ssim") for p in ("near", "far") if args.split_at]
+    header += "".join(f"{_split_label(key, args.split_at)} | " for key in splits)
     header += "train wall (s) | test wall (s) |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, row in rows.items():
@@ -146,6 +169,10 @@ def table(rows: dict, args: argparse.Namespace) -> str:
         for metric, digits in (("psnr", 2), ("ssim", 4), *((m, 2) for m in extra)):
             value = row.get(metric)
             cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
+        for key in splits:
+            value = row.get("split", {}).get(key)
+            digits = 2 if key.startswith("psnr") else 4
+            cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
         if name == COPY:
             cells += ["—", "—"]
         else:
@@ -155,6 +182,11 @@ def table(rows: dict, args: argparse.Namespace) -> str:
             ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _split_label(key: str, split_at: int) -> str:
+    metric, part = key.split("_")
+    return f"{metric.upper()} T1-{split_at}" if part == "near" else f"{metric.upper()} T{split_at + 1}-"
 
 
 def plot(rows: dict, path: str, title: str) -> None:
@@ -190,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", default=[], help='NAME="extra train flags"')
     parser.add_argument("--title", default="", help="title of the plot")
     parser.add_argument("--report", action="store_true", help="only aggregate what has been run")
+    parser.add_argument(
+        "--split-at",
+        type=int,
+        default=0,
+        help="also average PSNR/SSIM over steps 1..K and K+1..T (e.g. 10 with --test-future 20)",
+    )
     args = parser.parse_args(argv)
     args.common = common
     variants = {}
