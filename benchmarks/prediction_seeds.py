@@ -34,6 +34,7 @@ from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_ato
 from deep_rnn_tf.tools.study import best_validation, finish_attempt, start_attempt
 
 COPY = "copy_last_frame"
+_DIGITS = {"psnr": 2, "ssim": 4}  # decimals in the table; other metrics (OpenSTL's MSE / MAE) get 2
 
 
 def run_name(name: str, seed: int) -> str:
@@ -123,7 +124,7 @@ def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
             rows[name] = {"runs": runs}
             validated = [run["val_best"] for run in runs if "val_best" in run]
             if validated:
-                rows[name]["val_best"] = {"mean": float(np.mean(validated)), "std": float(np.std(validated))}
+                rows[name]["val_best"] = _mean_std(validated)
             for metric in runs[0]:
                 if isinstance(runs[0][metric], list):
                     rows[name][metric] = _mean_std([float(np.mean(run[metric])) for run in runs])
@@ -156,8 +157,8 @@ def table(rows: dict, args: argparse.Namespace) -> str:
     extra = [m for m in ("mse_openstl", "mae_openstl") if any(m in row for row in rows.values())]
     header = "| model | seeds | best validation loss per seed | mean | PSNR | SSIM | "
     header += "".join(f"{m[:3].upper()} (OpenSTL) | " for m in extra)
-    splits = [f"{m}_{p}" for m in ("psnr", "ssim") for p in ("near", "far") if args.split_at]
-    header += "".join(f"{_split_label(key, args.split_at)} | " for key in splits)
+    splits = [(m, p) for m in ("psnr", "ssim") for p in ("near", "far")] if args.split_at else []
+    header += "".join(f"{_split_label(metric, part, args.split_at)} | " for metric, part in splits)
     header += "train wall (s) | test wall (s) |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, row in rows.items():
@@ -166,13 +167,10 @@ def table(rows: dict, args: argparse.Namespace) -> str:
         validated = [f"{r['val_best']:.4f} ({r['val_epoch']})" for r in runs if "val_best" in r]
         cells.append(" / ".join(validated) or "—")
         cells.append(f"{row['val_best']['mean']:.4f}" if "val_best" in row else "—")
-        for metric, digits in (("psnr", 2), ("ssim", 4), *((m, 2) for m in extra)):
-            value = row.get(metric)
-            cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
-        for key in splits:
-            value = row.get("split", {}).get(key)
-            digits = 2 if key.startswith("psnr") else 4
-            cells.append(f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else "")
+        for metric in ("psnr", "ssim", *extra):
+            cells.append(_mean_std_cell(row.get(metric), _DIGITS.get(metric, 2)))
+        for metric, part in splits:
+            cells.append(_mean_std_cell(row.get("split", {}).get(f"{metric}_{part}"), _DIGITS[metric]))
         if name == COPY:
             cells += ["—", "—"]
         else:
@@ -184,8 +182,11 @@ def table(rows: dict, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def _split_label(key: str, split_at: int) -> str:
-    metric, part = key.split("_")
+def _mean_std_cell(value: dict[str, float] | None, digits: int) -> str:
+    return f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}" if value else ""
+
+
+def _split_label(metric: str, part: str, split_at: int) -> str:
     return f"{metric.upper()} T1-{split_at}" if part == "near" else f"{metric.upper()} T{split_at + 1}-"
 
 
