@@ -103,6 +103,12 @@ def _common_parser() -> argparse.ArgumentParser:
         metavar="LOG",
         help="validation log whose best epoch test/export load (default val_loss; e.g. val_accuracy)",
     )
+    group.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        metavar="N",
+        help="newest per-epoch checkpoints kept (default 3; the best one is kept apart)",
+    )
     group.add_argument("--seed", type=int, help="seed everything (CPU runs become repeatable)")
     group.add_argument("--steps-per-epoch", type=int, help="limit the steps of each epoch")
     group.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 policy")
@@ -118,8 +124,8 @@ def _common_parser() -> argparse.ArgumentParser:
 def _task_command_parser(command: str, task: Any | None) -> argparse.ArgumentParser:
     descriptions = {
         "train": "Train TASK in a run directory; the same command resumes an interrupted run.",
-        "test": "Run TASK's test protocol on the newest checkpoint of --run-dir.",
-        "export": "Export the newest checkpoint of --run-dir as a SavedModel for TF Serving.",
+        "test": "Run TASK's test protocol on the run's best checkpoint (by validation; else the newest).",
+        "export": "Export the run's best checkpoint (by validation; else the newest) for TF Serving.",
     }
     parser = _Parser(
         prog=f"{PROG} {command}",

@@ -343,3 +343,35 @@ def test_full_depth_fifteen_layer_models_train():
     for rnn in ("rbm15", "convlstm15"):
         _, history, changed = _train_a_few_steps({**TINY, "rnn": rnn, "depth": None, "jump": None}, epochs=1)
         assert np.isfinite(history["loss"]).all() and changed > 0.9
+
+
+def test_observed_prefix_scores_the_first_frames_alone_and_leaves_the_sequence_as_it_was():
+    # Validation with --val-anticipation: the sequence leads with its first p raw frames (issue 12).
+    quiet = {**TINY, "rnn": "rbm1", "p_td": 0.0, "dropout": 0.0, "head_dropout": 0.0, "head_init": "glorot"}
+    clip_model = M.build_clip_model(quiet, 3)
+    rng = np.random.default_rng(1)
+    first = rng.integers(0, 255, (3, 2, 16, 16, 3), dtype=np.uint8)
+    sequence = rng.integers(0, 255, (3, 5, 16, 16, 3), dtype=np.uint8)
+    labels = tf.constant([0, 1, 2])
+    plain = M.ActionOCTSModel(clip_model, overlap=1, frame_loss_weight=0.5)
+    led = M.ActionOCTSModel(clip_model, overlap=1, frame_loss_weight=0.5, observed_prefix=2)
+    assert "anticipation_accuracy" in led.logged_names() and "anticipation_loss" not in plain.logged_names()
+    without = plain.compute_losses((tf.constant(sequence), labels), training=False)
+    with_prefix = led.compute_losses((tf.constant(np.concatenate([first, sequence], 1)), labels), False)
+    assert float(with_prefix.loss) == pytest.approx(float(without.loss), rel=1e-6)
+    # By hand: the mean logits of the 2 frames alone, from a zero state.
+    logits = clip_model(tf.constant(first), training=False).numpy().mean(axis=1)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        with_prefix.logs["anticipation_loss"], -log_probs[[0, 1, 2], [0, 1, 2]], rtol=1e-5
+    )
+    hits = (logits.argmax(axis=1) == np.array([0, 1, 2])).astype(np.float32)
+    np.testing.assert_array_equal(with_prefix.logs["anticipation_accuracy"], hits)
+    # Training clips (batch, N, L, ...) carry no prefix: nothing is split off.
+    x, y = _clips()
+    assert "anticipation_loss" not in led.compute_losses((tf.constant(x), tf.constant(y)), True).logs
+    assert type(led).from_config(led.get_config()).observed_prefix == 2
+    assert selection_mode("val_anticipation_accuracy") == "max"
+    with pytest.raises(ValueError, match="observed_prefix"):
+        M.ActionOCTSModel(clip_model, overlap=1, observed_prefix=-1)

@@ -196,3 +196,29 @@ def test_hinge_warmup_counts_epochs_of_the_training_videos_listed_once(synth, mo
     train, _ = listed(task, task.config(config))
     assert model.anticipation_warmup_steps == 3 * (len(train.items) // 2) > 0
     assert len(listings) == 1
+
+
+def test_val_anticipation_logs_the_first_frames_and_selects_on_them(synth, tmp_path):
+    """--val-anticipation: each validation video's first --observe frames are scored as the test does, the
+    running means weigh every video once, and --select-on may name them (issue 12)."""
+    run_dir = str(tmp_path / "run")
+    flags = ["--data", synth, "--run-dir", run_dir, "--val-fraction", "0.5", *TINY_FLAGS]
+    assert cli.main(["train", "action", *flags, "--val-anticipation", "--select-on",
+                     "val_anticipation_accuracy", "--epochs", "2"]) == 0  # fmt: skip
+    header = _read(run_dir, "metrics.csv").splitlines()[0].split(",")
+    assert {"val_anticipation_loss", "val_anticipation_accuracy"} <= set(header)
+    assert "anticipation_accuracy" not in header  # training clips carry no prefix
+    rows = [
+        dict(zip(header, line.split(","), strict=True))
+        for line in _read(run_dir, "metrics.csv").splitlines()[1:]
+    ]
+    # 10 validation videos in batches of 4, 4, 2: the accuracy is hits over 10, not a mean of per-batch means.
+    for row in rows:
+        assert float(row["val_anticipation_accuracy"]) * 10 == pytest.approx(
+            round(float(row["val_anticipation_accuracy"]) * 10), abs=1e-5
+        )
+    best = json.loads(_read(run_dir, "checkpoints", "best.json"))
+    assert best["monitor"] == "val_anticipation_accuracy" and best["mode"] == "max"
+    assert best["value"] == pytest.approx(max(float(row["val_anticipation_accuracy"]) for row in rows))
+    with pytest.raises(ValueError, match="--val-anticipation"):
+        resolve_config("action", "small", [("test", {"data": synth, "select_on": "val_anticipation_loss"})])

@@ -17,6 +17,7 @@ from deep_rnn_tf.validation import (
     check_memory_gate,
     check_non_negative,
     check_non_negative_int,
+    check_positive_int,
 )
 
 BACKBONES = ("vgg19", "resnet50", "tiny", "none")
@@ -76,6 +77,10 @@ class ActionConfig(TaskConfig):
         validate, val_fraction, val_seed: score a validation split each epoch, carved from the training
             videos (`val_fraction` of each class's video groups, chosen with `val_seed`; never the test
             split); test and export load the best epoch by its loss.
+        val_anticipation: also score each validation video's first `observe` raw frames, as the
+            anticipation test does: logs `val_anticipation_loss` (cross entropy of their mean logits) and
+            `val_anticipation_accuracy`, which `select_on` may name (validation otherwise sees only the
+            uniformly sampled sequence, i.e. recognition).
         head_init: "paper" (N(0, 0.01)) or "glorot".
         class_names: the class list (None: from the training data).
 
@@ -129,6 +134,7 @@ class ActionConfig(TaskConfig):
     clipvalue: float | None = 5.0
     validate: bool = True
     val_fraction: float = 0.1
+    val_anticipation: bool = False
     head_init: Literal["paper", "glorot"] = "paper"
     class_names: tuple[str, ...] | None = None
     epochs: int = 30
@@ -155,6 +161,12 @@ class ActionConfig(TaskConfig):
         check_non_negative("frame_loss", self.frame_loss)
         check_non_negative("anticipation_weight", self.anticipation_weight)
         check_non_negative_int("anticipation_warmup", self.anticipation_warmup)
+        check_positive_int("observe", self.observe)
+        if self.select_on.startswith("val_anticipation_") and not self.val_anticipation:
+            raise ValueError(
+                f"select_on: {self.select_on!r} is logged only with --val-anticipation (val_anticipation: "
+                "true); received val_anticipation=False"
+            )
 
 
 PRESETS: dict[str, Preset] = {

@@ -402,6 +402,10 @@ class ActionOCTSModel(TaskModel):
         frame_loss_weight: weight of a per-frame cross-entropy (the mean over every frame of every clip of
             CE(frame logits, label)) added to the task loss; 0, the original, scores only the clip's mean
             logits, so nothing asks the first frames' logits to carry the class (anticipation).
+        observed_prefix: p > 0: a whole sequence (validation data) leads with the video's first p raw
+            frames, which are split off and scored alone, as the anticipation test does, from a zero
+            state: logs "anticipation_loss" (cross entropy of their mean logits) and
+            "anticipation_accuracy"; the rest is the sequence scored as before. 0: no prefix.
 
     Example:
         >>> model = ActionOCTSModel(clip_model, overlap=3, anticipation_weight=1.0)
@@ -418,6 +422,7 @@ class ActionOCTSModel(TaskModel):
         anticipation_weight=0.0,
         frame_loss_weight=0.0,
         anticipation_warmup_steps=0,
+        observed_prefix=0,
         **kw,
     ):
         super().__init__(**kw)
@@ -430,6 +435,7 @@ class ActionOCTSModel(TaskModel):
         self.anticipation_warmup_steps = check_non_negative_int(
             "anticipation_warmup_steps", anticipation_warmup_steps
         )
+        self.observed_prefix = check_non_negative_int("observed_prefix", observed_prefix)
 
     def hinge_weight(self, training: bool) -> tf.Tensor:
         """The hinge's weight at this step: the ramp's share of `anticipation_weight` while training."""
@@ -442,6 +448,7 @@ class ActionOCTSModel(TaskModel):
     def logged_names(self) -> list[str]:
         names = ["coherence", "classification"]
         names += ["anticipation_hinge"] if self.anticipation_weight > 0 else []
+        names += ["anticipation_loss", "anticipation_accuracy"] if self.observed_prefix > 0 else []
         return names + (["frame_loss"] if self.frame_loss_weight > 0 else [])
 
     def make_metrics(self) -> list[keras.metrics.Metric]:
@@ -460,13 +467,16 @@ class ActionOCTSModel(TaskModel):
 
     def compute_losses(self, data, training: bool) -> StepLosses:
         x, y = data[0], data[1]
+        logs = {}
+        if self.observed_prefix > 0 and len(x.shape) == 5:  # a validation sequence led by its first frames
+            observed, x = x[:, : self.observed_prefix], x[:, self.observed_prefix :]
+            logs.update(self._observed_logs(observed, y, training))
         clip_logits = self.run_clips(x, training=training)
         # The clips stacked along the batch axis (clip-major), each scored with its mean-over-time logits.
         targets = tf.concat([y] * len(clip_logits), axis=0)
         predictions = tf.concat([tf.reduce_mean(logits, axis=1) for logits in clip_logits], axis=0)
         per_clip = keras.losses.sparse_categorical_crossentropy(targets, predictions, from_logits=True)
         task = tf.reduce_sum(per_clip) / tf.cast(tf.size(per_clip), per_clip.dtype)
-        logs = {}
         if self.frame_loss_weight > 0:
             logs["frame_loss"] = per_frame_cross_entropy(clip_logits, y)
             task = task + self.frame_loss_weight * tf.cast(logs["frame_loss"], task.dtype)
@@ -481,6 +491,16 @@ class ActionOCTSModel(TaskModel):
         logs["coherence"] = coherence_sum(probs, self.overlap)
         loss = task + self.coherence_weight * tf.cast(logs["coherence"], task.dtype)
         return StepLosses(loss, logs, targets=targets, predictions=predictions)
+
+    def _observed_logs(self, observed, labels, training: bool) -> dict[str, tf.Tensor]:
+        """Anticipation from the first frames: per-video loss and hit (0/1) vectors, so the running means
+        weigh every video once whatever the batch sizes."""
+        logits = tf.cast(tf.reduce_mean(self.frame_logits(observed, training=training), axis=1), tf.float32)
+        loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        hits = tf.cast(
+            tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(labels, tf.int32)), tf.float32
+        )
+        return {"anticipation_loss": loss, "anticipation_accuracy": hits}
 
     def frame_logits(self, frames: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Per-frame logits (batch, time, classes) of whole sequences, from a zero state."""
@@ -501,6 +521,7 @@ class ActionOCTSModel(TaskModel):
             "anticipation_weight": self.anticipation_weight,
             "frame_loss_weight": self.frame_loss_weight,
             "anticipation_warmup_steps": self.anticipation_warmup_steps,
+            "observed_prefix": self.observed_prefix,
         }
 
     @classmethod

@@ -181,6 +181,13 @@ class ActionTask(Task):
         add(
             "--val-fraction", type=float, help="share of each class's training videos held out for validation"
         )
+        add(
+            "--val-anticipation",
+            action="store_true",
+            default=None,
+            help="also validate on each video's first --observe frames (logs val_anticipation_loss and "
+            "val_anticipation_accuracy, e.g. for --select-on)",
+        )
 
     # ------------------------------------------------------------------------------------ data
     def _split(self, config: ActionConfig, split: str) -> ActionSplit:
@@ -269,11 +276,8 @@ class ActionTask(Task):
         )
         if validation is None:
             return train_ds, None
-        frames = int(config["test_frames"])
         val_ds = make_dataset(
-            validation,
-            lambda n: uniform_frame_indices(n, frames),
-            PipelineConfig(image_size, global_batch_size),
+            validation, validation_sampler(config), PipelineConfig(image_size, global_batch_size)
         )
         return train_ds, val_ds
 
@@ -295,6 +299,7 @@ class ActionTask(Task):
             anticipation_weight=float(config["anticipation_weight"]) if config.get("anticipation") else 0.0,
             frame_loss_weight=float(config.get("frame_loss", 0.0)),
             anticipation_warmup_steps=self._hinge_warmup_steps(config, batches_per_epoch),
+            observed_prefix=int(config["observe"]) if config.get("val_anticipation") else 0,
         )
         model.compile(optimizer=_optimizer(config, self._schedule_steps_per_epoch(config, batches_per_epoch)))
         return model
@@ -465,6 +470,16 @@ def test_sampler(config: ActionConfig):
     if clips > 1:
         return lambda n: segment_frame_indices(n, clips, frames)
     return lambda n: uniform_frame_indices(n, frames)
+
+
+def validation_sampler(config: ActionConfig):
+    """The validation sequence's frame sampler: `test_frames` uniformly sampled frames (recognition), led
+    with `val_anticipation` by the first `observe` raw frames, which `ActionOCTSModel` splits off again
+    (`observed_prefix`) and scores as the anticipation test does."""
+    frames, observe = config.test_frames, config.observe
+    if not config.val_anticipation:
+        return lambda n: uniform_frame_indices(n, frames)
+    return lambda n: np.concatenate([first_frame_indices(n, observe), uniform_frame_indices(n, frames)])
 
 
 def _predict_frame_logits(
