@@ -142,12 +142,12 @@ def test_user_data_flag_replaces_the_generated_set(tmp_path):
 
 
 def test_a_budget_flag_given_again_appears_once():
-    study = Study(GRIDS["action-table"], "small", Path("/tmp/unused"), train_flags=["--epochs", "120"])
+    study = Study(GRIDS["action-table"], "small", Path("/tmp/unused"), train_flags=["--epochs", "200"])
     budget_epochs = study.spec.flags.split()
-    assert "--epochs" in budget_epochs and "120" not in budget_epochs  # the budget sets its own epochs
+    assert "--epochs" in budget_epochs and "200" not in budget_epochs  # the budget sets its own epochs
     for run in study.plan():
         argv = list(run.train_argv)
-        assert argv.count("--epochs") == 1 and argv[argv.index("--epochs") + 1] == "120"
+        assert argv.count("--epochs") == 1 and argv[argv.index("--epochs") + 1] == "200"
         assert "--preset" in argv and "--rnn" in argv  # the other budget and cell flags stay
 
 
