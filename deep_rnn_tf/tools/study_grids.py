@@ -255,7 +255,8 @@ _ACTION_DATA_SMALL = DataRecipe(
     # 32 test videos per class (320), not the generator's 8: with 80 one video moved top-1 by 1.25 points,
     # the size of the gaps between the deep stacks (docs/study.md, "The action table on a 4x larger test
     # split"). 128 training videos per class, not 32: at 32 the deep stacks' seeds scattered over 30-80 %
-    # (one late or never leaving chance), at 128 every stack but the LSTM trains on every seed. A weak
+    # (one late or never leaving chance); at 128, data seed 1, every stack but the LSTM trained on every
+    # seed (data seed 2: one 15-layer ConvLSTM seed of three stayed at chance). A weak
     # scene cue (0.15): the motion-only classes' first 2 frames hold one displacement, so anticipation sat
     # near chance for every model; with the cue a first frame tells the class some of the time and the
     # motion is still needed (docs/study.md, "Anticipation with a weaker scene cue" and "The four cells
