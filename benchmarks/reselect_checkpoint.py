@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import shutil
@@ -27,8 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deep_rnn_tf.atomic_io import write_json_atomic
-from deep_rnn_tf.training.best import BEST_RECORD, BEST_WEIGHTS, selection_mode
+from deep_rnn_tf.training.best import BEST_WEIGHTS, selection_mode, write_best_record
 from deep_rnn_tf.training.runs import RunDirectory
 
 
@@ -51,7 +49,7 @@ def best_epoch(metrics_csv: Path, log: str) -> tuple[int, float]:
     if not rows or log not in rows[0]:
         known = ", ".join(sorted(k for k in (rows[0] if rows else {}) if k.startswith("val_")))
         raise ReselectError(f"{metrics_csv}: no column {log!r} (validation logs: {known or 'none'})")
-    scored = [(int(row["epoch"]) + 1, float(row[log])) for row in rows if row[log] not in ("", "nan")]
+    scored = [(int(row["epoch"]) + 1, float(row[log])) for row in rows if row[log] != ""]
     scored = [(epoch, value) for epoch, value in scored if math.isfinite(value)]
     if not scored:
         raise ReselectError(f"{metrics_csv}: no finite value of {log!r}")
@@ -84,14 +82,12 @@ def reselect(source: Path, target: Path, log: str) -> dict:
     for path in source.iterdir():
         if path.is_file():
             shutil.copy2(path, target / path.name)
-    config = json.loads((source / "config.json").read_text())
-    write_json_atomic(target / "config.json", {**config, "select_on": log})
+    out = RunDirectory(target)
+    out.write_config({**run.read_config(), "select_on": log})
     newest_epoch, newest = max(kept.items())
-    _link_or_copy(newest, RunDirectory(target).checkpoint_path(newest_epoch))
-    _link_or_copy(kept[epoch], target / "checkpoints" / BEST_WEIGHTS)
-    record = {"epoch": epoch, "monitor": log, "mode": selection_mode(log), "value": value}
-    write_json_atomic(target / "checkpoints" / BEST_RECORD, record)
-    return record
+    _link_or_copy(newest, out.checkpoint_path(newest_epoch))
+    _link_or_copy(kept[epoch], out.checkpoint_dir / BEST_WEIGHTS)
+    return write_best_record(out, epoch, log, value)
 
 
 def _test(task: str, run_dir: Path) -> None:

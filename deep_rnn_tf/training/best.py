@@ -61,6 +61,18 @@ def best_record(run: RunDirectory) -> dict | None:
         raise ValueError(f"{record_path}: malformed JSON ({error.msg}, line {error.lineno})") from None
 
 
+def write_best_record(run: RunDirectory, epoch: int, monitor: str, value: float) -> dict:
+    """Writes the run's `best.json` (atomically) for the checkpoint of `epoch` (counted from 1); returns it.
+
+    Example:
+        >>> write_best_record(RunDirectory("runs/demo"), 5, "val_loss", 0.0123)  # doctest: +SKIP
+        {'epoch': 5, 'monitor': 'val_loss', 'mode': 'min', 'value': 0.0123}
+    """
+    record = {"epoch": epoch, "monitor": monitor, "mode": selection_mode(monitor), "value": value}
+    write_json_atomic(run.checkpoint_dir / BEST_RECORD, record)
+    return record
+
+
 def inference_checkpoint(run: RunDirectory) -> tuple[str, Path] | None:
     """The checkpoint `test` / `export` should load: ("best (epoch N, val_loss x)", path) when the run kept
     a best checkpoint, else ("newest (epoch N)", path), or None when there is no checkpoint at all.
@@ -128,6 +140,5 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best = float(value)
         self.run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(self.model, self.run.checkpoint_dir / BEST_WEIGHTS)
-        record = {"epoch": epoch + 1, "monitor": self.monitor, "mode": self.mode, "value": self.best}
-        write_json_atomic(self.run.checkpoint_dir / BEST_RECORD, record)
+        write_best_record(self.run, epoch + 1, self.monitor, self.best)
         logger.info("New best %s %.6g at epoch %d", self.monitor, self.best, epoch + 1)
