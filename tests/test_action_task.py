@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -222,3 +223,81 @@ def test_val_anticipation_logs_the_first_frames_and_selects_on_them(synth, tmp_p
     assert best["value"] == pytest.approx(max(float(row["val_anticipation_accuracy"]) for row in rows))
     with pytest.raises(ValueError, match="--val-anticipation"):
         resolve_config("action", "small", [("test", {"data": synth, "select_on": "val_anticipation_loss"})])
+
+
+def _epoch_of_best(rows: list[dict], log: str) -> int:
+    """Epoch (from 1) of the lowest `log`, the first of a tie (as BestCheckpoint keeps it)."""
+    values = [float(row[log]) for row in rows]
+    return values.index(min(values)) + 1
+
+
+def test_anticipation_select_on_keeps_its_own_checkpoint_and_scores_anticipation_on_it(
+    synth, tmp_path, monkeypatch
+):
+    """--anticipation-select-on: the run keeps the best epoch by that log apart from the --select-on one;
+    `test` scores recognition on the main checkpoint and anticipation on the other (issue 12)."""
+    run_dir = tmp_path / "run"
+    flags = ["--data", synth, "--run-dir", str(run_dir), "--val-fraction", "0.5", *TINY_FLAGS]
+    assert cli.main(["train", "action", *flags, "--val-anticipation", "--anticipation-select-on",
+                     "val_anticipation_loss", "--epochs", "3", "--keep-checkpoints", "3"]) == 0  # fmt: skip
+    lines = _read(str(run_dir), "metrics.csv").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    checkpoints = run_dir / "checkpoints"
+    main = json.loads((checkpoints / "best.json").read_text())
+    apart = json.loads((checkpoints / "best-val_anticipation_loss.json").read_text())
+    assert main["monitor"] == "val_loss" and main["epoch"] == _epoch_of_best(rows, "val_loss")
+    assert apart["monitor"] == "val_anticipation_loss"
+    assert apart["epoch"] == _epoch_of_best(rows, "val_anticipation_loss")
+    assert (checkpoints / "best-val_anticipation_loss.weights.h5").is_file()
+    # Which weights each protocol predicts with: every checkpoint load and every prediction, in order.
+    events = []
+    action_task = sys.modules["deep_rnn_tf.tasks.action.task"]
+    runs = sys.modules["deep_rnn_tf.training.runs"]
+    for module in (action_task, runs):
+
+        def logged_load(model, path, _load=module.load_checkpoint):
+            events.append(Path(path).name)
+            return _load(model, path)
+
+        monkeypatch.setattr(module, "load_checkpoint", logged_load)
+    predict = action_task._predict_frame_logits
+
+    def spy(model, split, sampler, config, description):
+        events.append(description)
+        return predict(model, split, sampler, config, description)
+
+    monkeypatch.setattr(action_task, "_predict_frame_logits", spy)
+    assert cli.main(["test", "action", "--run-dir", str(run_dir), "--quiet"]) == 0
+    assert events == [
+        "best.weights.h5", "test", "best-val_anticipation_loss.weights.h5", "first 2 frames"
+    ]  # fmt: skip
+    results = json.loads(_read(str(run_dir), "results", "action_results.json"))
+    assert results["anticipation_checkpoint"].startswith(
+        f"best (epoch {apart['epoch']}, val_anticipation_loss"
+    )
+    # A run trained without the flag scores both protocols on its one best checkpoint.
+    events.clear()
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "anticipation_select_on": None}))
+    assert cli.main(["test", "action", "--run-dir", str(run_dir), "--quiet"]) == 0
+    assert events == ["best.weights.h5", "test", "first 2 frames"]
+    assert json.loads(_read(str(run_dir), "results", "action_results.json"))["anticipation_checkpoint"] == (
+        "as recognition"
+    )
+
+
+def test_anticipation_select_on_names_a_validation_log_it_can_have(synth):
+    def resolve(values):
+        return resolve_config("action", "small", [("test", {"data": synth, **values})])
+
+    with pytest.raises(ValueError, match="--val-anticipation"):
+        resolve({"anticipation_select_on": "val_anticipation_loss"})
+    with pytest.raises(ValueError, match="anticipation_select_on.*'accuracy'"):
+        resolve({"anticipation_select_on": "accuracy", "val_anticipation": True})
+    assert (
+        resolve({"anticipation_select_on": "val_anticipation_loss", "val_anticipation": True})[
+            "anticipation_select_on"
+        ]
+        == "val_anticipation_loss"
+    )

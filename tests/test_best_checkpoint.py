@@ -18,7 +18,12 @@ from deep_rnn_tf.data.holdout import (
 )
 from deep_rnn_tf.data.kth import Segment, train_start_range
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
-from deep_rnn_tf.training.best import BestCheckpoint, best_record, inference_checkpoint
+from deep_rnn_tf.training.best import (
+    BestCheckpoint,
+    best_record,
+    checkpoint_selected_on,
+    inference_checkpoint,
+)
 from deep_rnn_tf.training.runs import RunDirectory, save_checkpoint
 from deep_rnn_tf.training.schedules import learning_rate
 
@@ -67,6 +72,37 @@ def test_best_checkpoint_keeps_the_lowest_val_loss_and_survives_resume(tmp_path)
     assert best_record(run)["epoch"] == 2
     _epoch(resumed, model, 6, 0.5)
     assert best_record(run) == {"epoch": 7, "monitor": "val_loss", "mode": "min", "value": 0.5}
+
+
+def test_a_separate_selection_log_keeps_its_own_best_pair_beside_the_main_one(tmp_path):
+    """Two BestCheckpoints on one run (the main by val_loss, one kept apart by another log) never touch each
+    other's files; resume reads each one's own record (`Task.selection_logs`)."""
+    run = RunDirectory(tmp_path / "run")
+    model = _model()
+    main, apart = BestCheckpoint(run), BestCheckpoint(run, monitor="val_other_loss", separate=True)
+    for callback in (main, apart):
+        callback.set_model(model)
+    kernels = {}
+    for epoch, (loss, other) in enumerate([(2.0, 0.5), (1.0, 0.7), (3.0, 0.9)]):
+        kernels[epoch + 1] = np.full((3, 2), float(epoch), np.float32)
+        model.layers[0].kernel.assign(kernels[epoch + 1])
+        for callback in (main, apart):
+            callback.on_epoch_end(epoch, {"val_loss": loss, "val_other_loss": other})
+    assert best_record(run)["epoch"] == 2
+    assert best_record(run, "val_other_loss") == {
+        "epoch": 1, "monitor": "val_other_loss", "mode": "min", "value": 0.5
+    }  # fmt: skip
+    assert inference_checkpoint(run)[1].name == "best.weights.h5"  # test/export: the main one
+    for log, epoch in (("val_loss", 2), ("val_other_loss", 1)):
+        label, path = checkpoint_selected_on(run, log)
+        assert label.startswith(f"best (epoch {epoch}, {log}")
+        restored = _model()
+        restored.load_weights(path)
+        np.testing.assert_array_equal(restored.layers[0].kernel.numpy(), kernels[epoch])
+    assert checkpoint_selected_on(run, "val_accuracy") is None
+    assert BestCheckpoint(run, monitor="val_other_loss", separate=True).best == 0.5
+    with pytest.raises(ValueError, match="plain log name.*'val/loss'"):
+        BestCheckpoint(run, monitor="val/loss", separate=True)
 
 
 def test_selecting_on_validation_accuracy_keeps_the_highest_and_names_a_missing_log(tmp_path):

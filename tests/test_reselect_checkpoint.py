@@ -59,3 +59,31 @@ def test_a_checkpoint_that_was_not_kept_and_an_unknown_log_are_named(tmp_path, c
         script.best_epoch(source / "metrics.csv", "val_psnr")
     with pytest.raises(SystemExit):
         script.main(["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--select-on", "loss"])
+
+
+def test_set_changes_the_config_and_a_further_selection_log_gets_its_own_checkpoint(tmp_path, capsys):
+    """--set anticipation_select_on=...: the action task asks for a second best checkpoint (its anticipation
+    test loads it); the main one stays on --select-on."""
+    script = load_benchmark("reselect_checkpoint")
+    source = _run(tmp_path / "runs" / "seed-0", kept=[1, 2, 3, 4])
+    config = {"task": "action", "select_on": "val_loss", "epochs": 4, "val_anticipation": True}
+    (source / "config.json").write_text(json.dumps(config))
+    (source / "metrics.csv").write_text(
+        "epoch,loss,val_anticipation_loss,val_loss\n0,2.0,1.9,1.5\n1,1.5,1.7,1.2\n2,1.2,1.8,1.1\n3,1.0,1.6,1.3\n"
+    )
+    out = tmp_path / "both"
+    settings = ["--set", "anticipation_select_on=val_anticipation_loss", "--set", "observe=3"]
+    assert script.main(["--runs", str(tmp_path / "runs"), "--out", str(out), "--select-on", "val_loss",
+                        *settings]) == 0  # fmt: skip
+    checkpoints = out / "seed-0" / "checkpoints"
+    assert (checkpoints / "best.weights.h5").read_text() == "weights of epoch 3"
+    assert (checkpoints / "best-val_anticipation_loss.weights.h5").read_text() == "weights of epoch 4"
+    assert json.loads((checkpoints / "best-val_anticipation_loss.json").read_text()) == {
+        "epoch": 4, "monitor": "val_anticipation_loss", "mode": "min", "value": 1.6
+    }  # fmt: skip
+    written = json.loads((out / "seed-0" / "config.json").read_text())
+    assert written["anticipation_select_on"] == "val_anticipation_loss" and written["observe"] == 3
+    # A log the run never wrote is named, and nothing is written for that run.
+    assert script.main(["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "bad"), "--select-on",
+                        "val_loss", "--set", "anticipation_select_on=val_nothing"]) == 1  # fmt: skip
+    assert "val_nothing" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -490,7 +490,10 @@ def _train_locked(
     if val_data is not None:  # test/export load the best epoch by `select_on` (training.best)
         from deep_rnn_tf.training.best import BestCheckpoint  # imported here: best.py imports this module
 
-        callbacks.append(BestCheckpoint(run, monitor=str(config["select_on"]), is_chief=info.is_chief))
+        select_on = str(config["select_on"])
+        callbacks.append(BestCheckpoint(run, monitor=select_on, is_chief=info.is_chief))
+        for log in _separate_selection_logs(task, resolved, select_on):
+            callbacks.append(BestCheckpoint(run, monitor=log, is_chief=info.is_chief, separate=True))
     fit_kwargs = dict(
         epochs=epochs,
         initial_epoch=epochs_done,
@@ -513,6 +516,13 @@ def _train_locked(
     if info.is_multi_worker:
         done = broadcast_int(info.strategy, done)
     return RunResult(model, run, epochs_done, done, dict(history.history))
+
+
+def _separate_selection_logs(task: Any, config: dict[str, Any], select_on: str) -> list[str]:
+    """The task's further selection logs (`Task.selection_logs`) other than `select_on`, each once."""
+    hook = getattr(task, "selection_logs", None)  # a plain toy task need not derive from Task
+    logs = hook(task.config(config) if getattr(task, "config_module", "") else config) if hook else ()
+    return [log for log in dict.fromkeys(logs) if log != select_on]
 
 
 def _endless_when_steps_are_given(train_data: Any, steps_per_epoch: int | None) -> Any:

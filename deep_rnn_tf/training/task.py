@@ -71,6 +71,16 @@ class Task(abc.ABC):
         `config` is the task's typed dataclass (attribute access); its fields' types are already checked.
         """
 
+    def selection_logs(self, config: Any) -> tuple[str, ...]:
+        """Validation logs whose best epochs the run keeps apart from the `select_on` one, for test protocols
+        that load their own (`training.best.checkpoint_selected_on`); none by default.
+
+        Example:
+            >>> action_task.selection_logs(config)  # with --anticipation-select-on val_anticipation_loss
+            ('val_anticipation_loss',)
+        """
+        return ()
+
     # --- what each task writes -----------------------------------------------------------------------------
     @abc.abstractmethod
     def build_model(self, config: Any) -> keras.Model:

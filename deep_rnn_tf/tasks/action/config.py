@@ -8,6 +8,7 @@ clips); `small` the CPU preset on the synthetic motion set.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
@@ -81,6 +82,10 @@ class ActionConfig(TaskConfig):
             anticipation test does: logs `val_anticipation_loss` (cross entropy of their mean logits) and
             `val_anticipation_accuracy`, which `select_on` may name (validation otherwise sees only the
             uniformly sampled sequence, i.e. recognition).
+        anticipation_select_on: the validation log whose best epoch the anticipation test loads (None: the
+            `select_on` checkpoint, as recognition). E.g. "val_anticipation_loss" (needs
+            `val_anticipation`): the run keeps that epoch apart (`best-<log>.weights.h5`), so each test
+            protocol is scored on the checkpoint chosen for it; recognition and export keep `select_on`'s.
         head_init: "paper" (N(0, 0.01)) or "glorot".
         class_names: the class list (None: from the training data).
 
@@ -135,6 +140,7 @@ class ActionConfig(TaskConfig):
     validate: bool = True
     val_fraction: float = 0.1
     val_anticipation: bool = False
+    anticipation_select_on: str | None = None
     head_init: Literal["paper", "glorot"] = "paper"
     class_names: tuple[str, ...] | None = None
     epochs: int = 30
@@ -162,10 +168,18 @@ class ActionConfig(TaskConfig):
         check_non_negative("anticipation_weight", self.anticipation_weight)
         check_non_negative_int("anticipation_warmup", self.anticipation_warmup)
         check_positive_int("observe", self.observe)
-        if self.select_on.startswith("val_anticipation_") and not self.val_anticipation:
+        for key in ("select_on", "anticipation_select_on"):
+            log = getattr(self, key)
+            if log is not None and log.startswith("val_anticipation_") and not self.val_anticipation:
+                raise ValueError(
+                    f"{key}: {log!r} is logged only with --val-anticipation (val_anticipation: true); "
+                    "received val_anticipation=False"
+                )
+        log = self.anticipation_select_on
+        if log is not None and not re.match(r"^val_\w+$", log):
             raise ValueError(
-                f"select_on: {self.select_on!r} is logged only with --val-anticipation (val_anticipation: "
-                "true); received val_anticipation=False"
+                "anticipation_select_on: must name a validation log such as val_anticipation_loss; "
+                f"received {log!r}"
             )
 
 

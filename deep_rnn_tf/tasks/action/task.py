@@ -67,7 +67,9 @@ from deep_rnn_tf.tasks.action.models import (
     build_clip_model,
     build_standalone_clip_model,
 )
+from deep_rnn_tf.training.best import checkpoint_selected_on
 from deep_rnn_tf.training.octs import clip_frame_indices
+from deep_rnn_tf.training.runs import RunDirectory, load_checkpoint
 from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 from deep_rnn_tf.validation import NORMALIZATION_CHOICES, NORMALIZATION_NAMES
@@ -188,6 +190,17 @@ class ActionTask(Task):
             help="also validate on each video's first --observe frames (logs val_anticipation_loss and "
             "val_anticipation_accuracy, e.g. for --select-on)",
         )
+        add(
+            "--anticipation-select-on",
+            metavar="LOG",
+            help="validation log whose best epoch the anticipation test loads (default: the --select-on "
+            "checkpoint; e.g. val_anticipation_loss with --val-anticipation)",
+        )
+
+    def selection_logs(self, config: ActionConfig) -> tuple[str, ...]:
+        """The anticipation test's own selection log, when `anticipation_select_on` names one."""
+        log = self.config(config).anticipation_select_on
+        return (log,) if log else ()
 
     # ------------------------------------------------------------------------------------ data
     def _split(self, config: ActionConfig, split: str) -> ActionSplit:
@@ -348,6 +361,7 @@ class ActionTask(Task):
         names = self.class_names(config)
         frames, clips, observe = config.test_frames, config.test_clips, config.observe
         frame_logits, labels = _predict_frame_logits(model, test, test_sampler(config), config, "test")
+        anticipation_checkpoint = _load_anticipation_checkpoint(config, model, run_dir)
         observed_logits, _ = _predict_frame_logits(
             model, test, lambda n: first_frame_indices(n, observe), config, f"first {observe} frames"
         )
@@ -365,6 +379,7 @@ class ActionTask(Task):
             "mean_class_accuracy": recognition["mean_class_accuracy"],
             "anticipation_observe": observe,
             "anticipation_top1": anticipation["top1"],
+            "anticipation_checkpoint": anticipation_checkpoint,
             "anticipation_curve": curve,
         }
         results = ResultsWriter.for_run(run_dir)
@@ -480,6 +495,29 @@ def validation_sampler(config: ActionConfig):
     if not config.val_anticipation:
         return lambda n: uniform_frame_indices(n, frames)
     return lambda n: np.concatenate([first_frame_indices(n, observe), uniform_frame_indices(n, frames)])
+
+
+def _load_anticipation_checkpoint(config: ActionConfig, model: keras.Model, run_dir: str) -> str:
+    """Loads the run's best checkpoint by `anticipation_select_on` into `model` when the run kept one apart
+    (`training.best`); returns which checkpoint the anticipation test scores ("as recognition" otherwise).
+
+    Why: the two protocols read different frames, and their validation criteria pick different epochs
+    (docs/study.md, "Selecting on anticipation"); a run can keep one best epoch for each.
+    """
+    log = config.anticipation_select_on
+    if not log or log == config.select_on:
+        return "as recognition"
+    chosen = checkpoint_selected_on(RunDirectory(run_dir), log)
+    if chosen is None:
+        logger.warning(
+            "%s: no checkpoint selected on %s (trained without it?); anticipation uses recognition's",
+            run_dir,
+            log,
+        )
+        return "as recognition"
+    logger.info("Anticipation: loading the %s checkpoint %s", *chosen)
+    load_checkpoint(model, chosen[1])
+    return chosen[0]
 
 
 def _predict_frame_logits(
