@@ -222,7 +222,8 @@ def test_val_anticipation_logs_the_first_frames_and_selects_on_them(synth, tmp_p
     assert best["monitor"] == "val_anticipation_accuracy" and best["mode"] == "max"
     assert best["value"] == pytest.approx(max(float(row["val_anticipation_accuracy"]) for row in rows))
     with pytest.raises(ValueError, match="--val-anticipation"):
-        resolve_config("action", "small", [("test", {"data": synth, "select_on": "val_anticipation_loss"})])
+        values = {"data": synth, "select_on": "val_anticipation_loss", "val_anticipation": False}
+        resolve_config("action", "small", [("test", values)])
 
 
 def _epoch_of_best(rows: list[dict], log: str) -> int:
@@ -292,7 +293,11 @@ def test_anticipation_select_on_names_a_validation_log_it_can_have(synth):
         return resolve_config("action", "small", [("test", {"data": synth, **values})])
 
     with pytest.raises(ValueError, match="--val-anticipation"):
-        resolve({"anticipation_select_on": "val_anticipation_loss"})
+        resolve({"anticipation_select_on": "val_anticipation_loss", "val_anticipation": False})
+    # The small preset selects anticipation on its own log; "none" (as on the command line) turns it off.
+    assert resolve({})["anticipation_select_on"] == "val_anticipation_loss"
+    turned_off = resolve({"val_anticipation": False, "anticipation_select_on": "none"})
+    assert turned_off["anticipation_select_on"] is None
     with pytest.raises(ValueError, match="anticipation_select_on.*'accuracy'"):
         resolve({"anticipation_select_on": "accuracy", "val_anticipation": True})
     assert (

@@ -185,16 +185,16 @@ class ActionTask(Task):
         )
         add(
             "--val-anticipation",
-            action="store_true",
+            action=argparse.BooleanOptionalAction,
             default=None,
             help="also validate on each video's first --observe frames (logs val_anticipation_loss and "
-            "val_anticipation_accuracy, e.g. for --select-on)",
+            "val_anticipation_accuracy, e.g. for --select-on; on in the small preset)",
         )
         add(
             "--anticipation-select-on",
             metavar="LOG",
-            help="validation log whose best epoch the anticipation test loads (default: the --select-on "
-            "checkpoint; e.g. val_anticipation_loss with --val-anticipation)",
+            help="validation log whose best epoch the anticipation test loads (the small preset: "
+            "val_anticipation_loss; none: the --select-on checkpoint)",
         )
 
     def selection_logs(self, config: ActionConfig) -> tuple[str, ...]:
