@@ -353,7 +353,10 @@ class ActionTask(Task):
         return clips, np.zeros((batch_size,), np.int32)
 
     def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
-        """The paper's test protocol plus anticipation; writes results under ``run_dir/results``."""
+        """The paper's test protocol plus anticipation; writes results under ``run_dir/results``.
+
+        With `anticipation_select_on`, anticipation is scored on the run's checkpoint kept for that log,
+        which is loaded into `model` after recognition (so `model` leaves with those weights)."""
         config = self.config(config)
         test = self._test_split(config)
         if test is None:
