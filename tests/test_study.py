@@ -237,6 +237,9 @@ def test_report_from_result_files(tmp_path):
     assert checks["15-layer RBM beats 15-layer ConvLSTM on iou"]["holds"] is None  # not measured
     markdown = paths["md"].read_text()
     assert "| 2-layer RBM | 2 | 41.0 ± 1.4 | 59.9 |" in markdown
+    # Per seed, the first two metrics (class-mean / instance-mean IoU); cells without a finished run left out.
+    per_seed = markdown.split("## Per seed")[1]
+    assert "| 2-layer RBM | 40.0 / 39.0 | 42.0 / 41.0 |" in per_seed and "| 15-layer RBM |" not in per_seed
     assert (tmp_path / "study_depth.png").stat().st_size > 1000
 
 

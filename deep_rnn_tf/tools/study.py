@@ -836,11 +836,34 @@ def study_markdown(
     lines += ["", "## The paper's orderings, measured", ""]
     marks = {True: "holds", False: "does NOT hold", None: "not measured"}
     lines += [f"- {c['check']}: **{marks[c['holds']]}** ({c['detail']})" for c in checks] or ["- none"]
+    lines += _per_seed_table(grid, rows, digits)
     lines += _settings_table(report.get("differing_settings") or {})
     lines += _curve_tables(grid, rows)
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def _per_seed_table(grid: StudyGrid, rows: list[dict[str, Any]], digits: int) -> list[str]:
+    """Each finished seed's first two metrics: a mean and a spread can hide one run that never trained."""
+    trained = [row for row in rows if row["runs"]]
+    if not trained:
+        return []
+    seeds = sorted({run["seed"] for row in trained for run in row["runs"]})
+    shown = grid.metrics[:2]
+    lines = ["", f"## Per seed ({' / '.join(label for _, label in shown)})", ""]
+    lines += [
+        "| cell | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "|" + "---|" * (len(seeds) + 1),
+    ]
+    for row in trained:
+        by_seed = {run["seed"]: run for run in row["runs"]}
+        cells = [
+            " / ".join(_fmt(by_seed[seed].get(key), digits) for key, _ in shown) if seed in by_seed else "-"
+            for seed in seeds
+        ]
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _settings_table(differing: dict[str, dict[str, list[Any]]]) -> list[str]:
