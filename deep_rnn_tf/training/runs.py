@@ -520,8 +520,10 @@ def _train_locked(
 
 def _separate_selection_logs(task: Any, config: dict[str, Any], select_on: str) -> list[str]:
     """The task's further selection logs (`Task.selection_logs`) other than `select_on`, each once."""
-    hook = getattr(task, "selection_logs", None)  # a plain toy task need not derive from Task
-    logs = hook(task.config(config) if getattr(task, "config_module", "") else config) if hook else ()
+    # The plain dict, as `datasets` and `build_model` get it: the task converts it itself. A plain toy
+    # task need not derive from Task.
+    hook = getattr(task, "selection_logs", None)
+    logs = hook(config) if hook else ()
     return [log for log in dict.fromkeys(logs) if log != select_on]
 
 
