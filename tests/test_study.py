@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from deep_rnn_tf import cli
+from deep_rnn_tf.atomic_io import write_json_atomic
 from deep_rnn_tf.tools.study import (
     BEST_VALIDATION_FILE,
     CELL_RECORD,
@@ -199,8 +200,10 @@ def _finish_polygon_run(run_dir: Path, iou: float, wall: float) -> None:
         "instance_mean_iou": iou - 0.01,
         "box_baseline": {"class_mean": 0.30, "instance_mean": 0.32},
     }
-    (run_dir / "results" / "polygon_metrics.json").write_text(json.dumps(metrics))
-    (run_dir / CELL_RECORD).write_text(json.dumps({"wall_s": wall}))
+    # Atomically, as the task's results writer does: with --jobs 2 the other worker's report reads this
+    # run's files while they are written (a plain write_text let it read an empty file: a flaky failure).
+    write_json_atomic(run_dir / "results" / "polygon_metrics.json", metrics)
+    write_json_atomic(run_dir / CELL_RECORD, {"wall_s": wall})
 
 
 def test_report_from_result_files(tmp_path):
