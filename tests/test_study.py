@@ -246,6 +246,20 @@ def test_report_from_result_files(tmp_path):
     assert (tmp_path / "study_depth.png").stat().st_size > 1000
 
 
+def test_a_beats_check_counts_the_seeds_on_which_it_is_above_beside_the_rule(tmp_path):
+    """One run at chance makes the other cell's spread larger than the margin: the rule says "does not
+    hold", and the detail says seed by seed where the cell is above, level and below."""
+    grid = GRIDS["polygon-depth"]
+    study = Study(grid, "small", tmp_path, seeds=3)
+    for cell, values in {"rbm-15": (0.80, 0.81, 0.79), "convlstm-15": (0.78, 0.10, 0.79)}.items():
+        for seed, iou in enumerate(values):
+            _finish_polygon_run(study.run_dir(grid.cell(cell), seed), iou, 10.0)
+    checks = {c["check"]: c for c in json.loads(study.write_report()["json"].read_text())["checks"]}
+    deep_pair = checks["15-layer RBM beats 15-layer ConvLSTM on iou"]
+    assert deep_pair["holds"] is False  # +24.33 against the ConvLSTM's std of 40.1: the rule is unchanged
+    assert deep_pair["detail"].endswith("; seed by seed 2 of 3 above (1 level)")
+
+
 def test_report_shows_the_best_validation_loss_each_run_was_selected_on(tmp_path):
     """The validation loss (from training's best-checkpoint record) beside the test metrics, so variants
     of a cell in separate studies are compared on what selected them; none for the untrained box."""

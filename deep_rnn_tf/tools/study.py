@@ -685,9 +685,30 @@ def _better(rows: dict[str, dict], labels: dict[str, str], a: str, b: str, metri
     ma, sa = rows[a][f"{metric}_mean"], rows[a][f"{metric}_std"]
     mb, sb = rows[b][f"{metric}_mean"], rows[b][f"{metric}_std"]
     detail = f"{ma:.2f} ± {sa:.2f} vs {mb:.2f} ± {sb:.2f} (margin {ma - mb:+.2f}, needs > {max(sa, sb):.2f})"
+    detail += _seed_by_seed(rows[a], rows[b], metric)
     if min(rows[a]["seeds_done"], rows[b]["seeds_done"]) < 2:
         return {"check": text, "holds": None, "detail": detail + "; needs >= 2 seeds per cell"}
     return {"check": text, "holds": bool(ma - mb > max(sa, sb)), "detail": detail}
+
+
+def _seed_by_seed(a: dict[str, Any], b: dict[str, Any], metric: str) -> str:
+    """How many seeds that both cells finished have a above b: "; seed by seed 5 of 6 above (1 level)".
+
+    Only a description beside the rule: the same seed draws the same validation split and batch order
+    for every cell, so the pairs show whether a spread is one seed's (a run that never left the chance
+    plateau makes a std larger than any margin) or the whole cell's. The check itself stays the rule.
+    """
+    values_b = {run["seed"]: run.get(metric) for run in b["runs"]}
+    pairs = [
+        (run[metric], values_b[run["seed"]])
+        for run in a["runs"]
+        if run.get(metric) is not None and values_b.get(run["seed"]) is not None
+    ]
+    if len(pairs) < 2:
+        return ""
+    above = sum(1 for x, y in pairs if x > y)
+    level = sum(1 for x, y in pairs if x == y)
+    return f"; seed by seed {above} of {len(pairs)} above" + (f" ({level} level)" if level else "")
 
 
 def _rises(rows: list[dict], series: str, metric: str) -> dict[str, Any]:
