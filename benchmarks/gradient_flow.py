@@ -33,7 +33,13 @@ def _input_shape(args: argparse.Namespace) -> tuple[int, ...]:
 
 
 def _stack_gradients(
-    cell: str, normalization: str, memory_gain: float, jump: int, args: argparse.Namespace, seed: int
+    cell: str,
+    normalization: str,
+    memory_gain: float,
+    gate_bias: float,
+    jump: int,
+    args: argparse.Namespace,
+    seed: int,
 ) -> dict[str, float]:
     """One initialisation of a `DeepRNN`: weight-gradient RMS per layer, input-gradient RMS per time step,
     output RMS."""
@@ -45,14 +51,15 @@ def _stack_gradients(
 
     keras.utils.set_random_seed(seed)
     shape = _input_shape(args)
-    kwargs = {}
+    # Both cells take gate_bias: the RBM's temporal gate, the ConvLSTM's input and output gates.
+    kwargs = {"gate_bias": gate_bias}
     if cell == "rbm":  # the ConvLSTM cell has no normalization option (nor do the tasks' ConvLSTM stacks)
         normalization = None if normalization == "none" else normalization
         kwargs.update(activation="tanh", p_td=args.p_td, seed=seed, normalization=normalization)
         if args.kernel_gain:  # the action task's RBM stacks: xavier-normal gain 3 for both kernels
             kwargs.update(kernel_initializer=xavier_normal(args.kernel_gain))
             kwargs.update(recurrent_initializer=xavier_normal(args.kernel_gain))
-        kwargs.update(memory_gate_kwargs(memory_gain))
+        kwargs.update(memory_gate_kwargs(memory_gain, gate_bias))
     layer = DeepRNN(
         cell, depth=args.depth, filters=args.filters, jump=jump or None, block_pool=args.block_pool,
         return_sequences=True, **kwargs,
@@ -113,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         help="RBM recurrent kernels start at g x identity (`CenterIdentity`; 0: the cell's default)",
     )  # fmt: skip
     parser.add_argument(
+        "--gate-biases", type=float, nargs="+", default=[0.0],
+        help="initial gate bias: the RBM's temporal gate, the ConvLSTM's input and output gates (0: default)",
+    )  # fmt: skip
+    parser.add_argument(
         "--kernel-gain", type=float, default=0.0, help="RBM xavier-normal gain (0: Glorot uniform)"
     )
     parser.add_argument(
@@ -135,24 +146,24 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seeds} seed(s); median (min-max) over seeds\n"
     )
     print(
-        "| cell | jump | normalization | memory gain | depth: grad layer 1 / layer D | time: grad t=1 / t=T "
-        "| output RMS |"
+        "| cell | jump | normalization | memory gain | gate bias | depth: grad layer 1 / layer D "
+        "| time: grad t=1 / t=T | output RMS |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     # The normalization and memory gain are RBM options: the ConvLSTM gets one row per jump.
     stacks = [("convlstm", "-", 0.0)] if "convlstm" in args.cells else []
     if "rbm" in args.cells:
         stacks = [("rbm", n, g) for n in args.normalization for g in args.memory_gains] + stacks
     for jump in args.jumps:
         for cell, normalization, gain in stacks:
-            runs = [
-                _stack_gradients(cell, normalization, gain, jump, args, seed) for seed in range(args.seeds)
-            ]
-            cols = [_summary([r[key] for r in runs]) for key in ("depth", "time", "forward")]
-            print(
-                f"| {cell} | {jump or 'none'} | {normalization} | {gain:g} | " + " | ".join(cols) + " |",
-                flush=True,
-            )
+            for bias in args.gate_biases:
+                runs = [
+                    _stack_gradients(cell, normalization, gain, bias, jump, args, seed)
+                    for seed in range(args.seeds)
+                ]
+                cols = [_summary([r[key] for r in runs]) for key in ("depth", "time", "forward")]
+                row = [cell, str(jump or "none"), normalization, f"{gain:g}", f"{bias:g}", *cols]
+                print("| " + " | ".join(row) + " |", flush=True)
     return 0
 
 

@@ -22,8 +22,8 @@ def _args(**overrides) -> argparse.Namespace:
 
 def test_unjumped_convlstm_starves_its_bottom_layer_more_than_the_rbm():
     flow = _load()
-    rbm = flow._stack_gradients("rbm", "none", 0.0, 0, _args(), seed=0)
-    convlstm = flow._stack_gradients("convlstm", "-", 0.0, 0, _args(), seed=0)
+    rbm = flow._stack_gradients("rbm", "none", 0.0, 0.0, 0, _args(), seed=0)
+    convlstm = flow._stack_gradients("convlstm", "-", 0.0, 0.0, 0, _args(), seed=0)
     assert all(np.isfinite(list(r.values())).all() and min(r.values()) > 0 for r in (rbm, convlstm))
     # Measured at 15 layers in docs/cells.md (4.5e-4 against 3e-7); at 4 layers the gap is already there.
     assert rbm["depth"] > 2 * convlstm["depth"], (rbm, convlstm)
@@ -31,8 +31,8 @@ def test_unjumped_convlstm_starves_its_bottom_layer_more_than_the_rbm():
 
 def test_memory_gain_carries_the_gradient_back_in_time(capsys):
     flow = _load()
-    plain = flow._stack_gradients("rbm", "batch", 0.0, 0, _args(time=6), seed=0)
-    leaky = flow._stack_gradients("rbm", "batch", 3.0, 0, _args(time=6), seed=0)
+    plain = flow._stack_gradients("rbm", "batch", 0.0, 0.0, 0, _args(time=6), seed=0)
+    leaky = flow._stack_gradients("rbm", "batch", 3.0, 0.0, 0, _args(time=6), seed=0)
     assert leaky["time"] > 5 * plain["time"], (plain, leaky)
     assert flow.main(["--depth", "2", "--filters", "4", "--time", "3", "--size", "4", "--seeds", "1",
                       "--jumps", "0", "--normalization", "none"]) == 0  # fmt: skip
@@ -41,4 +41,19 @@ def test_memory_gain_carries_the_gradient_back_in_time(capsys):
         for line in capsys.readouterr().out.splitlines()
         if line.startswith("| rbm") or line.startswith("| convlstm")
     ]
-    assert len(rows) == 2 and all(len(row.split("|")) == 9 for row in rows), rows
+    assert len(rows) == 2 and all(len(row.split("|")) == 10 for row in rows), rows
+
+
+def test_an_open_gate_bias_keeps_the_unjumped_rbm_stacks_signal(capsys):
+    # Each unnormalised RBM layer multiplies its tanh output by its gate: at sigmoid(0) = 1/2 a stack halves
+    # the signal per layer, at sigmoid(4) = 0.98 it keeps almost all of it (docs/cells.md).
+    flow = _load()
+    closed = flow._stack_gradients("rbm", "none", 0.0, 0.0, 0, _args(depth=6), seed=0)
+    opened = flow._stack_gradients("rbm", "none", 0.0, 4.0, 0, _args(depth=6), seed=0)
+    assert opened["forward"] > 10 * closed["forward"], (closed, opened)
+    assert flow.main(["--depth", "2", "--filters", "4", "--time", "3", "--size", "4", "--seeds", "1",
+                      "--jumps", "0", "--normalization", "none", "--gate-biases", "0", "2"]) == 0  # fmt: skip
+    biases = [
+        line.split("|")[5].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| ")
+    ]
+    assert biases[1:] == ["0", "2", "0", "2"], biases  # the header, then RBM and ConvLSTM at each bias
