@@ -20,6 +20,14 @@ def _args(**overrides) -> argparse.Namespace:
     return argparse.Namespace(**{**values, **overrides})
 
 
+def _table_rows(flow, capsys, *flags: str) -> list[str]:
+    """The rows of the table that `main` prints for tiny unjumped, unnormalised 2-layer stacks."""
+    assert flow.main(["--depth", "2", "--filters", "4", "--time", "3", "--size", "4", "--seeds", "1",
+                      "--jumps", "0", "--normalization", "none", *flags]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    return [line for line in lines if line.startswith("| rbm") or line.startswith("| convlstm")]
+
+
 def test_unjumped_convlstm_starves_its_bottom_layer_more_than_the_rbm():
     flow = _load()
     rbm = flow._stack_gradients("rbm", "none", 0.0, 0.0, 0, _args(), seed=0)
@@ -34,13 +42,7 @@ def test_memory_gain_carries_the_gradient_back_in_time(capsys):
     plain = flow._stack_gradients("rbm", "batch", 0.0, 0.0, 0, _args(time=6), seed=0)
     leaky = flow._stack_gradients("rbm", "batch", 3.0, 0.0, 0, _args(time=6), seed=0)
     assert leaky["time"] > 5 * plain["time"], (plain, leaky)
-    assert flow.main(["--depth", "2", "--filters", "4", "--time", "3", "--size", "4", "--seeds", "1",
-                      "--jumps", "0", "--normalization", "none"]) == 0  # fmt: skip
-    rows = [
-        line
-        for line in capsys.readouterr().out.splitlines()
-        if line.startswith("| rbm") or line.startswith("| convlstm")
-    ]
+    rows = _table_rows(flow, capsys)
     assert len(rows) == 2 and all(len(row.split("|")) == 10 for row in rows), rows
 
 
@@ -51,9 +53,5 @@ def test_an_open_gate_bias_keeps_the_unjumped_rbm_stacks_signal(capsys):
     closed = flow._stack_gradients("rbm", "none", 0.0, 0.0, 0, _args(depth=6), seed=0)
     opened = flow._stack_gradients("rbm", "none", 0.0, 4.0, 0, _args(depth=6), seed=0)
     assert opened["forward"] > 10 * closed["forward"], (closed, opened)
-    assert flow.main(["--depth", "2", "--filters", "4", "--time", "3", "--size", "4", "--seeds", "1",
-                      "--jumps", "0", "--normalization", "none", "--gate-biases", "0", "2"]) == 0  # fmt: skip
-    biases = [
-        line.split("|")[5].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| ")
-    ]
-    assert biases[1:] == ["0", "2", "0", "2"], biases  # the header, then RBM and ConvLSTM at each bias
+    biases = [row.split("|")[5].strip() for row in _table_rows(flow, capsys, "--gate-biases", "0", "2")]
+    assert biases == ["0", "2", "0", "2"], biases  # RBM, then ConvLSTM, at each bias
