@@ -105,6 +105,12 @@ def _common_parser() -> argparse.ArgumentParser:
         help="validation log whose best epoch test/export load (default val_loss; e.g. val_accuracy)",
     )
     group.add_argument(
+        "--select-from-start",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="validate the untrained start too: test/export load it when no epoch beats it",
+    )
+    group.add_argument(
         "--keep-checkpoints",
         type=int,
         metavar="N",

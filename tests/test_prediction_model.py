@@ -180,10 +180,10 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "rbm_bottom_merge": None, "rbm_memory_gain": 0.0, "rbm_leak": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
-                      "core_to_skips": False}  # fmt: skip
+                      "core_to_skips": False, "select_from_start": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
-    assert small["core_to_skips"]
+    assert small["core_to_skips"] and small["select_from_start"]
     assert small["rbm_bottom_merge"] == "accumulate" and small["rbm_normalization"] is None
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
@@ -445,8 +445,12 @@ def test_training_runs_and_resumes(trained_run):
     with open(os.path.join(run_dir, "checkpoints", "best.json")) as handle:
         best = json.load(handle)
     val_losses = [float(r["val_loss"]) for r in rows]
-    assert best["epoch"] == 1 + int(np.argmin(val_losses))
-    assert best["value"] == pytest.approx(min(val_losses), rel=1e-5)
+    # The small preset offers the untrained start (copy-last-frame) too, as epoch 0 (select_from_start).
+    if best["epoch"] == 0:
+        assert best["value"] < min(val_losses)
+    else:
+        assert best["epoch"] == 1 + int(np.argmin(val_losses))
+        assert best["value"] == pytest.approx(min(val_losses), rel=1e-5)
     with open(os.path.join(run_dir, "config.json")) as handle:
         assert json.load(handle)["rnn"] == "rbm"
 
@@ -472,6 +476,31 @@ def test_test_command_writes_the_protocol_outputs(trained_run):
     assert sum(int(row.split("|")[2]) for row in by_video[4:] if row.startswith("| ")) == windows
     gifs = os.path.join(run_dir, "results", "images", "KTH", "t")
     assert any(name == "gt_pred.gif" for _, _, files in os.walk(gifs) for name in files)
+
+
+def test_a_run_whose_training_only_hurts_tests_as_its_start_copy_last_frame(trained_run, tmp_path):
+    # A learning rate of 5 wrecks the model in its first steps; validation keeps the start (epoch 0), which
+    # the change head makes copy-last-frame exactly, so the test scores the two alike to the last digit.
+    root, data_dir, _, _ = trained_run
+    run_dir = str(tmp_path / "wrecked")
+    train = ["train", "prediction", *tiny_args("prediction", root), "--data-dir", data_dir, "--run-dir",
+             run_dir, "--quiet", "--seed", "0", "--lr", "5", "--lr-schedule", "constant",
+             "--warmup-steps", "0"]  # fmt: skip
+    assert cli(train) == 0
+    with open(os.path.join(run_dir, "checkpoints", "best.json")) as handle:
+        best = json.load(handle)
+    with open(os.path.join(run_dir, "metrics.csv")) as handle:
+        val_losses = [float(r["val_loss"]) for r in csv.DictReader(handle)]
+    assert best["epoch"] == 0 and best["value"] < min(val_losses), (best, val_losses)
+    assert cli(["test", "prediction", "--run-dir", run_dir, "--run-name", "t", "--quiet"]) == 0
+    folder = os.path.join(run_dir, "results", "quantitative", "KTH", "t")
+    model_npz = np.load(os.path.join(folder, "results_model=MCNET_rbm.npz"))
+    copy_npz = np.load(os.path.join(folder, "results_model=copy_last_frame.npz"))
+    np.testing.assert_array_equal(model_npz["psnr"], copy_npz["psnr"])
+    # Without the option the same run keeps its best trained epoch.
+    assert cli([*train, "--run-dir", str(tmp_path / "plain"), "--no-select-from-start"]) == 0
+    with open(tmp_path / "plain" / "checkpoints" / "best.json") as handle:
+        assert json.load(handle)["epoch"] == 1
 
 
 def test_export_command_runs_without_the_package(trained_run):

@@ -184,6 +184,10 @@ class BestCheckpoint(keras.callbacks.Callback):
     def _improves(self, value: float) -> bool:
         return value > self.best if self.mode == "max" else value < self.best
 
+    def offer_start(self, val_logs: dict) -> None:
+        """Offers the model as it starts (validation logs `val_*` of no training) as "epoch 0"."""
+        self.on_epoch_end(-1, val_logs)
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         value = logs.get(self.monitor)

@@ -37,6 +37,7 @@ RESUMABLE_KEYS = frozenset(
         "devices",
         "jit",
         "select_on",
+        "select_from_start",
     }
 )
 
@@ -76,6 +77,10 @@ class TaskConfig:
         keep_checkpoints: newest checkpoints kept in the run directory.
         select_on: the validation log whose best epoch `test` and `export` load ("val_loss"; e.g.
             "val_accuracy", maximised: `training.best.selection_mode`). Needs a validation set.
+        select_from_start: also validate the model as it starts, before any training step, as a candidate
+            for the best checkpoint ("epoch 0"): a run whose training never beats its start on validation
+            tests and exports its start. For a model whose start is a baseline (prediction's change head
+            starts as copy-last-frame); a random start never wins. Needs a validation set.
         val_fraction, val_seed: share of the training data held out for validation (0: none; each task
             says what it holds out: segment tails, video groups, images) and the seed of that choice. The
             test split is never scored while training.
@@ -97,6 +102,7 @@ class TaskConfig:
     val_fraction: float = 0.0
     val_seed: int = 12345
     select_on: str = "val_loss"
+    select_from_start: bool = False
     preset: str | None = None
     task: str | None = None
     global_batch_size: int | None = None

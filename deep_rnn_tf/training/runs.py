@@ -491,9 +491,21 @@ def _train_locked(
         from deep_rnn_tf.training.best import BestCheckpoint  # imported here: best.py imports this module
 
         select_on = str(config["select_on"])
-        callbacks.append(BestCheckpoint(run, monitor=select_on, is_chief=info.is_chief))
+        selectors = [BestCheckpoint(run, monitor=select_on, is_chief=info.is_chief)]
         for log in _separate_selection_logs(task, resolved, select_on):
-            callbacks.append(BestCheckpoint(run, monitor=log, is_chief=info.is_chief, separate=True))
+            selectors.append(BestCheckpoint(run, monitor=log, is_chief=info.is_chief, separate=True))
+        if config.get("select_from_start") and epochs_done == 0:
+            if info.is_multi_worker:  # Keras' evaluate is not the distributed loop's
+                logger.warning(
+                    "select_from_start: not under a multi-worker strategy; the start is not offered"
+                )
+            else:
+                _offer_start(model, val_data, selectors)
+        callbacks += selectors
+    elif config.get("select_from_start"):
+        logger.warning(
+            "select_from_start: the run has no validation set (val_fraction 0?); nothing to select"
+        )
     fit_kwargs = dict(
         epochs=epochs,
         initial_epoch=epochs_done,
@@ -516,6 +528,20 @@ def _train_locked(
     if info.is_multi_worker:
         done = broadcast_int(info.strategy, done)
     return RunResult(model, run, epochs_done, done, dict(history.history))
+
+
+def _offer_start(model: keras.Model, val_data: Any, selectors: list[keras.callbacks.Callback]) -> None:
+    """Validates the untrained model and offers it to every best-checkpoint selector as epoch 0.
+
+    Why: a model that starts as a baseline (prediction's change head: copy-last-frame) should not ship
+    something worse than its start when training does not pay on held-out frames.
+    """
+    logs = model.evaluate(val_data, verbose=0, return_dict=True)
+    val_logs = {f"val_{key}": float(value) for key, value in logs.items()}
+    logger.info("The start, before training: %s", ", ".join(f"{k} {v:.6g}" for k, v in val_logs.items()))
+    for selector in selectors:
+        selector.set_model(model)
+        selector.offer_start(val_logs)
 
 
 def _separate_selection_logs(task: Any, config: dict[str, Any], select_on: str) -> list[str]:

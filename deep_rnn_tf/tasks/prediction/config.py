@@ -229,6 +229,10 @@ PRESETS: dict[str, Preset] = {
             "warmup_steps": 50,
             "clip_norm": 1.0,
             "val_fraction": 0.1,
+            # The untrained model (copy-last-frame) is a candidate for the best checkpoint too: on short real
+            # clips the trained change loses to it on validation, and test/export then load the start
+            # (docs/prediction.md, "Real camera clips").
+            "select_from_start": True,
             "test_batch_size": 16,
             "gifs": 4,
             "cache_videos": 64,
