@@ -227,3 +227,23 @@ def test_the_demo_task_honours_the_cosine_schedule():
     config = tiny_config("demo", lr_schedule="cosine", warmup_steps=1)
     model = get_task("demo").build_model(config)
     assert isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
+
+
+def test_the_start_is_offered_as_epoch_zero_and_skipped_without_its_log(tmp_path):
+    run = RunDirectory(tmp_path / "run")
+    model = _model()
+    start = model.layers[0].kernel.numpy()
+    callback = BestCheckpoint(run)
+    callback.set_model(model)
+    apart = BestCheckpoint(run, monitor="val_anticipation_loss", separate=True)  # a loop-only log
+    apart.set_model(model)
+    for selector in (callback, apart):
+        selector.offer_start({"val_loss": 2.0})
+    assert best_record(run) == {"epoch": 0, "monitor": "val_loss", "mode": "min", "value": 2.0}
+    assert best_record(run, "val_anticipation_loss") is None  # not offered: the epochs decide alone
+    _epoch(callback, model, 0, 3.0)  # training made it worse: the start stays the best
+    restored = _model()
+    restored.load_weights(inference_checkpoint(run)[1])
+    np.testing.assert_array_equal(restored.layers[0].kernel.numpy(), start)
+    _epoch(callback, model, 1, 1.0)
+    assert best_record(run)["epoch"] == 2

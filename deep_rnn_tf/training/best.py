@@ -185,7 +185,14 @@ class BestCheckpoint(keras.callbacks.Callback):
         return value > self.best if self.mode == "max" else value < self.best
 
     def offer_start(self, val_logs: dict) -> None:
-        """Offers the model as it starts (validation logs `val_*` of no training) as "epoch 0"."""
+        """Offers the model as it starts (validation logs `val_*` of no training) as "epoch 0".
+
+        A log that only the training loop writes (e.g. the action task's `val_anticipation_loss`, from a
+        callback) is not among a plain evaluation's: then nothing is offered, and the epochs decide alone.
+        """
+        if self.monitor not in val_logs:
+            logger.info("The start has no %s to offer; the trained epochs decide alone", self.monitor)
+            return
         self.on_epoch_end(-1, val_logs)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
