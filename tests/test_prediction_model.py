@@ -544,6 +544,16 @@ def test_keras_file_roundtrip(tmp_path):
     np.testing.assert_allclose(loaded(frames).numpy(), expected, atol=1e-6)
 
 
+def test_l1_pixel_loss_is_the_mean_absolute_error_and_the_mse_stays_the_default():
+    prediction = tf.constant([[[[[0.5]], [[-0.5]]]]])  # (1, 1, 2, 1, 1) on [-1, 1]
+    future = tf.constant([[[[[0.0]], [[0.5]]]]])
+    l1, _ = _tiny(beta=0.0, pixel_loss="l1").image_losses(future, prediction)
+    mse, _ = _tiny(beta=0.0).image_losses(future, prediction)
+    np.testing.assert_allclose(float(l1), (0.5 + 1.0) / 2)
+    np.testing.assert_allclose(float(mse), (0.25 + 1.0) / 2)
+    assert MCNet.from_config(_tiny(pixel_loss="l1").get_config()).pixel_loss == "l1"
+
+
 def test_bce_pixel_loss_keeps_a_gradient_where_the_frame_saturates():
     model = _tiny(beta=0.0, pixel_loss="bce")
     frames = tf.fill((1, 3, 16, 16, 1), -1.0)
@@ -563,7 +573,7 @@ def test_bce_pixel_loss_keeps_a_gradient_where_the_frame_saturates():
     with pytest.raises(ValueError, match="pixel_loss"):
         _tiny(pixel_loss="bce", predict_change=True)
     with pytest.raises(ValueError, match="pixel_loss"):
-        _tiny(pixel_loss="l1")
+        _tiny(pixel_loss="huber")
     with pytest.raises(ValueError, match="return_logits"):
         _tiny(beta=0.0)(frames, return_logits=True)  # the MSE model's head has no logits
 

@@ -64,8 +64,9 @@ class PredictionConfig(TaskConfig):
             unnormalised; "batch_per_step": the RBM core's normalisation, for a like-for-like peer).
         rbm_activation: phi of the RBM cells' representation unit ("relu": MCnet's; "tanh": the polygon and
             backbone models').
-        pixel_loss: L_p, "mse" (the original) or "bce" (cross-entropy of the [0, 1] frame from the tanh head's
-            pre-activation: no vanishing gradient on a saturated black background; needs predict_change off).
+        pixel_loss: L_p, "mse" (the original), "l1" (mean absolute error: the median change) or "bce"
+            (cross-entropy of the [0, 1] frame from the tanh head's pre-activation: no vanishing gradient on
+            a saturated black background; needs predict_change off).
         rbm_merge: the RBM cells' merge zeta: "product" (h = r * s, the original), "sum" (h = r + s: the
             temporal state reaches the output additively), "blend" (h_t = (1 - s) * r + s * h_{t-1}: the
             output can hold where the input goes quiet) or "accumulate" (h_t = r + s * h_{t-1}: the same
@@ -146,7 +147,7 @@ class PredictionConfig(TaskConfig):
     rbm_leak: float = 0.0
     rbm_memory_gain: float = 0.0
     rbm_kernel_gain: float | None = None
-    pixel_loss: Literal["mse", "bce"] = "mse"
+    pixel_loss: Literal["mse", "l1", "bce"] = "mse"
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
     clip_norm: float | None = None

@@ -25,7 +25,7 @@ from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import MAX_RBM_LEAK, check_choice, check_in_range, check_positive_int
 
 RNN_KINDS = ("rbm", "convlstm")
-PIXEL_LOSSES = ("mse", "bce")
+PIXEL_LOSSES = ("mse", "l1", "bce")
 CONTENT_FRAMES = ("previous", "observed")
 
 
@@ -281,11 +281,13 @@ class MCNet(TaskModel):
             "accumulate", or a list with one per layer, bottom first.
         rbm_leak: `RBMCell(leak=...)` of the RBM core: 0 (the original) or the starting share of its past
             that every gate keeps additively (learnt per channel).
-        pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]) or
-            "bce" (binary cross-entropy of the [0, 1] frame, computed from the tanh head's pre-activation:
-            its gradient does not vanish where the frame saturates at black or white, where the MSE's does
-            and Moving MNIST's black background trapped the model in empty frames). "bce" needs the frame
-            head (`predict_change` off).
+        pixel_loss: L_p, the pixel term of L_img: "mse" (the original: mean squared error on [-1, 1]),
+            "l1" (mean absolute error on [-1, 1]: its minimiser is the median change, zero wherever most
+            futures do not move, where the MSE's mean spreads a small change over every pixel) or "bce"
+            (binary cross-entropy of the [0, 1] frame, computed from the tanh head's pre-activation: its
+            gradient does not vanish where the frame saturates at black or white, where the MSE's does and
+            Moving MNIST's black background trapped the model in empty frames). "bce" needs the frame head
+            (`predict_change` off).
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
@@ -560,10 +562,13 @@ class MCNet(TaskModel):
     def image_losses(
         self, future: tf.Tensor, prediction: tf.Tensor, logits: tf.Tensor | None = None
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """(L_p, GDL on [0, 1]) as the original's `build_model`: L_p is the MSE on [-1, 1], or with `logits`
-        (the BCE pixel loss) the binary cross-entropy of the [0, 1] frames computed from their logits."""
+        """(L_p, GDL on [0, 1]) as the original's `build_model`: L_p is the MSE on [-1, 1] (or the mean
+        absolute error with `pixel_loss="l1"`), or with `logits` (the BCE pixel loss) the binary
+        cross-entropy of the [0, 1] frames computed from their logits."""
         prediction = tf.cast(prediction, tf.float32)
-        if logits is None:
+        if logits is None and self.pixel_loss == "l1":
+            l_p = tf.reduce_mean(tf.abs(prediction - future))
+        elif logits is None:
             l_p = tf.reduce_mean(tf.square(prediction - future))
         else:
             l_p = tf.reduce_mean(

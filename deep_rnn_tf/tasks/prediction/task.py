@@ -153,7 +153,9 @@ class PredictionTask(Task):
             "small preset: accumulate; none: every layer as --rbm-merge)",
         )
         parser.add_argument(
-            "--pixel-loss", choices=("mse", "bce"), help="L_p: MSE (original) or BCE from the frame's logits"
+            "--pixel-loss",
+            choices=("mse", "l1", "bce"),
+            help="L_p: MSE (original), L1 (mean absolute error) or BCE from the frame's logits",
         )
         parser.add_argument("--gdl-weight", type=float, help="weight of the GDL inside L_img")
         parser.add_argument("--ssim-weight", type=float, help="weight of 1 - SSIM inside L_img")
