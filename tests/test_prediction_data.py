@@ -167,6 +167,20 @@ def test_flip_is_horizontal(synth_dir):
     assert any(np.array_equal(c, plain[:, :, ::-1]) for c in clips)
 
 
+def test_reverse_time_plays_some_training_samples_backwards_and_is_off_by_default(synth_dir):
+    data = kth.KTHDataset(synth_dir, "train_data_list.txt", image_size=16, past=2, future=2)
+    data.flip = False
+    segments = [(kth.Segment("person01_walking_d1", 1, 40), 3, 4)]
+    plain = data.window("person01_walking_d1", 3)
+    assert all(np.array_equal(data.sample(np.random.default_rng(s), segments), plain) for s in range(8))
+    training = data.with_segments(data.segments)
+    training.reverse_time = True
+    clips = [training.sample(np.random.default_rng(seed), segments) for seed in range(8)]
+    assert any(np.array_equal(c, plain) for c in clips)
+    assert any(np.array_equal(c, plain[::-1]) for c in clips)
+    assert data.reverse_time is False  # the copy's switch leaves the validation copy's alone
+
+
 def test_write_video_roundtrip_for_generator_frames(tmp_path):
     frames = np.zeros((3, 120, 160), np.uint8)
     write_video(str(tmp_path / "a_uncomp.avi"), frames)

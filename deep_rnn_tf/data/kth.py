@@ -281,6 +281,9 @@ class KTHDataset:
 
     # Random horizontal flip of training samples (off in a subclass whose content is not mirror-symmetric).
     flip = True
+    # Random time reversal (p = 1/2): off by default; a task sets it on its training copy only
+    # (`with_segments`), so validation and test windows always play forwards.
+    reverse_time = False
 
     def with_segments(self, segments: list[Segment]) -> KTHDataset:
         """The same data set (same reader and decoded-video cache) restricted to `segments`.
@@ -368,10 +371,15 @@ class KTHDataset:
         return frames[start : start + self.length]
 
     def sample(self, rng: np.random.Generator, segments: Sequence[tuple[Segment, int, int]]) -> np.ndarray:
-        """One training sample: uint8 (K+T, S, S), random segment and start, flipped with p=0.5."""
+        """One training sample: uint8 (K+T, S, S), random segment and start, flipped with p=0.5 (and, with
+        `reverse_time`, played backwards with p=0.5; the extra draw only then, so other streams stay)."""
         segment, low, high = segments[int(rng.integers(len(segments)))]
         clip = self.window(segment.video, int(rng.integers(low, high)))
-        return clip[:, :, ::-1] if self.flip and rng.random() < 0.5 else clip
+        if self.flip and rng.random() < 0.5:
+            clip = clip[:, :, ::-1]
+        if self.reverse_time and rng.random() < 0.5:
+            clip = clip[::-1]
+        return clip
 
     def train_dataset(
         self,

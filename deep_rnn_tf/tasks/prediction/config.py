@@ -86,6 +86,9 @@ class PredictionConfig(TaskConfig):
         gdl_weight, ssim_weight: L_img = L_p + gdl_weight * GDL + ssim_weight * (1 - SSIM) (original: 1, 0).
         clip_norm: global gradient-norm clipping (None: none). (`lr_schedule` / `warmup_steps`, shared by
             every task, are TaskConfig's: the original's is constant, the small preset's cosine.)
+        reverse_time: training samples are played backwards with p=1/2 (a reversed camera pan or walk is
+            as plausible as the forward one: twice the motions from few training frames; validation and
+            test windows always play forwards).
         val_fraction: validation = the last val_fraction of every training segment (0: none; the test
             list is never scored while training); val_seed: seed of the fixed validation windows.
 
@@ -151,6 +154,7 @@ class PredictionConfig(TaskConfig):
     gdl_weight: float = 1.0
     ssim_weight: float = 0.0
     clip_norm: float | None = None
+    reverse_time: bool = False
     # Validation: the last val_fraction of every training segment (0: none, the original had none); the
     # test list is never scored while training. test/export load the best epoch by val_loss.
     val_fraction: float = 0.0

@@ -55,6 +55,7 @@ SWITCHES = (
         "--core-state-out",
         "the decoder also reads the top core layer's state (RBM gate s_t, ConvLSTM c_t) beside its output",
     ),
+    ("--reverse-time", "training samples play backwards with p=1/2 (validation and test never do)"),
 )
 
 
@@ -243,6 +244,7 @@ class PredictionTask(Task):
             logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
         # One reader, so one cache of decoded videos, for both.
         train_data, val_data = data.with_segments(train_segments), data.with_segments(val_segments)
+        train_data.reverse_time = config.reverse_time  # an augmentation: never on the validation windows
         train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
         if not val_data.segments:
             return train, None
