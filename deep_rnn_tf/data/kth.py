@@ -390,23 +390,26 @@ class KTHDataset:
     ) -> tf.data.Dataset:
         """Infinite (past, future) batches, float32 (B, K, S, S, 1) and (B, T, S, S, 1) in [-1, 1].
 
-        Samples are decoded in parallel (`num_parallel_calls`, default AUTOTUNE); each element's randomness
-        comes from a per-element seed, so the stream is a function of `seed`.
+        Samples are decoded in parallel (`num_parallel_calls`, default AUTOTUNE); element i's randomness
+        comes from the seed sequence (seed, i), so the stream is a function of `seed` alone (not of the
+        global TensorFlow seed, which `tf.data.Dataset.random` also mixes in: the fixed validation windows
+        changed with the run's seed) and repeats on every iteration.
         """
         segments = self.train_segments()
         shape = (self.length, *self.frame_shape)
 
-        def load(element_seed: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(self.sample(np.random.default_rng(int(element_seed)), segments))
+        stream = int(seed) % 2**32  # SeedSequence takes non-negative entropy
 
-        def load_tf(element_seed: tf.Tensor) -> tf.Tensor:
-            clip = tf.numpy_function(load, [element_seed], tf.uint8, stateful=False)
+        def load(index: np.ndarray) -> np.ndarray:
+            rng = np.random.default_rng((stream, int(index)))
+            return np.ascontiguousarray(self.sample(rng, segments))
+
+        def load_tf(index: tf.Tensor) -> tf.Tensor:
+            clip = tf.numpy_function(load, [index], tf.uint8, stateful=False)
             return tf.ensure_shape(clip, shape)
 
         parallel = num_parallel_calls or tf.data.AUTOTUNE
-        dataset = tf.data.Dataset.random(seed=seed).map(
-            load_tf, num_parallel_calls=parallel, deterministic=True
-        )
+        dataset = tf.data.Dataset.counter().map(load_tf, num_parallel_calls=parallel, deterministic=True)
         return self._finish(dataset.batch(batch_size, drop_remainder=drop_remainder))
 
     def test_dataset(self, batch_size: int, num_parallel_calls: int | None = None) -> tf.data.Dataset:

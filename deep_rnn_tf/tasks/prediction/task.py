@@ -248,7 +248,7 @@ class PredictionTask(Task):
         train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
         if not val_data.segments:
             return train, None
-        # Dataset.random with a fixed seed repeats its stream on every iteration: the same windows each epoch.
+        # The stream is a function of val_seed alone: the same windows every epoch and for every run seed.
         val = val_data.train_dataset(global_batch_size, seed=config.val_seed)
         return train, val.take(config.val_batches or 4)
 
