@@ -97,9 +97,14 @@ def _tiny(**kwargs) -> MCNet:
     return MCNet(**{**config, **kwargs})
 
 
-@pytest.mark.parametrize(("rnn", "content_frame"), [("rbm", "previous"), ("convlstm", "observed")])
-def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_frame):
-    model = _tiny(rnn=rnn, beta=0.0, predict_change=True, content_frame=content_frame)
+@pytest.mark.parametrize(
+    ("rnn", "content_frame", "predict_flow"),
+    [("rbm", "previous", False), ("convlstm", "observed", False), ("rbm", "previous", True)],
+)
+def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_frame, predict_flow):
+    model = _tiny(
+        rnn=rnn, beta=0.0, predict_change=True, content_frame=content_frame, predict_flow=predict_flow
+    )
     frames = tf.random.uniform((2, 3, 16, 16, 1), -1, 1, seed=1)
     out = model(frames, num_future=5).numpy()
     np.testing.assert_array_equal(out, copy_last_frame(frames, 5).numpy())
@@ -110,6 +115,24 @@ def test_untrained_change_predictor_is_exactly_copy_last_frame(rnn, content_fram
     assert not np.array_equal(moved, copy_last_frame(frames, 2).numpy())
     assert np.abs(moved).max() <= 1.0  # clipped to the frame range
     assert MCNet.from_config(model.get_config()).predict_change
+
+
+def test_the_flow_head_moves_the_last_frame_and_needs_the_change_head():
+    model = _tiny(beta=0.0, predict_change=True, predict_flow=True)
+    frames = tf.random.uniform((1, 3, 16, 16, 1), -1, 1, seed=2)
+    model(frames)
+    head = model.decoder.stages[-1][-1]
+    head.bias.assign([0.0, 1.0, 0.0])  # no change, a flow of one pixel to the right, none down
+    out = model(frames, num_future=1).numpy()[0, 0, :, :, 0]
+    last = frames.numpy()[0, -1, :, :, 0]
+    np.testing.assert_allclose(out[:, :-1], last[:, 1:], atol=1e-6)  # each pixel reads its right neighbour
+    np.testing.assert_allclose(out[:, -1], last[:, -1], atol=1e-6)  # the border repeats
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(frames, num_future=1) - frames[:, -1:]))
+    assert float(tf.reduce_max(tf.abs(tape.gradient(loss, head.bias)[1:]))) > 0  # the flow is trained
+    assert MCNet.from_config(model.get_config()).predict_flow
+    with pytest.raises(ValueError, match="predict_flow"):
+        _tiny(predict_flow=True)
 
 
 def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
@@ -180,7 +203,8 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "rbm_bottom_merge": None, "rbm_memory_gain": 0.0, "rbm_leak": 0.0,
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
-                      "core_to_skips": False, "select_from_start": False}  # fmt: skip
+                      "core_to_skips": False, "select_from_start": False, "predict_flow": False,
+                      "reverse_time": False}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"] and small["select_from_start"]

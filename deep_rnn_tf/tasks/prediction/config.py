@@ -47,6 +47,8 @@ class PredictionConfig(TaskConfig):
             (the last prediction, the original) or "observed" (the last observed frame).
         straight_through_clip: with predict_change, clip the output in the forward pass only and pass the
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
+        predict_flow: with predict_change, the head also predicts a flow (dx, dy) in pixels and the output
+            is the last frame warped by it (bilinear) plus the change; zero at the start (copy-last still).
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
         core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
@@ -137,6 +139,7 @@ class PredictionConfig(TaskConfig):
     predict_change: bool = False
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
+    predict_flow: bool = False
     motion_residuals: bool = True
     core_to_skips: bool = False
     core_state_out: bool = False
@@ -167,6 +170,8 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
         if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
+        if self.predict_flow and not self.predict_change:
+            raise ValueError("predict_flow: the flow is part of the change head; add --predict-change")
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)

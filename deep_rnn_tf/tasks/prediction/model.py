@@ -19,6 +19,7 @@ import tensorflow as tf
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import check_merges
+from deep_rnn_tf.layers.warp import backward_warp
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
@@ -288,6 +289,10 @@ class MCNet(TaskModel):
             gradient does not vanish where the frame saturates at black or white, where the MSE's does and
             Moving MNIST's black background trapped the model in empty frames). "bce" needs the frame head
             (`predict_change` off).
+        predict_flow: with `predict_change`, the zero-initialised head also predicts a flow field (dx, dy)
+            in pixels and the output is backward_warp(last frame, flow) + change: a camera pan or a moving
+            object is a displacement of the last frame, which a per-pixel change can only approximate by
+            erasing and redrawing. Zero flow is the identity, so the untrained model is still copy-last.
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
@@ -352,6 +357,7 @@ class MCNet(TaskModel):
         predict_change: bool = False,
         content_frame: str = "previous",
         straight_through_clip: bool = False,
+        predict_flow: bool = False,
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
         convlstm_normalization: str | None = None,
@@ -403,6 +409,9 @@ class MCNet(TaskModel):
         self.predict_change = bool(predict_change)
         self.content_frame = content_frame
         self.straight_through_clip = bool(straight_through_clip)
+        self.predict_flow = bool(predict_flow)
+        if self.predict_flow and not self.predict_change:
+            raise ValueError("predict_flow=True needs the change head; received predict_change=False")
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
@@ -439,7 +448,8 @@ class MCNet(TaskModel):
             )  # fmt: skip
         self.decoder = MCNetDecoder(
             gf_dim,
-            channels=1,
+            # With predict_flow the zero-initialised head also gives a flow (dx, dy) in pixels.
+            channels=3 if self.predict_flow else 1,
             change_head=self.predict_change,
             tanh_output=self.pixel_loss != "bce",
             motion_residuals=self.motion_residuals,
@@ -552,7 +562,12 @@ class MCNet(TaskModel):
             return tf.tanh(decoded), 2.0 * tf.cast(decoded, tf.float32)
         if not self.predict_change:
             return decoded, decoded
-        unclipped = last + tf.cast(decoded, last.dtype)
+        decoded = tf.cast(decoded, last.dtype)
+        base = last
+        if self.predict_flow:  # where each pixel comes from in the last frame, then what changes there
+            base = backward_warp(last, decoded[..., 1:3])
+            decoded = decoded[..., :1]
+        unclipped = base + decoded
         clipped = tf.clip_by_value(unclipped, -1.0, 1.0)
         if self.straight_through_clip:
             clipped = unclipped + tf.stop_gradient(clipped - unclipped)
@@ -690,6 +705,7 @@ class MCNet(TaskModel):
             "predict_change": self.predict_change,
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
+            "predict_flow": self.predict_flow,
             "core_to_skips": self.core_to_skips,
             "core_state_out": self.core_state_out,
             "motion_residuals": self.motion_residuals,

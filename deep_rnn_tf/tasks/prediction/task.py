@@ -43,6 +43,7 @@ SWITCHES = (
         "output = last frame + a zero-initialised change (untrained: copies the last frame)",
     ),
     ("--straight-through-clip", "change head: pass the gradient through the output clip"),
+    ("--predict-flow", "change head: also predict a flow (dx, dy) and warp the last frame by it"),
     (
         "--motion-residuals",
         "MCnet's motion residuals into the decoder (off: motion reaches it through the core only)",
@@ -194,6 +195,7 @@ class PredictionTask(Task):
             predict_change=config.predict_change,
             content_frame=config.content_frame,
             straight_through_clip=config.straight_through_clip,
+            predict_flow=config.predict_flow,
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
             convlstm_normalization=config.convlstm_normalization,
