@@ -31,6 +31,7 @@ RUNNABLE_EXAMPLE_MODULES = [
     "deep_rnn_tf.layers.conv_rnn",
     "deep_rnn_tf.layers.deep_rnn",
     "deep_rnn_tf.layers.preprocessing",
+    "deep_rnn_tf.layers.warp",
     "deep_rnn_tf.models",
     "deep_rnn_tf.tasks.prediction.config",
     "deep_rnn_tf.training.best",
