@@ -29,6 +29,7 @@ def backward_warp(image: tf.Tensor, flow: tf.Tensor) -> tf.Tensor:
         [1.0, 2.0, 3.0, 3.0]
     """
     image = tf.convert_to_tensor(image)
+    source = tf.cast(image, tf.float32)  # once, not once per corner
     flow = tf.cast(flow, tf.float32)
     shape = tf.shape(image)
     height, width = shape[1], shape[2]
@@ -44,7 +45,7 @@ def backward_warp(image: tf.Tensor, flow: tf.Tensor) -> tf.Tensor:
     x1i, y1i = tf.minimum(x0i + 1, width - 1), tf.minimum(y0i + 1, height - 1)
 
     def at(rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
-        return tf.cast(tf.gather_nd(image, tf.stack([rows, cols], axis=-1), batch_dims=1), tf.float32)
+        return tf.gather_nd(source, tf.stack([rows, cols], axis=-1), batch_dims=1)
 
     top = at(y0i, x0i) * (1.0 - weight_x) + at(y0i, x1i) * weight_x
     bottom = at(y1i, x0i) * (1.0 - weight_x) + at(y1i, x1i) * weight_x

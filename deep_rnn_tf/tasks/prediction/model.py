@@ -581,14 +581,14 @@ class MCNet(TaskModel):
         absolute error with `pixel_loss="l1"`), or with `logits` (the BCE pixel loss) the binary
         cross-entropy of the [0, 1] frames computed from their logits."""
         prediction = tf.cast(prediction, tf.float32)
-        if logits is None and self.pixel_loss == "l1":
-            l_p = tf.reduce_mean(tf.abs(prediction - future))
-        elif logits is None:
-            l_p = tf.reduce_mean(tf.square(prediction - future))
-        else:
+        if logits is not None:
             l_p = tf.reduce_mean(
                 tf.nn.sigmoid_cross_entropy_with_logits(labels=gray01(future), logits=logits)
             )
+        elif self.pixel_loss == "l1":
+            l_p = tf.reduce_mean(tf.abs(prediction - future))
+        else:
+            l_p = tf.reduce_mean(tf.square(prediction - future))
         return l_p, gradient_difference_loss(gray01(prediction), gray01(future))
 
     def image_loss(
