@@ -49,6 +49,10 @@ class PredictionConfig(TaskConfig):
             gradient as if unclipped (a plain clip passes none where the change overshoots the range).
         predict_flow: with predict_change, the head also predicts a flow (dx, dy) in pixels and the output
             is the last frame warped by it (bilinear) plus the change; zero at the start (copy-last still).
+        flow_prior: None or "lucas_kanade" (with predict_change): every predicted frame is the previous one
+            moved by flow_prior_gain x the Lucas-Kanade flow between the last two observed frames, under
+            the head's flow and change, so the untrained model is constant-velocity flow extrapolation;
+            flow_prior_gain: that share, in [0, 2].
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
         core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
@@ -140,6 +144,8 @@ class PredictionConfig(TaskConfig):
     content_frame: Literal["previous", "observed"] = "previous"
     straight_through_clip: bool = False
     predict_flow: bool = False
+    flow_prior: Literal["lucas_kanade"] | None = None
+    flow_prior_gain: float = 0.5
     motion_residuals: bool = True
     core_to_skips: bool = False
     core_state_out: bool = False
@@ -172,6 +178,11 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
         if self.predict_flow and not self.predict_change:
             raise ValueError("predict_flow: the flow is part of the change head; add --predict-change")
+        if self.flow_prior is not None and not self.predict_change:
+            raise ValueError(
+                "flow_prior: the prior moves the last frame under the change head; add --predict-change"
+            )
+        check_in_range("flow_prior_gain", self.flow_prior_gain, 0.0, 2.0)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)

@@ -19,6 +19,7 @@ import tensorflow as tf
 from deep_rnn_tf import build_deep_cell
 from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import check_merges
+from deep_rnn_tf.layers.flow import lucas_kanade_flow
 from deep_rnn_tf.layers.warp import backward_warp
 from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
 from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
@@ -28,6 +29,8 @@ from deep_rnn_tf.validation import MAX_RBM_LEAK, check_choice, check_in_range, c
 RNN_KINDS = ("rbm", "convlstm")
 PIXEL_LOSSES = ("mse", "l1", "bce")
 CONTENT_FRAMES = ("previous", "observed")
+FLOW_PRIORS = (None, "lucas_kanade")
+MAX_FLOW_PRIOR_GAIN = 2.0
 
 
 def gray01(frames: tf.Tensor) -> tf.Tensor:
@@ -293,6 +296,12 @@ class MCNet(TaskModel):
             in pixels and the output is backward_warp(last frame, flow) + change: a camera pan or a moving
             object is a displacement of the last frame, which a per-pixel change can only approximate by
             erasing and redrawing. Zero flow is the identity, so the untrained model is still copy-last.
+        flow_prior: None or "lucas_kanade" (with `predict_change`): the flow between the last two observed
+            frames (`lucas_kanade_flow`, no weights, no gradient), times `flow_prior_gain`, moves the
+            previous frame at every future step, under the head's own flow and change. The untrained model
+            is then constant-velocity flow extrapolation instead of copy-last-frame.
+        flow_prior_gain: the share of the measured flow applied per step, in [0, 2] (0.5: half, which
+            shrinks a noisy estimate towards no motion).
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
@@ -358,6 +367,8 @@ class MCNet(TaskModel):
         content_frame: str = "previous",
         straight_through_clip: bool = False,
         predict_flow: bool = False,
+        flow_prior: str | None = None,
+        flow_prior_gain: float = 0.5,
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
         convlstm_normalization: str | None = None,
@@ -412,6 +423,12 @@ class MCNet(TaskModel):
         self.predict_flow = bool(predict_flow)
         if self.predict_flow and not self.predict_change:
             raise ValueError("predict_flow=True needs the change head; received predict_change=False")
+        self.flow_prior = check_choice("flow_prior", flow_prior, FLOW_PRIORS)
+        if self.flow_prior is not None and not self.predict_change:
+            raise ValueError(
+                f"flow_prior={flow_prior!r} needs the change head; received predict_change=False"
+            )
+        self.flow_prior_gain = check_in_range("flow_prior_gain", flow_prior_gain, 0.0, MAX_FLOW_PRIOR_GAIN)
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
@@ -489,7 +506,7 @@ class MCNet(TaskModel):
         zeros = tf.zeros((1, size, size, 1))
         states = self.core.get_initial_state(1)
         h_dyn, res_motion, _ = self._core_step_eager(zeros, states, False, tf.constant(0))
-        self._decode_eager(h_dyn, res_motion, zeros)
+        self._decode_eager(h_dyn, res_motion, zeros, tf.zeros((1, size, size, 2)))
         super().build(input_shape)
 
     def call(self, frames, training=None, num_future=None, return_logits=False):
@@ -520,6 +537,7 @@ class MCNet(TaskModel):
             h_dyn, res_motion, states = self._core_step(diff, states, training, tf.constant(core_steps))
             core_steps += 1
         last = observed = frames[:, -1]
+        prior = self.prior_flow(frames)
         predictions, logits = [], []
         for t in range(steps):
             if t > 0:  # feed the prediction back: its difference to the frame before it, and the frame
@@ -530,12 +548,22 @@ class MCNet(TaskModel):
             content = observed if self.content_frame == "observed" else last
             if keep is not None:
                 res_motion = [residual * tf.cast(keep, residual.dtype) for residual in res_motion]
-            frame, logit = self._decode(h_dyn, res_motion, content)
+            frame, logit = self._decode(h_dyn, res_motion, content, prior)
             predictions.append(frame)
             logits.append(logit)
         if return_logits:
             return tf.stack(predictions, axis=1), tf.stack(logits, axis=1)
         return tf.stack(predictions, axis=1)
+
+    def prior_flow(self, frames: tf.Tensor) -> tf.Tensor:
+        """(B, H, W, 2) flow every future step applies to the previous frame before the head's own: the
+        gain times the Lucas-Kanade flow from the second-last to the last observed frame (zeros without
+        `flow_prior`). A measurement of the input, so no gradient flows through it."""
+        shape = tf.shape(frames)
+        if self.flow_prior is None:
+            return tf.zeros(tf.stack([shape[0], shape[2], shape[3], 2]), tf.float32)
+        flow = lucas_kanade_flow(frames[:, -2], frames[:, -1])
+        return tf.stop_gradient(self.flow_prior_gain * flow)
 
     def _residual_keep_mask(self, batch, training: bool):
         """(batch, 1, 1, 1) of 0/1: which sequences keep their motion residuals (None: all of them)."""
@@ -553,9 +581,10 @@ class MCNet(TaskModel):
             h_dyn = tf.concat([h_dyn, tf.cast(states[-1], h_dyn.dtype)], axis=-1)
         return h_dyn, res_motion, list(states)
 
-    def _decode_eager(self, h_dyn, res_motion, last):
+    def _decode_eager(self, h_dyn, res_motion, last, prior):
         """(frame, logit): the logit is 2 z of the frame tanh(z) with the BCE pixel loss; other heads have no
-        logit and return the frame in its place (`call` refuses `return_logits` for them)."""
+        logit and return the frame in its place (`call` refuses `return_logits` for them). `prior`: the
+        (B, H, W, 2) flow applied to `last` under the head's (`prior_flow`)."""
         h_cont, res_content = self.content_encoder(last)
         decoded = self.decoder(h_dyn, h_cont, res_motion, res_content)
         if self.pixel_loss == "bce":  # tanh(z) = 2 sigmoid(2 z) - 1: the [0, 1] frame's logit is 2 z
@@ -564,8 +593,10 @@ class MCNet(TaskModel):
             return decoded, decoded
         decoded = tf.cast(decoded, last.dtype)
         base = last
-        if self.predict_flow:  # where each pixel comes from in the last frame, then what changes there
-            base = backward_warp(last, decoded[..., 1:3])
+        if self.flow_prior is not None or self.predict_flow:
+            # Where each pixel comes from in the last frame, then what changes there.
+            flow = prior + decoded[..., 1:3] if self.predict_flow else prior
+            base = backward_warp(last, flow)
             decoded = decoded[..., :1]
         unclipped = base + decoded
         clipped = tf.clip_by_value(unclipped, -1.0, 1.0)
@@ -706,11 +737,31 @@ class MCNet(TaskModel):
             "content_frame": self.content_frame,
             "straight_through_clip": self.straight_through_clip,
             "predict_flow": self.predict_flow,
+            "flow_prior": self.flow_prior,
+            "flow_prior_gain": self.flow_prior_gain,
             "core_to_skips": self.core_to_skips,
             "core_state_out": self.core_state_out,
             "motion_residuals": self.motion_residuals,
             "motion_residual_dropout": self.motion_residual_dropout,
         }
+
+
+def flow_extrapolation(past: tf.Tensor, num_future: int, gain: float = 0.5) -> tf.Tensor:
+    """The constant-velocity baseline: every future frame is the one before it moved by `gain` x the
+    Lucas-Kanade flow from the second-last to the last observed frame (what `MCNet(flow_prior=
+    "lucas_kanade")` predicts before training).
+
+    Example:
+        >>> flow_extrapolation(tf.zeros((2, 5, 8, 8, 1)), 3).shape
+        TensorShape([2, 3, 8, 8, 1])
+    """
+    past = tf.cast(past, tf.float32)
+    flow = gain * lucas_kanade_flow(past[:, -2], past[:, -1])
+    frames, frame = [], past[:, -1]
+    for _ in range(int(num_future)):
+        frame = tf.clip_by_value(backward_warp(frame, flow), -1.0, 1.0)
+        frames.append(frame)
+    return tf.stack(frames, axis=1)
 
 
 def copy_last_frame(past: tf.Tensor, num_future: int) -> tf.Tensor:

@@ -27,7 +27,7 @@ from deep_rnn_tf.evaluation.driver import gather
 from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
-from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame
+from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame, flow_extrapolation
 from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 from deep_rnn_tf.validation import NORMALIZATION_CHOICES
@@ -113,6 +113,15 @@ class PredictionTask(Task):
             type=float,
             help="share of training sequences without motion residuals (the core must carry their motion)",
         )
+        parser.add_argument(
+            "--flow-prior",
+            choices=("none", "lucas_kanade"),
+            help="start from constant-velocity extrapolation: the Lucas-Kanade flow of the last two observed "
+            "frames moves every predicted frame, under the head's flow and change (needs the change head)",
+        )
+        parser.add_argument(
+            "--flow-prior-gain", type=float, help="share of the measured flow applied per step (default 0.5)"
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
@@ -196,6 +205,8 @@ class PredictionTask(Task):
             content_frame=config.content_frame,
             straight_through_clip=config.straight_through_clip,
             predict_flow=config.predict_flow,
+            flow_prior=config.flow_prior,
+            flow_prior_gain=config.flow_prior_gain,
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
             convlstm_normalization=config.convlstm_normalization,
@@ -263,7 +274,8 @@ class PredictionTask(Task):
 
     # --- test protocol -------------------------------------------------------------------------------
     def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
-        """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of copy-last-frame.
+        """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of two baselines,
+        copy-last-frame and flow extrapolation (`flow_extrapolation` with `flow_prior_gain`).
 
         Writes under `<run_dir>/results/`: `quantitative/<dataset>/<run>/results_model=<name>.npz` (psnr,
         ssim [windows, T], plus the OpenSTL-convention arrays and OpenSTL MSE/MAE), `per_step.md`,
@@ -280,7 +292,8 @@ class PredictionTask(Task):
         results = ResultsWriter.for_run(run_dir)
         quantitative = results.sub(os.path.join("quantitative", data.name, run_name))
         images = results.sub(os.path.join("images", data.name, run_name))
-        names = {"model": f"MCNET_{config.rnn}", "copy": "copy_last_frame"}
+        # Two trivial baselines: copying the last frame, and moving it on by the flow it last moved with.
+        names = {"model": f"MCNET_{config.rnn}", "copy": "copy_last_frame", "flow": "flow_extrapolation"}
         predict = tf.function(
             lambda past: model(past, training=False, num_future=steps), reduce_retracing=True
         )
@@ -294,8 +307,13 @@ class PredictionTask(Task):
                 clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
                 yield to_unit_range(clips[:, : data.past, ..., None]), clips, chunk
 
+        extrapolate = tf.function(
+            lambda past: flow_extrapolation(past, steps, config.flow_prior_gain), reduce_retracing=True
+        )
+
         def predict_chunk(past):
-            return {"model": predict(tf.constant(past)), "copy": copy_last_frame(past, steps)}
+            past = tf.constant(past)
+            return {"model": predict(past), "copy": copy_last_frame(past, steps), "flow": extrapolate(past)}
 
         def keep(batch, outputs):
             _, clips, chunk = batch
