@@ -34,6 +34,8 @@ from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_ato
 from deep_rnn_tf.tools.study import best_validation, finish_attempt, start_attempt
 
 COPY = "copy_last_frame"
+# The test's untrained baselines, scored in every run (flow extrapolation since the thirty-eighth session).
+BASELINES = (COPY, "flow_extrapolation")
 _DIGITS = {"psnr": 2, "ssim": 4}  # decimals in the table; other metrics (OpenSTL's MSE / MAE) get 2
 
 
@@ -105,19 +107,22 @@ def finished_variants(out: str) -> list[str]:
 
 def aggregate(args: argparse.Namespace, names: list[str]) -> dict:
     rows: dict[str, dict] = {}
-    for name in [COPY, *names]:
+    for name in [*BASELINES, *names]:
+        baseline = name in BASELINES
         runs = []
         for seed in args.seeds:
-            run_dir = os.path.join(args.out, run_name(names[0] if name == COPY else name, seed))
+            run_dir = os.path.join(args.out, run_name(names[0] if baseline else name, seed))
             timing_path = os.path.join(run_dir, "timing.json")
             if not os.path.isfile(timing_path):
                 continue
             with open(timing_path, encoding="utf-8") as handle:
                 timing = json.load(handle)
             scores = scores_of(run_dir)
-            key = COPY if name == COPY else next(k for k in scores if k != COPY)
+            if baseline and name not in scores:  # tested before that baseline existed
+                continue
+            key = name if baseline else next(k for k in scores if k not in BASELINES)
             # The best validation loss is what the preset is chosen on (the test is only reported).
-            validation = {} if name == COPY else best_validation(Path(run_dir))
+            validation = {} if baseline else best_validation(Path(run_dir))
             per_step = {metric: values.tolist() for metric, values in scores[key].items()}
             runs.append({"seed": seed, **timing, **validation, **per_step})
         if runs:
@@ -171,7 +176,7 @@ def table(rows: dict, args: argparse.Namespace) -> str:
             cells.append(_mean_std_cell(row.get(metric), _DIGITS.get(metric, 2)))
         for metric, part in splits:
             cells.append(_mean_std_cell(row.get("split", {}).get(f"{metric}_{part}"), _DIGITS[metric]))
-        if name == COPY:
+        if name in BASELINES:
             cells += ["—", "—"]
         else:
             cells += [

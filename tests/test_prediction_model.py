@@ -20,6 +20,7 @@ from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_differen
 from deep_rnn_tf.tasks.prediction.model import (
     MCNet,
     copy_last_frame,
+    flow_extrapolation,
     unpool_zero_filled,
 )
 from tests.presets import tiny_args
@@ -133,6 +134,43 @@ def test_the_flow_head_moves_the_last_frame_and_needs_the_change_head():
     assert MCNet.from_config(model.get_config()).predict_flow
     with pytest.raises(ValueError, match="predict_flow"):
         _tiny(predict_flow=True)
+
+
+@pytest.mark.parametrize(("rnn", "predict_flow"), [("rbm", False), ("convlstm", True)])
+def test_with_the_flow_prior_the_untrained_model_is_exactly_flow_extrapolation(rnn, predict_flow):
+    # A smooth random texture drifting one pixel right per frame: the prior must see motion.
+    texture = tf.nn.avg_pool2d(tf.random.uniform((2, 16, 24, 1), -1, 1, seed=3), 3, 1, "SAME")
+    frames = tf.stack([texture[:, :, 4 - t : 20 - t] for t in range(3)], axis=1)
+    model = _tiny(
+        rnn=rnn, beta=0.0, predict_change=True, predict_flow=predict_flow, flow_prior="lucas_kanade"
+    )
+    out = model(frames, num_future=4).numpy()
+    np.testing.assert_array_equal(out, flow_extrapolation(frames, 4, gain=0.5).numpy())
+    assert not np.allclose(out, copy_last_frame(frames, 4).numpy(), atol=1e-3)
+    # Half the flow per step: the last frame moved on by about half a pixel.
+    last = frames.numpy()[:, -1, 4:-4, 4:-4]
+    half_step = (last + frames.numpy()[:, -1, 4:-4, 3:-5]) / 2
+    assert np.abs(out[:, 0, 4:-4, 4:-4] - half_step).mean() < 0.3 * np.abs(last - half_step).mean() + 1e-3
+    restored = MCNet.from_config(model.get_config())
+    assert (restored.flow_prior, restored.flow_prior_gain) == ("lucas_kanade", 0.5)
+    # The prior is a measurement of the input: the trainable weights get gradients, the frames none.
+    with tf.GradientTape() as tape:
+        tape.watch(frames)
+        loss = tf.reduce_mean(model.prior_flow(frames))
+    assert tape.gradient(loss, frames) is None
+
+
+def test_the_flow_prior_needs_the_change_head_and_a_gain_in_range():
+    with pytest.raises(ValueError, match="predict_change"):
+        _tiny(flow_prior="lucas_kanade")
+    with pytest.raises(ValueError, match="flow_prior"):
+        _tiny(predict_change=True, flow_prior="farneback")
+    with pytest.raises(ValueError, match="flow_prior_gain"):
+        _tiny(predict_change=True, flow_prior="lucas_kanade", flow_prior_gain=3.0)
+    from deep_rnn_tf.tasks.prediction.config import PredictionConfig
+
+    with pytest.raises(ValueError, match="flow_prior"):
+        PredictionConfig(flow_prior="lucas_kanade").check()
 
 
 def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
@@ -493,7 +531,9 @@ def test_test_command_writes_the_protocol_outputs(trained_run):
     assert os.path.isfile(os.path.join(folder, "per_step.png"))
     with open(os.path.join(folder, "per_step.md")) as handle:
         table = handle.read()
-    assert "| copy_last_frame | PSNR |" in table
+    assert "| copy_last_frame | PSNR |" in table and "| flow_extrapolation | PSNR |" in table
+    flow_npz = np.load(os.path.join(folder, "results_model=flow_extrapolation.npz"))
+    assert flow_npz["psnr"].shape == (windows, 3) and not np.array_equal(flow_npz["psnr"], copy_npz["psnr"])
     # One row per test video, its windows counted: together every window of the test.
     by_video = table.split("By test video")[1].splitlines()
     assert "| video | windows | MCNET_rbm PSNR | MCNET_rbm SSIM | copy_last_frame PSNR |" in by_video[2]

@@ -16,15 +16,21 @@ def _load():
     return load_benchmark("prediction_seeds")
 
 
-def _finished_run(run_dir: Path, seed: int, psnr: float | list[float], best: dict | None) -> None:
-    """A run folder as train + test leave it: timing, results npz for the model and copy-last, best.json.
+def _finished_run(
+    run_dir: Path, seed: int, psnr: float | list[float], best: dict | None, flow_baseline: bool = True
+) -> None:
+    """A run folder as train + test leave it: timing, results npz for the model and both baselines (runs
+    tested before the thirty-eighth session have no flow extrapolation), best.json.
 
     `psnr` is one value for every step or one per step (4 test windows each).
     """
     steps = np.asarray(psnr, dtype=float) if isinstance(psnr, list) else np.full(3, psnr)
     results = run_dir / "results" / "quantitative" / "Synth" / run_dir.name
     results.mkdir(parents=True)
-    for model, offset in (("MCNET_rbm", 0.0), ("copy_last_frame", -2.0)):
+    models = [("MCNET_rbm", 0.0), ("copy_last_frame", -2.0)]
+    # Named so that it lists before the model's file: the model's row must not pick it up.
+    models += [("flow_extrapolation", -1.0)] if flow_baseline else []
+    for model, offset in models:
         np.savez(
             results / f"results_model={model}.npz",
             psnr=np.tile(steps + offset, (4, 1)),
@@ -47,9 +53,18 @@ def test_the_table_reports_the_best_validation_loss_per_seed_and_its_mean(tmp_pa
     assert [run["val_epoch"] for run in rows["rbm3"]["runs"]] == [9, 10]
     assert rows["rbm3"]["psnr"]["mean"] == pytest.approx(24.5)
     assert "val_best" not in rows["copy_last_frame"]  # the baseline is not trained
+    assert rows["flow_extrapolation"]["psnr"]["mean"] == pytest.approx(23.5)
     text = seeds.table(rows, args)
     assert "0.3000 (9) / 0.4000 (10) | 0.3500 |" in text, text
     assert text.splitlines()[2].startswith("| copy_last_frame | 0,1 | — | — |"), text
+    assert text.splitlines()[3].startswith("| flow_extrapolation | 0,1 | — | — |"), text
+
+
+def test_runs_tested_before_the_flow_baseline_have_no_row_for_it(tmp_path):
+    seeds = _load()
+    _finished_run(tmp_path / "rbm3_s0", 0, 24.0, None, flow_baseline=False)
+    rows = seeds.aggregate(argparse.Namespace(out=str(tmp_path), seeds=[0], split_at=0), ["rbm3"])
+    assert sorted(rows) == ["copy_last_frame", "rbm3"] and rows["rbm3"]["psnr"]["mean"] == 24.0
 
 
 def test_a_run_without_validation_leaves_the_column_empty(tmp_path):
@@ -71,7 +86,7 @@ def test_report_without_variants_takes_every_finished_variant_in_the_folder(tmp_
     status = seeds.main(["--data-dir", "unused", "--out", str(tmp_path), "--seeds", "0", "--report"])
     assert status == 0
     rows = json.loads((tmp_path / "table.json").read_text())
-    assert sorted(rows) == ["convlstm", "copy_last_frame", "rbm8_j4"]
+    assert sorted(rows) == ["convlstm", "copy_last_frame", "flow_extrapolation", "rbm8_j4"]
     assert rows["rbm8_j4"]["psnr"]["mean"] == pytest.approx(24.0)
 
 

@@ -25,11 +25,12 @@ def _gaussian_window(radius: int, sigma: float) -> tf.Tensor:
 
 
 def _window_sum(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
-    """Gaussian-weighted local mean of every channel, borders mirrored."""
-    radius = kernel.shape[0] // 2
-    padded = tf.pad(images, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="SYMMETRIC")
-    kernel = tf.tile(kernel, [1, 1, images.shape[-1], 1])
-    return tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")
+    """Gaussian-weighted local mean of every channel. Near the border only the pixels inside count (the
+    convolution of the image over that of ones), so a window may be larger than a coarse pyramid level."""
+    depthwise = tf.tile(kernel, [1, 1, images.shape[-1], 1])
+    sums = tf.nn.depthwise_conv2d(images, depthwise, [1, 1, 1, 1], "SAME")
+    weights = tf.nn.depthwise_conv2d(tf.ones_like(images[..., :1]), kernel, [1, 1, 1, 1], "SAME")
+    return sums / weights
 
 
 def _gradients(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
