@@ -247,3 +247,39 @@ def test_the_start_is_offered_as_epoch_zero_and_skipped_without_its_log(tmp_path
     np.testing.assert_array_equal(restored.layers[0].kernel.numpy(), start)
     _epoch(callback, model, 1, 1.0)
     assert best_record(run)["epoch"] == 2
+
+
+class _StartsTwoWays:
+    """A stand-in model whose validation depends on which start was applied last."""
+
+    scores = {
+        0.0: {"loss": 0.30, "psnr": 20.0},
+        0.5: {"loss": 0.20, "psnr": 21.0},
+        1.0: {"loss": 0.25, "psnr": 22.0},
+    }
+
+    def __init__(self):
+        self.gain = 0.0
+
+    def evaluate(self, data, verbose=0, return_dict=True):
+        return dict(self.scores[self.gain])
+
+    def candidates(self):
+        return [(f"gain {g}", lambda g=g: setattr(self, "gain", g)) for g in (1.0, 0.5, 0.0)]
+
+
+def test_the_start_kept_is_the_best_candidate_on_validation_and_is_applied_last():
+    from deep_rnn_tf.training.runs import _choose_start
+
+    model = _StartsTwoWays()
+    logs = _choose_start(model, None, model.candidates(), "val_loss")
+    # The last candidate tried was 0.0; the best (0.5) must be applied again after the search.
+    assert model.gain == 0.5 and logs == {"val_loss": 0.20, "val_psnr": 21.0}
+    # A maximised log picks the largest; a log an evaluation has not falls back to the loss.
+    assert (
+        _choose_start(model, None, model.candidates(), "val_psnr")["val_psnr"] == 22.0 and model.gain == 1.0
+    )
+    _choose_start(model, None, model.candidates(), "val_anticipation_loss")
+    assert model.gain == 0.5
+    # Without candidates the model is validated as it is.
+    assert _choose_start(model, None, [], "val_loss") == {"val_loss": 0.20, "val_psnr": 21.0}

@@ -242,11 +242,12 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False, "select_from_start": False, "predict_flow": False,
-                      "reverse_time": False}  # fmt: skip
+                      "reverse_time": False, "flow_prior": None, "flow_prior_gains": None}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"] and small["select_from_start"]
     assert small["rbm_bottom_merge"] == "accumulate" and small["rbm_normalization"] is None
+    assert small["flow_prior"] == "lucas_kanade" and small["flow_prior_gains"] == [0.0, 0.5, 1.0]
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
     with pytest.raises(ValueError, match="ssim_weight"):
@@ -542,14 +543,16 @@ def test_test_command_writes_the_protocol_outputs(trained_run):
     assert any(name == "gt_pred.gif" for _, _, files in os.walk(gifs) for name in files)
 
 
-def test_a_run_whose_training_only_hurts_tests_as_its_start_copy_last_frame(trained_run, tmp_path):
+@pytest.mark.parametrize(("gain", "baseline"), [("0", "copy_last_frame"), ("0.5", "flow_extrapolation")])
+def test_a_run_whose_training_only_hurts_tests_as_its_start(trained_run, tmp_path, gain, baseline):
     # A learning rate of 5 wrecks the model in its first steps; validation keeps the start (epoch 0), which
-    # the change head makes copy-last-frame exactly, so the test scores the two alike to the last digit.
+    # the change head makes copy-last-frame exactly (flow prior gain 0) or flow extrapolation (gain 0.5), so
+    # the test scores the model and that baseline alike to the last digit.
     root, data_dir, _, _ = trained_run
     run_dir = str(tmp_path / "wrecked")
     train = ["train", "prediction", *tiny_args("prediction", root), "--data-dir", data_dir, "--run-dir",
              run_dir, "--quiet", "--seed", "0", "--lr", "5", "--lr-schedule", "constant",
-             "--warmup-steps", "0"]  # fmt: skip
+             "--warmup-steps", "0", "--flow-prior-gains", gain]  # fmt: skip
     assert cli(train) == 0
     with open(os.path.join(run_dir, "checkpoints", "best.json")) as handle:
         best = json.load(handle)
@@ -559,8 +562,8 @@ def test_a_run_whose_training_only_hurts_tests_as_its_start_copy_last_frame(trai
     assert cli(["test", "prediction", "--run-dir", run_dir, "--run-name", "t", "--quiet"]) == 0
     folder = os.path.join(run_dir, "results", "quantitative", "KTH", "t")
     model_npz = np.load(os.path.join(folder, "results_model=MCNET_rbm.npz"))
-    copy_npz = np.load(os.path.join(folder, "results_model=copy_last_frame.npz"))
-    np.testing.assert_array_equal(model_npz["psnr"], copy_npz["psnr"])
+    start_npz = np.load(os.path.join(folder, f"results_model={baseline}.npz"))
+    np.testing.assert_array_equal(model_npz["psnr"], start_npz["psnr"])
     # Without the option the same run keeps its best trained epoch.
     assert cli([*train, "--run-dir", str(tmp_path / "plain"), "--no-select-from-start"]) == 0
     with open(tmp_path / "plain" / "checkpoints" / "best.json") as handle:
@@ -595,6 +598,33 @@ def test_export_command_runs_without_the_package(trained_run):
     future = np.load(root / "future.npy")
     assert future.shape == (2, 4, 16, 16, 1)  # T fixed at export by --export-future
     assert future.dtype == np.uint8 and not np.array_equal(future[0], future[1])  # uint8 in, uint8 out
+
+
+def test_a_flow_prior_run_trains_tests_and_exports(trained_run, tmp_path):
+    """The Lucas-Kanade prior inside a whole run: trained through `deep-rnn train`, and the exported
+    SavedModel (the flow measured by plain TF ops inside it) predicts what the model does."""
+    root, data_dir, _, _ = trained_run
+    run_dir = str(tmp_path / "flow")
+    train = ["train", "prediction", *tiny_args("prediction", root), "--data-dir", data_dir, "--run-dir",
+             run_dir, "--quiet", "--seed", "0", "--flow-prior", "lucas_kanade", "--predict-flow",
+             "--flow-prior-gains", "0,0.5"]  # fmt: skip
+    assert cli(train) == 0
+    with open(os.path.join(run_dir, "config.json")) as handle:
+        saved = json.load(handle)
+    assert saved["flow_prior"] == "lucas_kanade" and saved["flow_prior_gains"] == [0.0, 0.5]
+    export_dir = str(tmp_path / "saved")
+    assert cli(["export", "prediction", "--run-dir", run_dir, "--export-dir", export_dir, "--quiet"]) == 0
+    loaded = tf.saved_model.load(os.path.join(export_dir, "prediction", "1"))
+    frames = np.random.default_rng(1).integers(0, 256, (2, 3, 16, 16, 1), dtype=np.uint8)
+    served = loaded.signatures["serving_default"](frames=tf.constant(frames))["future"].numpy()
+    from deep_rnn_tf.cli import _trained_model
+
+    model = _trained_model("test", ["prediction", "--run-dir", run_dir, "--quiet"])[-1]
+    assert float(model.prior_gain.numpy()) in (0.0, 0.5)  # the candidate chosen at the start, in the weights
+    expected = model(tf.constant(frames, tf.float32) / 127.5 - 1.0, num_future=3).numpy()
+    expected_pixels = np.clip((expected + 1.0) / 2.0 * 255.0, 0, 255).astype(np.uint8)
+    assert served.shape == (2, 3, 16, 16, 1)
+    assert np.abs(served.astype(int) - expected_pixels.astype(int)).max() <= 1
 
 
 def test_keras_file_roundtrip(tmp_path):

@@ -17,20 +17,25 @@ __all__ = ["lucas_kanade_flow"]
 
 
 def _gaussian_window(radius: int, sigma: float) -> tf.Tensor:
-    """(2 radius + 1, 2 radius + 1, 1, 1) normalised Gaussian, a depthwise kernel."""
+    """(2 radius + 1,) normalised 1-D Gaussian: the window is separable, rows then columns."""
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     g = np.exp(-(x**2) / (2.0 * sigma**2))
-    kernel = np.outer(g, g) / np.outer(g, g).sum()
-    return tf.constant(kernel[:, :, None, None], tf.float32)
+    return tf.constant(g / g.sum(), tf.float32)
 
 
 def _window_sum(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
-    """Gaussian-weighted local mean of every channel. Near the border only the pixels inside count (the
-    convolution of the image over that of ones), so a window may be larger than a coarse pyramid level."""
-    depthwise = tf.tile(kernel, [1, 1, images.shape[-1], 1])
-    sums = tf.nn.depthwise_conv2d(images, depthwise, [1, 1, 1, 1], "SAME")
-    weights = tf.nn.depthwise_conv2d(tf.ones_like(images[..., :1]), kernel, [1, 1, 1, 1], "SAME")
-    return sums / weights
+    """Gaussian-weighted local mean of every channel, as two 1-D passes (2 (2r + 1) taps, not (2r + 1)^2).
+    Near the border only the pixels inside count (the blur of the image over that of ones), so a window may
+    be larger than a coarse pyramid level."""
+
+    def blur(x: tf.Tensor) -> tf.Tensor:
+        channels = x.shape[-1]
+        column = tf.tile(kernel[:, None, None, None], [1, 1, channels, 1])
+        row = tf.tile(kernel[None, :, None, None], [1, 1, channels, 1])
+        x = tf.nn.depthwise_conv2d(x, column, [1, 1, 1, 1], "SAME")
+        return tf.nn.depthwise_conv2d(x, row, [1, 1, 1, 1], "SAME")
+
+    return blur(images) / blur(tf.ones_like(images[..., :1]))
 
 
 def _gradients(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

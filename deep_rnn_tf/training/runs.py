@@ -494,13 +494,17 @@ def _train_locked(
         selectors = [BestCheckpoint(run, monitor=select_on, is_chief=info.is_chief)]
         for log in _separate_selection_logs(task, resolved, select_on):
             selectors.append(BestCheckpoint(run, monitor=log, is_chief=info.is_chief, separate=True))
-        if config.get("select_from_start") and epochs_done == 0:
+        candidates = model.start_candidates() if hasattr(model, "start_candidates") else []
+        if (config.get("select_from_start") or candidates) and epochs_done == 0:
             if info.is_multi_worker:  # Keras' evaluate is not the distributed loop's
                 logger.warning(
-                    "select_from_start: not under a multi-worker strategy; the start is not offered"
+                    "select_from_start / start candidates: not under a multi-worker strategy; the start "
+                    "is neither chosen nor offered"
                 )
             else:
-                _offer_start(model, val_data, selectors)
+                start_logs = _choose_start(model, val_data, candidates, select_on)
+                if config.get("select_from_start"):
+                    _offer_start(start_logs, selectors, model)
         callbacks += selectors
     elif config.get("select_from_start"):
         logger.warning(
@@ -530,15 +534,51 @@ def _train_locked(
     return RunResult(model, run, epochs_done, done, dict(history.history))
 
 
-def _offer_start(model: keras.Model, val_data: Any, selectors: list[keras.callbacks.Callback]) -> None:
-    """Validates the untrained model and offers it to every best-checkpoint selector as epoch 0.
+def _validate(model: keras.Model, val_data: Any) -> dict[str, float]:
+    logs = model.evaluate(val_data, verbose=0, return_dict=True)
+    return {f"val_{key}": float(value) for key, value in logs.items()}
+
+
+def _log_items(logs: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.6g}" for k, v in logs.items())
+
+
+def _choose_start(
+    model: keras.Model, val_data: Any, candidates: list[tuple[str, Any]], select_on: str
+) -> dict[str, float]:
+    """Validates each way the model can start (`model.start_candidates()`: label, apply) and keeps the best
+    by `select_on`; the validation logs of the start kept (of the model as built when it has no candidates).
+
+    Why: a model whose start is a choice between baselines (prediction's flow prior: gain 0 is
+    copy-last-frame, 0.5 half the measured flow) lets the run's own held-out frames choose, never the test.
+    """
+    from deep_rnn_tf.training.best import selection_mode  # imported here: best.py imports this module
+
+    if not candidates:
+        return _validate(model, val_data)
+    scored = []
+    for label, apply in candidates:
+        apply()
+        logs = _validate(model, val_data)
+        logger.info("Start candidate %s: %s", label, _log_items(logs))
+        scored.append((label, apply, logs))
+    # A log that only the training loop writes is not among an evaluation's: then the loss decides.
+    monitor = select_on if select_on in scored[0][2] else "val_loss"
+    sign = 1.0 if selection_mode(monitor) == "min" else -1.0
+    label, apply, logs = min(scored, key=lambda item: sign * item[2][monitor])
+    apply()
+    logger.info("Starting from %s (the best %s of %d candidates)", label, monitor, len(scored))
+    return logs
+
+
+def _offer_start(val_logs: dict[str, float], selectors: list[keras.callbacks.Callback], model: Any) -> None:
+    """Offers the untrained model (its validation logs `val_logs`) to every best-checkpoint selector as
+    epoch 0.
 
     Why: a model that starts as a baseline (prediction's change head: copy-last-frame) should not ship
     something worse than its start when training does not pay on held-out frames.
     """
-    logs = model.evaluate(val_data, verbose=0, return_dict=True)
-    val_logs = {f"val_{key}": float(value) for key, value in logs.items()}
-    logger.info("The start, before training: %s", ", ".join(f"{k} {v:.6g}" for k, v in val_logs.items()))
+    logger.info("The start, before training: %s", _log_items(val_logs))
     for selector in selectors:
         selector.set_model(model)
         selector.offer_start(val_logs)

@@ -52,7 +52,8 @@ class PredictionConfig(TaskConfig):
         flow_prior: None or "lucas_kanade" (with predict_change): every predicted frame is the previous one
             moved by flow_prior_gain x the Lucas-Kanade flow between the last two observed frames, under
             the head's flow and change, so the untrained model is constant-velocity flow extrapolation;
-            flow_prior_gain: that share, in [0, 2].
+            flow_prior_gain: that share, in [0, 2]; flow_prior_gains: None, or candidate shares validated
+            before training (the best kept, saved with the weights; 0 is copy-last-frame).
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
         core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
@@ -146,6 +147,7 @@ class PredictionConfig(TaskConfig):
     predict_flow: bool = False
     flow_prior: Literal["lucas_kanade"] | None = None
     flow_prior_gain: float = 0.5
+    flow_prior_gains: list[float] | None = None
     motion_residuals: bool = True
     core_to_skips: bool = False
     core_state_out: bool = False
@@ -183,6 +185,15 @@ class PredictionConfig(TaskConfig):
                 "flow_prior: the prior moves the last frame under the change head; add --predict-change"
             )
         check_in_range("flow_prior_gain", self.flow_prior_gain, 0.0, 2.0)
+        if self.flow_prior_gains is not None:
+            if self.flow_prior is None:
+                raise ValueError(
+                    "flow_prior_gains: candidate gains of the flow prior; add --flow-prior lucas_kanade"
+                )
+            if not self.flow_prior_gains:
+                raise ValueError("flow_prior_gains: an empty list; give at least one gain, or none")
+            for gain in self.flow_prior_gains:
+                check_in_range("flow_prior_gains", gain, 0.0, 2.0)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
@@ -254,6 +265,11 @@ PRESETS: dict[str, Preset] = {
             # clips the trained change loses to it on validation, and test/export then load the start
             # (docs/prediction.md, "Real camera clips").
             "select_from_start": True,
+            # Start from the better of copy-last-frame and constant-velocity flow extrapolation at half or
+            # full flow, chosen on the run's validation frames before training (docs/prediction.md, "Real
+            # camera clips: starting from flow extrapolation").
+            "flow_prior": "lucas_kanade",
+            "flow_prior_gains": [0.0, 0.5, 1.0],
             "test_batch_size": 16,
             "gifs": 4,
             "cache_videos": 64,

@@ -13,6 +13,9 @@ runs through `model.fit` on the shared `TaskModel` step (the discriminator is it
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
@@ -302,6 +305,9 @@ class MCNet(TaskModel):
             is then constant-velocity flow extrapolation instead of copy-last-frame.
         flow_prior_gain: the share of the measured flow applied per step, in [0, 2] (0.5: half, which
             shrinks a noisy estimate towards no motion).
+        flow_prior_gains: None, or candidate gains (each in [0, 2]) that the runner validates before
+            training (`start_candidates`), keeping the best: 0 is copy-last-frame, so the data decide
+            whether the prior is used at all.
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
@@ -369,6 +375,7 @@ class MCNet(TaskModel):
         predict_flow: bool = False,
         flow_prior: str | None = None,
         flow_prior_gain: float = 0.5,
+        flow_prior_gains: list[float] | None = None,
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
         convlstm_normalization: str | None = None,
@@ -429,6 +436,23 @@ class MCNet(TaskModel):
                 f"flow_prior={flow_prior!r} needs the change head; received predict_change=False"
             )
         self.flow_prior_gain = check_in_range("flow_prior_gain", flow_prior_gain, 0.0, MAX_FLOW_PRIOR_GAIN)
+        self.flow_prior_gains = check_flow_prior_gains(flow_prior_gains)
+        if self.flow_prior_gains is not None and self.flow_prior is None:
+            raise ValueError(
+                f"flow_prior_gains={flow_prior_gains!r} needs a flow_prior; received flow_prior=None"
+            )
+        # A weight, not a constant: the gain chosen on validation at the start (`start_candidates`) is saved
+        # with every checkpoint, so test and export use it. Only with a prior: checkpoints of models
+        # without one keep their weights as before.
+        self.prior_gain = None
+        if self.flow_prior is not None:
+            self.prior_gain = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(self.flow_prior_gain),
+                trainable=False,
+                name="flow_prior_gain",
+                aggregation="only_first_replica",
+            )
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
@@ -563,7 +587,15 @@ class MCNet(TaskModel):
         if self.flow_prior is None:
             return tf.zeros(tf.stack([shape[0], shape[2], shape[3], 2]), tf.float32)
         flow = lucas_kanade_flow(frames[:, -2], frames[:, -1])
-        return tf.stop_gradient(self.flow_prior_gain * flow)
+        return tf.stop_gradient(tf.cast(self.prior_gain, tf.float32) * flow)
+
+    def start_candidates(self) -> list[tuple[str, Callable[[], None]]]:
+        """(label, apply) per way this model can start, for the runner to validate before training and keep
+        the best of: one per `flow_prior_gains` entry (none without them)."""
+        return [
+            (f"flow_prior_gain {gain:g}", functools.partial(self.prior_gain.assign, float(gain)))
+            for gain in self.flow_prior_gains or []
+        ]
 
     def _residual_keep_mask(self, batch, training: bool):
         """(batch, 1, 1, 1) of 0/1: which sequences keep their motion residuals (None: all of them)."""
@@ -739,11 +771,28 @@ class MCNet(TaskModel):
             "predict_flow": self.predict_flow,
             "flow_prior": self.flow_prior,
             "flow_prior_gain": self.flow_prior_gain,
+            "flow_prior_gains": self.flow_prior_gains,
             "core_to_skips": self.core_to_skips,
             "core_state_out": self.core_state_out,
             "motion_residuals": self.motion_residuals,
             "motion_residual_dropout": self.motion_residual_dropout,
         }
+
+
+def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
+    """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats).
+
+    Example:
+        >>> check_flow_prior_gains([0, 0.5])
+        [0.0, 0.5]
+    """
+    if gains is None:
+        return None
+    if not isinstance(gains, (list, tuple)) or not gains:
+        raise ValueError(
+            f"flow_prior_gains must be None or a non-empty list; received flow_prior_gains={gains!r}"
+        )
+    return [check_in_range("flow_prior_gains", float(gain), 0.0, MAX_FLOW_PRIOR_GAIN) for gain in gains]
 
 
 def flow_extrapolation(past: tf.Tensor, num_future: int, gain: float = 0.5) -> tf.Tensor:

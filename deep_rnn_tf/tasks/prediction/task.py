@@ -122,6 +122,12 @@ class PredictionTask(Task):
         parser.add_argument(
             "--flow-prior-gain", type=float, help="share of the measured flow applied per step (default 0.5)"
         )
+        parser.add_argument(
+            "--flow-prior-gains",
+            type=parse_floats,
+            help="comma-separated candidate shares (e.g. 0,0.5,1) validated before training, the best kept "
+            "(0: copy-last-frame); none: just --flow-prior-gain",
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
@@ -207,6 +213,7 @@ class PredictionTask(Task):
             predict_flow=config.predict_flow,
             flow_prior=config.flow_prior,
             flow_prior_gain=config.flow_prior_gain,
+            flow_prior_gains=config.flow_prior_gains,
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
             convlstm_normalization=config.convlstm_normalization,
@@ -275,7 +282,8 @@ class PredictionTask(Task):
     # --- test protocol -------------------------------------------------------------------------------
     def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
         """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of two baselines,
-        copy-last-frame and flow extrapolation (`flow_extrapolation` with `flow_prior_gain`).
+        copy-last-frame and flow extrapolation (`flow_extrapolation`, with the model's flow-prior gain when it
+        has a prior and uses it, else `flow_prior_gain`).
 
         Writes under `<run_dir>/results/`: `quantitative/<dataset>/<run>/results_model=<name>.npz` (psnr,
         ssim [windows, T], plus the OpenSTL-convention arrays and OpenSTL MSE/MAE), `per_step.md`,
@@ -307,9 +315,8 @@ class PredictionTask(Task):
                 clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
                 yield to_unit_range(clips[:, : data.past, ..., None]), clips, chunk
 
-        extrapolate = tf.function(
-            lambda past: flow_extrapolation(past, steps, config.flow_prior_gain), reduce_retracing=True
-        )
+        gain = baseline_flow_gain(config, model)
+        extrapolate = tf.function(lambda past: flow_extrapolation(past, steps, gain), reduce_retracing=True)
 
         def predict_chunk(past):
             past = tf.constant(past)
@@ -344,9 +351,12 @@ class PredictionTask(Task):
             }
             for key in names
         }
-        return self._write_tables(config, data, windows, arrays, names, quantitative, images)
+        summary = self._write_tables(config, data, windows, arrays, names, quantitative, images, gain)
+        return {**summary, "flow_extrapolation/gain": gain}
 
-    def _write_tables(self, config, data, windows, arrays, names, quantitative, images) -> dict[str, Any]:
+    def _write_tables(
+        self, config, data, windows, arrays, names, quantitative, images, flow_gain: float
+    ) -> dict[str, Any]:
         """The npz files, Markdown tables and per-step plot of the test protocol; the summary dict."""
         for key, name in names.items():
             a = arrays[key]
@@ -371,7 +381,8 @@ class PredictionTask(Task):
         mcnet = by_convention["mcnet"]
         header = (
             f"{data.name} {data.past}->{config.test_future}, {len(windows)} test windows of "
-            f"{data.list_file}, {config.image_size}x{config.image_size} grey"
+            f"{data.list_file}, {config.image_size}x{config.image_size} grey; flow_extrapolation: "
+            f"gain {flow_gain:g}"
         )
         errors = "\n".join(
             f"- {names[k]}: MSE {a['mse_openstl'].mean():.2f}, MAE {a['mae_openstl'].mean():.2f}"
@@ -419,6 +430,33 @@ class PredictionTask(Task):
         scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
         future = _Predict(model, steps, name="predict")(scaled)
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
+
+
+def baseline_flow_gain(config: PredictionConfig, model: keras.Model) -> float:
+    """The flow-extrapolation baseline's gain: the model's own prior gain (chosen at its start, in its
+    weights) when it has a flow prior and uses it, else the config's `flow_prior_gain`, so the baseline is
+    the model's start whenever the start extrapolates."""
+    prior_gain = getattr(model, "prior_gain", None)
+    if prior_gain is not None and float(prior_gain.numpy()) > 0:
+        return float(prior_gain.numpy())
+    return float(config.flow_prior_gain)
+
+
+def parse_floats(text: str) -> list[float] | str:
+    """A command-line list of numbers: `0,0.5,1` -> [0.0, 0.5, 1.0]; `none` stays "none" (the config's null).
+
+    Example:
+        >>> parse_floats("0,0.5,1"), parse_floats("none")
+        ([0.0, 0.5, 1.0], 'none')
+    """
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return [float(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers (e.g. 0,0.5,1) or none; received {text!r}"
+        ) from None
 
 
 def adam_optimizer(config: PredictionConfig) -> keras.optimizers.Adam:
