@@ -32,6 +32,7 @@ RUNNABLE_EXAMPLE_MODULES = [
     "deep_rnn_tf.layers.deep_rnn",
     "deep_rnn_tf.layers.preprocessing",
     "deep_rnn_tf.layers.warp",
+    "deep_rnn_tf.layers.flow",
     "deep_rnn_tf.models",
     "deep_rnn_tf.tasks.prediction.config",
     "deep_rnn_tf.training.best",
