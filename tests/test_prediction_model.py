@@ -160,6 +160,21 @@ def test_with_the_flow_prior_the_untrained_model_is_exactly_flow_extrapolation(r
     assert tape.gradient(loss, frames) is None
 
 
+def test_with_the_observed_content_frame_the_prior_still_extrapolates_step_by_step():
+    # "observed" warps the last observed frame at every step: by (t + 1) steps of flow, so a uniform drift
+    # comes out as the repeated warps of "previous" do (equal up to interpolation away from the border).
+    texture = tf.nn.avg_pool2d(tf.random.uniform((1, 32, 48, 1), -1, 1, seed=4), 5, 1, "SAME")
+    frames = tf.stack([texture[:, :, 8 - t : 40 - t] for t in range(3)], axis=1)
+    outputs = {
+        frame: _tiny(image_size=32, beta=0.0, predict_change=True, flow_prior="lucas_kanade",
+                     flow_prior_gain=1.0, content_frame=frame)(frames, num_future=3).numpy()
+        for frame in ("previous", "observed")
+    }  # fmt: skip
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    drift = np.abs(outputs["observed"][inner] - frames.numpy()[:, -1:][inner]).mean()
+    assert np.abs(outputs["observed"][inner] - outputs["previous"][inner]).mean() < 0.2 * drift
+
+
 def test_the_flow_prior_needs_the_change_head_and_a_gain_in_range():
     with pytest.raises(ValueError, match="predict_change"):
         _tiny(flow_prior="lucas_kanade")

@@ -572,7 +572,10 @@ class MCNet(TaskModel):
             content = observed if self.content_frame == "observed" else last
             if keep is not None:
                 res_motion = [residual * tf.cast(keep, residual.dtype) for residual in res_motion]
-            frame, logit = self._decode(h_dyn, res_motion, content, prior)
+            # The prior moves the frame it is applied to by one step's flow; the last observed frame, read
+            # at every step with content_frame "observed", must move by t + 1 steps' flow.
+            step_prior = prior * float(t + 1) if self.content_frame == "observed" else prior
+            frame, logit = self._decode(h_dyn, res_motion, content, step_prior)
             predictions.append(frame)
             logits.append(logit)
         if return_logits:
@@ -627,6 +630,7 @@ class MCNet(TaskModel):
         base = last
         if self.flow_prior is not None or self.predict_flow:
             # Where each pixel comes from in the last frame, then what changes there.
+            prior = tf.cast(prior, decoded.dtype)  # float32 measured; the head's dtype under mixed precision
             flow = prior + decoded[..., 1:3] if self.predict_flow else prior
             base = backward_warp(last, flow)
             decoded = decoded[..., :1]
