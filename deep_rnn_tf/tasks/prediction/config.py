@@ -16,6 +16,23 @@ from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, RBMMerge, RBMMer
 # with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
 MAX_RESIDUAL_DROPOUT = 0.999
 RBM_KERNEL_GAIN_RANGE = (1e-3, 10.0)
+MAX_FLOW_PRIOR_GAIN = 2.0
+
+
+def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
+    """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats).
+
+    Example:
+        >>> check_flow_prior_gains([0, 0.5])
+        [0.0, 0.5]
+    """
+    if gains is None:
+        return None
+    if not isinstance(gains, (list, tuple)) or not gains:
+        raise ValueError(
+            f"flow_prior_gains must be None or a non-empty list; received flow_prior_gains={gains!r}"
+        )
+    return [check_in_range("flow_prior_gains", float(gain), 0.0, MAX_FLOW_PRIOR_GAIN) for gain in gains]
 
 
 @dataclasses.dataclass
@@ -184,16 +201,12 @@ class PredictionConfig(TaskConfig):
             raise ValueError(
                 "flow_prior: the prior moves the last frame under the change head; add --predict-change"
             )
-        check_in_range("flow_prior_gain", self.flow_prior_gain, 0.0, 2.0)
-        if self.flow_prior_gains is not None:
-            if self.flow_prior is None:
-                raise ValueError(
-                    "flow_prior_gains: candidate gains of the flow prior; add --flow-prior lucas_kanade"
-                )
-            if not self.flow_prior_gains:
-                raise ValueError("flow_prior_gains: an empty list; give at least one gain, or none")
-            for gain in self.flow_prior_gains:
-                check_in_range("flow_prior_gains", gain, 0.0, 2.0)
+        check_in_range("flow_prior_gain", self.flow_prior_gain, 0.0, MAX_FLOW_PRIOR_GAIN)
+        if self.flow_prior_gains is not None and self.flow_prior is None:
+            raise ValueError(
+                "flow_prior_gains: candidate gains of the flow prior; add --flow-prior lucas_kanade"
+            )
+        check_flow_prior_gains(self.flow_prior_gains)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)

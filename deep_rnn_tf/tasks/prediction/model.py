@@ -24,7 +24,12 @@ from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
 from deep_rnn_tf.cells.rbm import check_merges
 from deep_rnn_tf.layers.flow import lucas_kanade_flow
 from deep_rnn_tf.layers.warp import backward_warp
-from deep_rnn_tf.tasks.prediction.config import MAX_RESIDUAL_DROPOUT, RBM_KERNEL_GAIN_RANGE
+from deep_rnn_tf.tasks.prediction.config import (
+    MAX_FLOW_PRIOR_GAIN,
+    MAX_RESIDUAL_DROPOUT,
+    RBM_KERNEL_GAIN_RANGE,
+    check_flow_prior_gains,
+)
 from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
 from deep_rnn_tf.training.trainer import StepLosses, TaskModel
 from deep_rnn_tf.validation import MAX_RBM_LEAK, check_choice, check_in_range, check_positive_int
@@ -33,7 +38,6 @@ RNN_KINDS = ("rbm", "convlstm")
 PIXEL_LOSSES = ("mse", "l1", "bce")
 CONTENT_FRAMES = ("previous", "observed")
 FLOW_PRIORS = (None, "lucas_kanade")
-MAX_FLOW_PRIOR_GAIN = 2.0
 
 
 def gray01(frames: tf.Tensor) -> tf.Tensor:
@@ -781,22 +785,6 @@ class MCNet(TaskModel):
             "motion_residuals": self.motion_residuals,
             "motion_residual_dropout": self.motion_residual_dropout,
         }
-
-
-def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
-    """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats).
-
-    Example:
-        >>> check_flow_prior_gains([0, 0.5])
-        [0.0, 0.5]
-    """
-    if gains is None:
-        return None
-    if not isinstance(gains, (list, tuple)) or not gains:
-        raise ValueError(
-            f"flow_prior_gains must be None or a non-empty list; received flow_prior_gains={gains!r}"
-        )
-    return [check_in_range("flow_prior_gains", float(gain), 0.0, MAX_FLOW_PRIOR_GAIN) for gain in gains]
 
 
 def flow_extrapolation(past: tf.Tensor, num_future: int, gain: float = 0.5) -> tf.Tensor:

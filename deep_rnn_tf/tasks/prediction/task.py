@@ -437,9 +437,8 @@ def baseline_flow_gain(config: PredictionConfig, model: keras.Model) -> float:
     weights) when it has a flow prior and uses it, else the config's `flow_prior_gain`, so the baseline is
     the model's start whenever the start extrapolates."""
     prior_gain = getattr(model, "prior_gain", None)
-    if prior_gain is not None and float(prior_gain.numpy()) > 0:
-        return float(prior_gain.numpy())
-    return float(config.flow_prior_gain)
+    chosen = 0.0 if prior_gain is None else float(prior_gain.numpy())
+    return chosen if chosen > 0 else float(config.flow_prior_gain)
 
 
 def parse_floats(text: str) -> list[float] | str:
