@@ -175,6 +175,52 @@ def test_with_the_observed_content_frame_the_prior_still_extrapolates_step_by_st
     assert np.abs(outputs["observed"][inner] - outputs["previous"][inner]).mean() < 0.2 * drift
 
 
+def _drifting_texture(seed: int, size: int = 16, steps: int = 3) -> tf.Tensor:
+    """(1, steps, size, size, 1): a smooth random texture drifting one pixel right per frame."""
+    texture = tf.nn.avg_pool2d(tf.random.uniform((1, size, size + 8, 1), -1, 1, seed=seed), 3, 1, "SAME")
+    return tf.stack([texture[:, :, 4 - t : 4 - t + size] for t in range(steps)], axis=1)
+
+
+def test_a_damped_flow_prior_is_exactly_damped_flow_extrapolation():
+    frames = _drifting_texture(seed=5)
+    model = _tiny(beta=0.0, predict_change=True, flow_prior="lucas_kanade", flow_prior_gain=1.0,
+                  flow_prior_damping=0.5)  # fmt: skip
+    out = model(frames, num_future=4).numpy()
+    np.testing.assert_array_equal(out, flow_extrapolation(frames, 4, gain=1.0, damping=0.5).numpy())
+    steady = flow_extrapolation(frames, 4, gain=1.0).numpy()
+    np.testing.assert_array_equal(out[:, 0], steady[:, 0])  # the first step moves by the whole flow
+    # Later steps move less than at constant velocity: by 1.5 and 1.875 pixels at steps 2 and 3, not 2, 3.
+    moved = np.abs(out[:, 3] - frames.numpy()[:, -1]).mean()
+    assert moved < np.abs(steady[:, 3] - frames.numpy()[:, -1]).mean()
+    restored = MCNet.from_config(model.get_config())
+    assert (restored.flow_prior_damping, float(restored.prior_damping.numpy())) == (0.5, 0.5)
+    # The damping of "observed" sums the powers (1, 1.5, 1.75 steps): as "previous", away from the border.
+    damped_observed = _tiny(beta=0.0, predict_change=True, flow_prior="lucas_kanade", flow_prior_gain=1.0,
+                            flow_prior_damping=0.5, content_frame="observed")  # fmt: skip
+    observed = damped_observed(frames, num_future=4).numpy()
+    inner = (slice(None), slice(None), slice(4, -4), slice(4, -4))
+    assert np.abs(observed[inner] - out[inner]).mean() < 0.2 * np.abs(out[inner] - steady[inner]).mean()
+
+
+def test_the_start_candidates_are_the_grid_of_gains_and_dampings():
+    model = _tiny(beta=0.0, predict_change=True, flow_prior="lucas_kanade", flow_prior_gains=[0, 0.5, 1],
+                  flow_prior_dampings=[1, 0.8])  # fmt: skip
+    candidates = dict(model.start_candidates())
+    assert list(candidates) == [
+        "flow_prior_gain 0, damping 1",  # no flow: the damping is moot, one candidate
+        "flow_prior_gain 0.5, damping 1",
+        "flow_prior_gain 0.5, damping 0.8",
+        "flow_prior_gain 1, damping 1",
+        "flow_prior_gain 1, damping 0.8",
+    ]
+    candidates["flow_prior_gain 0.5, damping 0.8"]()
+    assert (float(model.prior_gain.numpy()), float(model.prior_damping.numpy())) == (0.5, pytest.approx(0.8))
+    # Without dampings a constant-velocity model has no damping weight (its checkpoints are as before).
+    steady = _tiny(beta=0.0, predict_change=True, flow_prior="lucas_kanade", flow_prior_gains=[0, 1])
+    assert steady.prior_damping is None
+    assert [label for label, _ in steady.start_candidates()] == ["flow_prior_gain 0", "flow_prior_gain 1"]
+
+
 def test_the_flow_prior_needs_the_change_head_and_a_gain_in_range():
     with pytest.raises(ValueError, match="predict_change"):
         _tiny(flow_prior="lucas_kanade")
@@ -182,10 +228,20 @@ def test_the_flow_prior_needs_the_change_head_and_a_gain_in_range():
         _tiny(predict_change=True, flow_prior="farneback")
     with pytest.raises(ValueError, match="flow_prior_gain"):
         _tiny(predict_change=True, flow_prior="lucas_kanade", flow_prior_gain=3.0)
+    with pytest.raises(ValueError, match="flow_prior_damping.*0.0"):
+        _tiny(predict_change=True, flow_prior="lucas_kanade", flow_prior_damping=0.0)
+    with pytest.raises(ValueError, match=r"flow_prior_dampings.*1\.5"):
+        _tiny(predict_change=True, flow_prior="lucas_kanade", flow_prior_dampings=[1.0, 1.5])
+    with pytest.raises(ValueError, match="flow_prior_dampings.*needs a flow_prior"):
+        _tiny(predict_change=True, flow_prior_dampings=[1.0])
     from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 
     with pytest.raises(ValueError, match="flow_prior"):
         PredictionConfig(flow_prior="lucas_kanade").check()
+    with pytest.raises(ValueError, match="flow_prior_dampings"):
+        PredictionConfig(flow_prior_dampings=[0.8]).check()
+    with pytest.raises(ValueError, match="flow_prior_damping"):
+        PredictionConfig(predict_change=True, flow_prior="lucas_kanade", flow_prior_damping=2.0).check()
 
 
 def test_the_blend_merge_core_starts_as_copy_last_and_round_trips():
@@ -257,12 +313,14 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "rbm_kernel_gain": None,
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False, "select_from_start": False, "predict_flow": False,
-                      "reverse_time": False, "flow_prior": None, "flow_prior_gains": None}  # fmt: skip
+                      "reverse_time": False, "flow_prior": None, "flow_prior_gains": None,
+                      "flow_prior_dampings": None, "flow_prior_damping": 1.0}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"] and small["select_from_start"]
     assert small["rbm_bottom_merge"] == "accumulate" and small["rbm_normalization"] is None
-    assert small["flow_prior"] == "lucas_kanade" and small["flow_prior_gains"] == [0.0, 0.5, 1.0]
+    assert small["flow_prior"] == "lucas_kanade" and small["flow_prior_gains"] == [0.0, 0.5, 0.75, 1.0]
+    assert small["flow_prior_dampings"] == [1.0, 0.9, 0.8, 0.7]
     with pytest.raises(ValueError, match="content_frame"):
         MCNet(content_frame="last")
     with pytest.raises(ValueError, match="ssim_weight"):
@@ -622,11 +680,12 @@ def test_a_flow_prior_run_trains_tests_and_exports(trained_run, tmp_path):
     run_dir = str(tmp_path / "flow")
     train = ["train", "prediction", *tiny_args("prediction", root), "--data-dir", data_dir, "--run-dir",
              run_dir, "--quiet", "--seed", "0", "--flow-prior", "lucas_kanade", "--predict-flow",
-             "--flow-prior-gains", "0,0.5"]  # fmt: skip
+             "--flow-prior-gains", "0,0.5", "--flow-prior-dampings", "1,0.8"]  # fmt: skip
     assert cli(train) == 0
     with open(os.path.join(run_dir, "config.json")) as handle:
         saved = json.load(handle)
     assert saved["flow_prior"] == "lucas_kanade" and saved["flow_prior_gains"] == [0.0, 0.5]
+    assert saved["flow_prior_dampings"] == [1.0, 0.8]
     export_dir = str(tmp_path / "saved")
     assert cli(["export", "prediction", "--run-dir", run_dir, "--export-dir", export_dir, "--quiet"]) == 0
     loaded = tf.saved_model.load(os.path.join(export_dir, "prediction", "1"))
@@ -635,7 +694,9 @@ def test_a_flow_prior_run_trains_tests_and_exports(trained_run, tmp_path):
     from deep_rnn_tf.cli import _trained_model
 
     model = _trained_model("test", ["prediction", "--run-dir", run_dir, "--quiet"])[-1]
-    assert float(model.prior_gain.numpy()) in (0.0, 0.5)  # the candidate chosen at the start, in the weights
+    # The candidate chosen at the start, in the weights.
+    assert float(model.prior_gain.numpy()) in (0.0, 0.5)
+    assert round(float(model.prior_damping.numpy()), 4) in (1.0, 0.8)
     expected = model(tf.constant(frames, tf.float32) / 127.5 - 1.0, num_future=3).numpy()
     expected_pixels = np.clip((expected + 1.0) / 2.0 * 255.0, 0, 255).astype(np.uint8)
     assert served.shape == (2, 3, 16, 16, 1)

@@ -17,6 +17,25 @@ from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, RBMMerge, RBMMer
 MAX_RESIDUAL_DROPOUT = 0.999
 RBM_KERNEL_GAIN_RANGE = (1e-3, 10.0)
 MAX_FLOW_PRIOR_GAIN = 2.0
+# A damping of 0 would stop the prior after one step; 1 is constant velocity.
+FLOW_PRIOR_DAMPING_RANGE = (0.05, 1.0)
+
+
+def check_flow_prior_candidates(
+    name: str, values: list[float] | None, low: float, high: float
+) -> list[float] | None:
+    """None, or a non-empty list of numbers in [low, high] (as floats): the candidate gains or dampings
+    of the flow prior.
+
+    Example:
+        >>> check_flow_prior_candidates("flow_prior_gains", [0, 0.5], 0.0, MAX_FLOW_PRIOR_GAIN)
+        [0.0, 0.5]
+    """
+    if values is None:
+        return None
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name} must be None or a non-empty list; received {name}={values!r}")
+    return [check_in_range(name, float(value), low, high) for value in values]
 
 
 def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
@@ -26,13 +45,17 @@ def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
         >>> check_flow_prior_gains([0, 0.5])
         [0.0, 0.5]
     """
-    if gains is None:
-        return None
-    if not isinstance(gains, (list, tuple)) or not gains:
-        raise ValueError(
-            f"flow_prior_gains must be None or a non-empty list; received flow_prior_gains={gains!r}"
-        )
-    return [check_in_range("flow_prior_gains", float(gain), 0.0, MAX_FLOW_PRIOR_GAIN) for gain in gains]
+    return check_flow_prior_candidates("flow_prior_gains", gains, 0.0, MAX_FLOW_PRIOR_GAIN)
+
+
+def check_flow_prior_dampings(dampings: list[float] | None) -> list[float] | None:
+    """None, or a non-empty list of dampings in FLOW_PRIOR_DAMPING_RANGE (as floats).
+
+    Example:
+        >>> check_flow_prior_dampings([1, 0.8])
+        [1.0, 0.8]
+    """
+    return check_flow_prior_candidates("flow_prior_dampings", dampings, *FLOW_PRIOR_DAMPING_RANGE)
 
 
 @dataclasses.dataclass
@@ -71,6 +94,10 @@ class PredictionConfig(TaskConfig):
             the head's flow and change, so the untrained model is constant-velocity flow extrapolation;
             flow_prior_gain: that share, in [0, 2]; flow_prior_gains: None, or candidate shares validated
             before training (the best kept, saved with the weights; 0 is copy-last-frame).
+            flow_prior_damping: rho in [0.05, 1], the prior's flow at future step t is rho^t x the first
+            step's (1: constant velocity; < 1: the motion slows down, as real motion that is not a steady
+            pan often does within a second); flow_prior_dampings: None, or candidate dampings validated with
+            every candidate gain (the grid's best kept).
         motion_residuals: MCnet's multi-scale motion-encoder residuals into the decoder (True: the original;
             False: the decoder gets motion through the recurrent core only).
         core_to_skips: also add the recurrent core's output to the decoder's skip at every scale (nearest
@@ -165,6 +192,8 @@ class PredictionConfig(TaskConfig):
     flow_prior: Literal["lucas_kanade"] | None = None
     flow_prior_gain: float = 0.5
     flow_prior_gains: list[float] | None = None
+    flow_prior_damping: float = 1.0
+    flow_prior_dampings: list[float] | None = None
     motion_residuals: bool = True
     core_to_skips: bool = False
     core_state_out: bool = False
@@ -207,6 +236,12 @@ class PredictionConfig(TaskConfig):
                 "flow_prior_gains: candidate gains of the flow prior; add --flow-prior lucas_kanade"
             )
         check_flow_prior_gains(self.flow_prior_gains)
+        check_in_range("flow_prior_damping", self.flow_prior_damping, *FLOW_PRIOR_DAMPING_RANGE)
+        if self.flow_prior_dampings is not None and self.flow_prior is None:
+            raise ValueError(
+                "flow_prior_dampings: candidate dampings of the flow prior; add --flow-prior lucas_kanade"
+            )
+        check_flow_prior_dampings(self.flow_prior_dampings)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
@@ -278,11 +313,13 @@ PRESETS: dict[str, Preset] = {
             # clips the trained change loses to it on validation, and test/export then load the start
             # (docs/prediction.md, "Real camera clips").
             "select_from_start": True,
-            # Start from the better of copy-last-frame and constant-velocity flow extrapolation at half or
-            # full flow, chosen on the run's validation frames before training (docs/prediction.md, "Real
-            # camera clips: starting from flow extrapolation").
+            # Start from the best of copy-last-frame and flow extrapolation at a share of the last measured
+            # flow that slows by a damping per step, chosen on the run's validation frames before training
+            # (docs/prediction.md, "Real camera clips: starting from flow extrapolation" and "Damped
+            # extrapolation": real clips and the demo's set pick a damped flow, camera pans a steady one).
             "flow_prior": "lucas_kanade",
-            "flow_prior_gains": [0.0, 0.5, 1.0],
+            "flow_prior_gains": [0.0, 0.5, 0.75, 1.0],
+            "flow_prior_dampings": [1.0, 0.9, 0.8, 0.7],
             "test_batch_size": 16,
             "gifs": 4,
             "cache_videos": 64,

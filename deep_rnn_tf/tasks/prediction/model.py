@@ -25,9 +25,11 @@ from deep_rnn_tf.cells.rbm import check_merges
 from deep_rnn_tf.layers.flow import lucas_kanade_flow
 from deep_rnn_tf.layers.warp import backward_warp
 from deep_rnn_tf.tasks.prediction.config import (
+    FLOW_PRIOR_DAMPING_RANGE,
     MAX_FLOW_PRIOR_GAIN,
     MAX_RESIDUAL_DROPOUT,
     RBM_KERNEL_GAIN_RANGE,
+    check_flow_prior_dampings,
     check_flow_prior_gains,
 )
 from deep_rnn_tf.tasks.prediction.losses import gaussian_ssim, gradient_difference_loss
@@ -312,6 +314,10 @@ class MCNet(TaskModel):
         flow_prior_gains: None, or candidate gains (each in [0, 2]) that the runner validates before
             training (`start_candidates`), keeping the best: 0 is copy-last-frame, so the data decide
             whether the prior is used at all.
+        flow_prior_damping: rho in [0.05, 1]: the prior's flow at future step t (from 0) is rho^t times the
+            first step's, so the extrapolated motion slows down (1: constant velocity, the default).
+        flow_prior_dampings: None, or candidate dampings validated with every candidate gain (the grid's
+            best kept; gain 0 once, its damping moot).
         rbm_memory_gain: 0 (the original: Glorot recurrent kernels) or g > 0: every RBM cell's recurrent
             kernel starts at g x identity (`CenterIdentity`) and its gate bias at gate_bias - g/2, so each
             temporal gate starts as a leaky integrator of its input (keeping about g/4 per step).
@@ -380,6 +386,8 @@ class MCNet(TaskModel):
         flow_prior: str | None = None,
         flow_prior_gain: float = 0.5,
         flow_prior_gains: list[float] | None = None,
+        flow_prior_damping: float = 1.0,
+        flow_prior_dampings: list[float] | None = None,
         gate_bias: float = 0.0,
         rbm_normalization: str | None = None,
         convlstm_normalization: str | None = None,
@@ -455,6 +463,25 @@ class MCNet(TaskModel):
                 initializer=keras.initializers.Constant(self.flow_prior_gain),
                 trainable=False,
                 name="flow_prior_gain",
+                aggregation="only_first_replica",
+            )
+        self.flow_prior_damping = check_in_range(
+            "flow_prior_damping", flow_prior_damping, *FLOW_PRIOR_DAMPING_RANGE
+        )
+        self.flow_prior_dampings = check_flow_prior_dampings(flow_prior_dampings)
+        if self.flow_prior_dampings is not None and self.flow_prior is None:
+            raise ValueError(
+                f"flow_prior_dampings={flow_prior_dampings!r} needs a flow_prior; received flow_prior=None"
+            )
+        # Like the gain, a weight saved with the checkpoints; made only where damping is asked for, so the
+        # checkpoints of constant-velocity models keep their weights as before.
+        self.prior_damping = None
+        if self.flow_prior is not None and (self.flow_prior_damping != 1.0 or self.flow_prior_dampings):
+            self.prior_damping = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(self.flow_prior_damping),
+                trainable=False,
+                name="flow_prior_damping",
                 aggregation="only_first_replica",
             )
         self.gate_bias = float(gate_bias)
@@ -576,10 +603,7 @@ class MCNet(TaskModel):
             content = observed if self.content_frame == "observed" else last
             if keep is not None:
                 res_motion = [residual * tf.cast(keep, residual.dtype) for residual in res_motion]
-            # The prior moves the frame it is applied to by one step's flow; the last observed frame, read
-            # at every step with content_frame "observed", must move by t + 1 steps' flow.
-            step_prior = prior * float(t + 1) if self.content_frame == "observed" else prior
-            frame, logit = self._decode(h_dyn, res_motion, content, step_prior)
+            frame, logit = self._decode(h_dyn, res_motion, content, prior * self._prior_step_scale(t))
             predictions.append(frame)
             logits.append(logit)
         if return_logits:
@@ -596,13 +620,34 @@ class MCNet(TaskModel):
         flow = lucas_kanade_flow(frames[:, -2], frames[:, -1])
         return tf.stop_gradient(tf.cast(self.prior_gain, tf.float32) * flow)
 
+    def _prior_step_scale(self, t: int):
+        """The multiple of `prior_flow` that future step t (from 0) applies to its content frame: rho^t
+        to the previous frame (the flow slows by the damping rho each step), or the sum of rho^k for
+        k <= t to the last observed frame (content_frame "observed": it must move by every step so far)."""
+        damping = 1.0 if self.prior_damping is None else tf.cast(self.prior_damping, tf.float32)
+        if self.content_frame == "observed":
+            return float(t + 1) if self.prior_damping is None else sum(damping**k for k in range(t + 1))
+        return damping**t
+
     def start_candidates(self) -> list[tuple[str, Callable[[], None]]]:
         """(label, apply) per way this model can start, for the runner to validate before training and keep
-        the best of: one per `flow_prior_gains` entry (none without them)."""
+        the best of: one per `flow_prior_gains` entry, times one per `flow_prior_dampings` entry for the
+        gains above 0 (none without gains)."""
+        if self.prior_damping is None:
+            return [
+                (f"flow_prior_gain {gain:g}", functools.partial(self.prior_gain.assign, float(gain)))
+                for gain in self.flow_prior_gains or []
+            ]
+        dampings = self.flow_prior_dampings or [self.flow_prior_damping]
         return [
-            (f"flow_prior_gain {gain:g}", functools.partial(self.prior_gain.assign, float(gain)))
+            (f"flow_prior_gain {gain:g}, damping {rho:g}", functools.partial(self._set_prior, gain, rho))
             for gain in self.flow_prior_gains or []
+            for rho in (dampings if gain > 0 else [1.0])
         ]
+
+    def _set_prior(self, gain: float, damping: float) -> None:
+        self.prior_gain.assign(float(gain))
+        self.prior_damping.assign(float(damping))
 
     def _residual_keep_mask(self, batch, training: bool):
         """(batch, 1, 1, 1) of 0/1: which sequences keep their motion residuals (None: all of them)."""
@@ -780,6 +825,8 @@ class MCNet(TaskModel):
             "flow_prior": self.flow_prior,
             "flow_prior_gain": self.flow_prior_gain,
             "flow_prior_gains": self.flow_prior_gains,
+            "flow_prior_damping": self.flow_prior_damping,
+            "flow_prior_dampings": self.flow_prior_dampings,
             "core_to_skips": self.core_to_skips,
             "core_state_out": self.core_state_out,
             "motion_residuals": self.motion_residuals,
@@ -787,10 +834,13 @@ class MCNet(TaskModel):
         }
 
 
-def flow_extrapolation(past: tf.Tensor, num_future: int, gain: float = 0.5) -> tf.Tensor:
+def flow_extrapolation(
+    past: tf.Tensor, num_future: int, gain: float = 0.5, damping: float = 1.0
+) -> tf.Tensor:
     """The constant-velocity baseline: every future frame is the one before it moved by `gain` x the
     Lucas-Kanade flow from the second-last to the last observed frame (what `MCNet(flow_prior=
-    "lucas_kanade")` predicts before training).
+    "lucas_kanade")` predicts before training); with `damping` rho < 1 the flow of future step t (from 0)
+    is rho^t times the first step's.
 
     Example:
         >>> flow_extrapolation(tf.zeros((2, 5, 8, 8, 1)), 3).shape
@@ -798,9 +848,13 @@ def flow_extrapolation(past: tf.Tensor, num_future: int, gain: float = 0.5) -> t
     """
     past = tf.cast(past, tf.float32)
     flow = gain * lucas_kanade_flow(past[:, -2], past[:, -1])
+    rho = tf.constant(damping, tf.float32)
     frames, frame = [], past[:, -1]
-    for _ in range(int(num_future)):
-        frame = tf.clip_by_value(backward_warp(frame, flow), -1.0, 1.0)
+    for t in range(int(num_future)):
+        # The same product as MCNet's prior (`_prior_step_scale`), so the untrained model equals this bit
+        # for bit; at damping 1 the flow itself.
+        step_flow = flow if damping == 1.0 else flow * rho**t
+        frame = tf.clip_by_value(backward_warp(frame, step_flow), -1.0, 1.0)
         frames.append(frame)
     return tf.stack(frames, axis=1)
 

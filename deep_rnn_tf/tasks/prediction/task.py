@@ -128,6 +128,18 @@ class PredictionTask(Task):
             help="comma-separated candidate shares (e.g. 0,0.5,1) validated before training, the best kept "
             "(0: copy-last-frame); none: just --flow-prior-gain",
         )
+        parser.add_argument(
+            "--flow-prior-damping",
+            type=float,
+            help="the prior's flow shrinks by this factor each future step, in [0.05, 1] (default 1: "
+            "constant velocity)",
+        )
+        parser.add_argument(
+            "--flow-prior-dampings",
+            type=parse_floats,
+            help="comma-separated candidate dampings (e.g. 1,0.8) validated with every candidate gain before "
+            "training; none: just --flow-prior-damping",
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
@@ -214,6 +226,8 @@ class PredictionTask(Task):
             flow_prior=config.flow_prior,
             flow_prior_gain=config.flow_prior_gain,
             flow_prior_gains=config.flow_prior_gains,
+            flow_prior_damping=config.flow_prior_damping,
+            flow_prior_dampings=config.flow_prior_dampings,
             gate_bias=config.gate_bias,
             rbm_normalization=config.rbm_normalization,
             convlstm_normalization=config.convlstm_normalization,
@@ -282,8 +296,8 @@ class PredictionTask(Task):
     # --- test protocol -------------------------------------------------------------------------------
     def evaluate(self, config, model: keras.Model, run_dir: str) -> dict[str, Any]:
         """MCnet protocol on the test list: per-step PSNR/SSIM of the model and of two baselines,
-        copy-last-frame and flow extrapolation (`flow_extrapolation`, with the model's flow-prior gain when it
-        has a prior and uses it, else `flow_prior_gain`).
+        copy-last-frame and flow extrapolation (`flow_extrapolation`, with the model's flow-prior gain and
+        damping when it has a prior and uses it, else the config's: `baseline_flow_prior`).
 
         Writes under `<run_dir>/results/`: `quantitative/<dataset>/<run>/results_model=<name>.npz` (psnr,
         ssim [windows, T], plus the OpenSTL-convention arrays and OpenSTL MSE/MAE), `per_step.md`,
@@ -315,8 +329,10 @@ class PredictionTask(Task):
                 clips = np.stack([data.window(segment.video, start) for segment, start in chunk])
                 yield to_unit_range(clips[:, : data.past, ..., None]), clips, chunk
 
-        gain = baseline_flow_gain(config, model)
-        extrapolate = tf.function(lambda past: flow_extrapolation(past, steps, gain), reduce_retracing=True)
+        gain, damping = baseline_flow_prior(config, model)
+        extrapolate = tf.function(
+            lambda past: flow_extrapolation(past, steps, gain, damping), reduce_retracing=True
+        )
 
         def predict_chunk(past):
             past = tf.constant(past)
@@ -351,11 +367,13 @@ class PredictionTask(Task):
             }
             for key in names
         }
-        summary = self._write_tables(config, data, windows, arrays, names, quantitative, images, gain)
-        return {**summary, "flow_extrapolation/gain": gain}
+        summary = self._write_tables(
+            config, data, windows, arrays, names, quantitative, images, f"gain {gain:g}, damping {damping:g}"
+        )
+        return {**summary, "flow_extrapolation/gain": gain, "flow_extrapolation/damping": damping}
 
     def _write_tables(
-        self, config, data, windows, arrays, names, quantitative, images, flow_gain: float
+        self, config, data, windows, arrays, names, quantitative, images, flow_setting: str
     ) -> dict[str, Any]:
         """The npz files, Markdown tables and per-step plot of the test protocol; the summary dict."""
         for key, name in names.items():
@@ -382,7 +400,7 @@ class PredictionTask(Task):
         header = (
             f"{data.name} {data.past}->{config.test_future}, {len(windows)} test windows of "
             f"{data.list_file}, {config.image_size}x{config.image_size} grey; flow_extrapolation: "
-            f"gain {flow_gain:g}"
+            f"{flow_setting}"
         )
         errors = "\n".join(
             f"- {names[k]}: MSE {a['mse_openstl'].mean():.2f}, MAE {a['mae_openstl'].mean():.2f}"
@@ -432,13 +450,16 @@ class PredictionTask(Task):
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
 
 
-def baseline_flow_gain(config: PredictionConfig, model: keras.Model) -> float:
-    """The flow-extrapolation baseline's gain: the model's own prior gain (chosen at its start, in its
-    weights) when it has a flow prior and uses it, else the config's `flow_prior_gain`, so the baseline is
-    the model's start whenever the start extrapolates."""
+def baseline_flow_prior(config: PredictionConfig, model: keras.Model) -> tuple[float, float]:
+    """The flow-extrapolation baseline's (gain, damping): the model's own prior (chosen at its start, in
+    its weights) when it has a flow prior and uses it, else the config's `flow_prior_gain` and
+    `flow_prior_damping`, so the baseline is the model's start whenever the start extrapolates."""
     prior_gain = getattr(model, "prior_gain", None)
     chosen = 0.0 if prior_gain is None else float(prior_gain.numpy())
-    return chosen if chosen > 0 else float(config.flow_prior_gain)
+    if chosen <= 0:
+        return float(config.flow_prior_gain), float(config.flow_prior_damping)
+    prior_damping = getattr(model, "prior_damping", None)
+    return chosen, 1.0 if prior_damping is None else float(prior_damping.numpy())
 
 
 def parse_floats(text: str) -> list[float] | str:
