@@ -458,13 +458,7 @@ class MCNet(TaskModel):
         # without one keep their weights as before.
         self.prior_gain = None
         if self.flow_prior is not None:
-            self.prior_gain = self.add_weight(
-                shape=(),
-                initializer=keras.initializers.Constant(self.flow_prior_gain),
-                trainable=False,
-                name="flow_prior_gain",
-                aggregation="only_first_replica",
-            )
+            self.prior_gain = self._prior_setting("flow_prior_gain", self.flow_prior_gain)
         self.flow_prior_damping = check_in_range(
             "flow_prior_damping", flow_prior_damping, *FLOW_PRIOR_DAMPING_RANGE
         )
@@ -477,13 +471,7 @@ class MCNet(TaskModel):
         # checkpoints of constant-velocity models keep their weights as before.
         self.prior_damping = None
         if self.flow_prior is not None and (self.flow_prior_damping != 1.0 or self.flow_prior_dampings):
-            self.prior_damping = self.add_weight(
-                shape=(),
-                initializer=keras.initializers.Constant(self.flow_prior_damping),
-                trainable=False,
-                name="flow_prior_damping",
-                aggregation="only_first_replica",
-            )
+            self.prior_damping = self._prior_setting("flow_prior_damping", self.flow_prior_damping)
         self.gate_bias = float(gate_bias)
         self.rbm_normalization, self.rbm_activation = rbm_normalization, rbm_activation
         self.convlstm_normalization = convlstm_normalization
@@ -619,6 +607,16 @@ class MCNet(TaskModel):
             return tf.zeros(tf.stack([shape[0], shape[2], shape[3], 2]), tf.float32)
         flow = lucas_kanade_flow(frames[:, -2], frames[:, -1])
         return tf.stop_gradient(tf.cast(self.prior_gain, tf.float32) * flow)
+
+    def _prior_setting(self, name: str, value: float) -> keras.Variable:
+        """A scalar, non-trainable weight of the flow prior (its gain or damping), chosen at the start."""
+        return self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(value),
+            trainable=False,
+            name=name,
+            aggregation="only_first_replica",
+        )
 
     def _prior_step_scale(self, t: int):
         """The multiple of `prior_flow` that future step t (from 0) applies to its content frame: rho^t
