@@ -136,11 +136,15 @@ def test_the_flow_head_moves_the_last_frame_and_needs_the_change_head():
         _tiny(predict_flow=True)
 
 
+def _drifting_texture(seed: int, batch: int = 1, size: int = 16, steps: int = 3) -> tf.Tensor:
+    """(batch, steps, size, size, 1): a smooth random texture drifting one pixel right per frame."""
+    texture = tf.nn.avg_pool2d(tf.random.uniform((batch, size, size + 8, 1), -1, 1, seed=seed), 3, 1, "SAME")
+    return tf.stack([texture[:, :, 4 - t : 4 - t + size] for t in range(steps)], axis=1)
+
+
 @pytest.mark.parametrize(("rnn", "predict_flow"), [("rbm", False), ("convlstm", True)])
 def test_with_the_flow_prior_the_untrained_model_is_exactly_flow_extrapolation(rnn, predict_flow):
-    # A smooth random texture drifting one pixel right per frame: the prior must see motion.
-    texture = tf.nn.avg_pool2d(tf.random.uniform((2, 16, 24, 1), -1, 1, seed=3), 3, 1, "SAME")
-    frames = tf.stack([texture[:, :, 4 - t : 20 - t] for t in range(3)], axis=1)
+    frames = _drifting_texture(seed=3, batch=2)  # the prior must see motion
     model = _tiny(
         rnn=rnn, beta=0.0, predict_change=True, predict_flow=predict_flow, flow_prior="lucas_kanade"
     )
@@ -173,12 +177,6 @@ def test_with_the_observed_content_frame_the_prior_still_extrapolates_step_by_st
     inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
     drift = np.abs(outputs["observed"][inner] - frames.numpy()[:, -1:][inner]).mean()
     assert np.abs(outputs["observed"][inner] - outputs["previous"][inner]).mean() < 0.2 * drift
-
-
-def _drifting_texture(seed: int, size: int = 16, steps: int = 3) -> tf.Tensor:
-    """(1, steps, size, size, 1): a smooth random texture drifting one pixel right per frame."""
-    texture = tf.nn.avg_pool2d(tf.random.uniform((1, size, size + 8, 1), -1, 1, seed=seed), 3, 1, "SAME")
-    return tf.stack([texture[:, :, 4 - t : 4 - t + size] for t in range(steps)], axis=1)
 
 
 def test_a_damped_flow_prior_is_exactly_damped_flow_extrapolation():

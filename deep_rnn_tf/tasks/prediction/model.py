@@ -624,28 +624,29 @@ class MCNet(TaskModel):
         k <= t to the last observed frame (content_frame "observed": it must move by every step so far)."""
         damping = 1.0 if self.prior_damping is None else tf.cast(self.prior_damping, tf.float32)
         if self.content_frame == "observed":
-            return float(t + 1) if self.prior_damping is None else sum(damping**k for k in range(t + 1))
+            return sum(damping**k for k in range(t + 1))
         return damping**t
 
     def start_candidates(self) -> list[tuple[str, Callable[[], None]]]:
         """(label, apply) per way this model can start, for the runner to validate before training and keep
         the best of: one per `flow_prior_gains` entry, times one per `flow_prior_dampings` entry for the
         gains above 0 (none without gains)."""
-        if self.prior_damping is None:
-            return [
-                (f"flow_prior_gain {gain:g}", functools.partial(self.prior_gain.assign, float(gain)))
-                for gain in self.flow_prior_gains or []
-            ]
         dampings = self.flow_prior_dampings or [self.flow_prior_damping]
         return [
-            (f"flow_prior_gain {gain:g}, damping {rho:g}", functools.partial(self._set_prior, gain, rho))
+            (self._prior_label(gain, rho), functools.partial(self._set_prior, gain, rho))
             for gain in self.flow_prior_gains or []
             for rho in (dampings if gain > 0 else [1.0])
         ]
 
+    def _prior_label(self, gain: float, damping: float) -> str:
+        """How the log names a start: its gain, and its damping where the model has one."""
+        label = f"flow_prior_gain {gain:g}"
+        return label if self.prior_damping is None else f"{label}, damping {damping:g}"
+
     def _set_prior(self, gain: float, damping: float) -> None:
         self.prior_gain.assign(float(gain))
-        self.prior_damping.assign(float(damping))
+        if self.prior_damping is not None:
+            self.prior_damping.assign(float(damping))
 
     def _residual_keep_mask(self, batch, training: bool):
         """(batch, 1, 1, 1) of 0/1: which sequences keep their motion residuals (None: all of them)."""
@@ -850,9 +851,8 @@ def flow_extrapolation(
     frames, frame = [], past[:, -1]
     for t in range(int(num_future)):
         # The same product as MCNet's prior (`_prior_step_scale`), so the untrained model equals this bit
-        # for bit; at damping 1 the flow itself.
-        step_flow = flow if damping == 1.0 else flow * rho**t
-        frame = tf.clip_by_value(backward_warp(frame, step_flow), -1.0, 1.0)
+        # for bit (at damping 1 a product with exactly 1).
+        frame = tf.clip_by_value(backward_warp(frame, flow * rho**t), -1.0, 1.0)
         frames.append(frame)
     return tf.stack(frames, axis=1)
 
