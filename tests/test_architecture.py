@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "layers": {"cells"},
     "data": {"layers"},  # the [-1, 1] pixel mapping of layers.preprocessing
     "training": {"data", "layers", "cells"},
-    "evaluation": {"training", "data"},
+    "evaluation": {"training", "data", "layers"},  # layers.windows: the SSIM window, shared with the flow
     "export": set(),
     "tasks": {"training", "evaluation", "data", "layers", "cells", "export"},
     "tools": {"data", "evaluation"},  # the study reads test results with evaluation's PSNR cap

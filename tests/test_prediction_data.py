@@ -13,6 +13,7 @@ import tensorflow as tf
 from deep_rnn_tf.data import kth
 from deep_rnn_tf.data.synthetic import kth as synth
 from deep_rnn_tf.data.video_io import VideoReadError, write_video
+from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tools.synth_kth import main as synth_kth_main
 
 SHARED_LISTS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kth")
@@ -184,6 +185,40 @@ def test_reverse_time_plays_some_training_samples_backwards_and_is_off_by_defaul
     assert any(np.array_equal(c, plain) for c in clips)
     assert any(np.array_equal(c, plain[::-1]) for c in clips)
     assert data.reverse_time is False  # the copy's switch leaves the validation copy's alone
+
+
+def test_zoom_clip_magnifies_one_crop_of_every_frame_by_at_most_max_zoom():
+    # A horizontal ramp: a zoom by z spreads it over z times the pixels (its slope falls to 1/z), on
+    # every frame alike.
+    ramp = np.tile(np.arange(64, dtype=np.uint8) * 3, (64, 1))
+    clip = np.stack([ramp] * 4)
+    slopes = []
+    for seed in range(12):
+        zoomed = kth.zoom_clip(clip, np.random.default_rng(seed), 1.5)
+        assert zoomed.shape == clip.shape and zoomed.dtype == np.uint8
+        assert all(np.array_equal(frame, zoomed[0]) for frame in zoomed)  # the same crop on every frame
+        slopes.append(np.mean(np.diff(zoomed[0, 32, 8:56].astype(float))) / 3)
+    assert min(slopes) >= 1 / 1.5 - 0.03 and max(slopes) <= 1.0 + 0.03 and max(slopes) - min(slopes) > 0.1
+    assert np.array_equal(kth.zoom_clip(clip, np.random.default_rng(0), 1.0), clip)
+    colour = np.zeros((4, 32, 32, 3), np.uint8)
+    assert kth.zoom_clip(colour, np.random.default_rng(0), 1.5).shape == colour.shape
+
+
+def test_max_zoom_zooms_training_samples_only_and_is_checked(synth_dir):
+    data = kth.KTHDataset(synth_dir, "train_data_list.txt", image_size=16, past=2, future=2)
+    data.flip = False
+    segments = [(kth.Segment("person01_walking_d1", 1, 40), 3, 4)]
+    plain = data.window("person01_walking_d1", 3)
+    training = data.with_segments(data.segments)
+    training.max_zoom = 1.5
+    clips = [training.sample(np.random.default_rng(seed), segments) for seed in range(8)]
+    assert sum(not np.array_equal(c, plain) for c in clips) >= 6
+    assert data.max_zoom == 1.0  # the copy's switch leaves the validation copy's alone
+    assert all(np.array_equal(data.sample(np.random.default_rng(s), segments), plain) for s in range(4))
+    with pytest.raises(ValueError, match="max_zoom=2.5"):
+        PredictionConfig(max_zoom=2.5).check()
+    with pytest.raises(ValueError, match="max_zoom=0.5"):
+        PredictionConfig(max_zoom=0.5).check()
 
 
 def test_write_video_roundtrip_for_generator_frames(tmp_path):

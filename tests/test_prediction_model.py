@@ -236,8 +236,10 @@ def test_the_flow_prior_needs_the_change_head_and_a_gain_in_range():
 
     with pytest.raises(ValueError, match="flow_prior"):
         PredictionConfig(flow_prior="lucas_kanade").check()
-    with pytest.raises(ValueError, match="flow_prior_dampings"):
+    with pytest.raises(ValueError, match="flow_prior_dampings.*needs a flow_prior.*lucas_kanade"):
         PredictionConfig(flow_prior_dampings=[0.8]).check()
+    with pytest.raises(ValueError, match=r"flow_prior_gains=\[0.5\] needs a flow_prior"):
+        PredictionConfig(predict_change=True, flow_prior_gains=[0.5]).check()
     with pytest.raises(ValueError, match="flow_prior_damping"):
         PredictionConfig(predict_change=True, flow_prior="lucas_kanade", flow_prior_damping=2.0).check()
 
@@ -312,7 +314,8 @@ def test_paper_preset_keeps_the_original_and_small_names_its_departures():
                       "motion_residuals": True, "motion_residual_dropout": 0.0,
                       "core_to_skips": False, "select_from_start": False, "predict_flow": False,
                       "reverse_time": False, "flow_prior": None, "flow_prior_gains": None,
-                      "flow_prior_dampings": None, "flow_prior_damping": 1.0}  # fmt: skip
+                      "flow_prior_dampings": None, "flow_prior_damping": 1.0,
+                      "max_zoom": 1.0}  # fmt: skip
     assert {key: paper[key] for key in departures_off} == departures_off
     assert small["predict_change"] and small["val_fraction"] > 0 and small["lr_schedule"] == "cosine"
     assert small["core_to_skips"] and small["select_from_start"]
@@ -678,10 +681,12 @@ def test_a_flow_prior_run_trains_tests_and_exports(trained_run, tmp_path):
     run_dir = str(tmp_path / "flow")
     train = ["train", "prediction", *tiny_args("prediction", root), "--data-dir", data_dir, "--run-dir",
              run_dir, "--quiet", "--seed", "0", "--flow-prior", "lucas_kanade", "--predict-flow",
-             "--flow-prior-gains", "0,0.5", "--flow-prior-dampings", "1,0.8"]  # fmt: skip
+             "--flow-prior-gains", "0,0.5", "--flow-prior-dampings", "1,0.8",
+             "--max-zoom", "1.25"]  # fmt: skip
     assert cli(train) == 0
     with open(os.path.join(run_dir, "config.json")) as handle:
         saved = json.load(handle)
+    assert saved["max_zoom"] == 1.25  # trains through the zoomed pipeline
     assert saved["flow_prior"] == "lucas_kanade" and saved["flow_prior_gains"] == [0.0, 0.5]
     assert saved["flow_prior_dampings"] == [1.0, 0.8]
     export_dir = str(tmp_path / "saved")

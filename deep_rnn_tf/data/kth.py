@@ -217,6 +217,31 @@ def train_start_range(segment: Segment, num_frames: int, length: int) -> tuple[i
     return (low, high)
 
 
+def zoom_clip(clip: np.ndarray, rng: np.random.Generator, max_zoom: float) -> np.ndarray:
+    """`clip` (L, S, S[, C]) zoomed in by a random factor z in [1, max_zoom] around a random centre.
+
+    Every frame is cropped to the same square of side round(S / z) at the same random position and
+    resized back to S (bilinear), so the motion is magnified by z and the content seen at a new scale: a
+    short training video gives more distinct motions and textures (a camera zoom is as plausible as the
+    footage itself).
+
+    Example:
+        >>> zoom_clip(np.zeros((20, 64, 64), np.uint8), np.random.default_rng(0), 1.25).shape
+        (20, 64, 64)
+    """
+    size = clip.shape[1]
+    side = min(size, max(2, int(round(size / rng.uniform(1.0, max_zoom)))))
+    top, left = (int(rng.integers(0, size - side + 1)) for _ in range(2))
+    if side == size:
+        return clip
+    crop = clip[:, top : top + side, left : left + side]
+    resized = [
+        cv2.resize(np.ascontiguousarray(frame), (size, size), interpolation=cv2.INTER_LINEAR)
+        for frame in crop
+    ]
+    return np.stack(resized).reshape(clip.shape)
+
+
 def test_window_starts(segment: Segment, num_frames: int, past: int, future: int) -> list[int]:
     """MCnet test window starts: range(start, end - K - T - 1, stride), stride 3 for running/jogging, else T.
 
@@ -284,6 +309,9 @@ class KTHDataset:
     # Random time reversal (p = 1/2): off by default; a task sets it on its training copy only
     # (`with_segments`), so validation and test windows always play forwards.
     reverse_time = False
+    # Random zoom-in of training samples (`zoom_clip`): 1.0 (off) or the largest zoom factor; set by a task
+    # on its training copy only, like reverse_time.
+    max_zoom = 1.0
 
     def with_segments(self, segments: list[Segment]) -> KTHDataset:
         """The same data set (same reader and decoded-video cache) restricted to `segments`.
@@ -372,13 +400,16 @@ class KTHDataset:
 
     def sample(self, rng: np.random.Generator, segments: Sequence[tuple[Segment, int, int]]) -> np.ndarray:
         """One training sample: uint8 (K+T, S, S), random segment and start, flipped with p=0.5 (and, with
-        `reverse_time`, played backwards with p=0.5; the extra draw only then, so other streams stay)."""
+        `reverse_time`, played backwards with p=0.5; with `max_zoom` > 1, zoomed in by `zoom_clip`; the
+        extra draws only then, so other streams stay)."""
         segment, low, high = segments[int(rng.integers(len(segments)))]
         clip = self.window(segment.video, int(rng.integers(low, high)))
         if self.flip and rng.random() < 0.5:
             clip = clip[:, :, ::-1]
         if self.reverse_time and rng.random() < 0.5:
             clip = clip[::-1]
+        if self.max_zoom > 1.0:
+            clip = zoom_clip(clip, rng, self.max_zoom)
         return clip
 
     def train_dataset(

@@ -26,6 +26,7 @@ from scipy.ndimage import correlate1d
 from skimage.metrics import structural_similarity
 
 from deep_rnn_tf.evaluation.results import ResultsWriter
+from deep_rnn_tf.layers.windows import gaussian_kernel
 
 PSNR_CAP = 100.0
 GREEN = (0, 255, 0)
@@ -60,23 +61,6 @@ def psnr(prediction: np.ndarray, target: np.ndarray, data_range: float = 255.0) 
     if mse == 0:
         return float("inf")
     return float(10.0 * np.log10(data_range**2 / mse))
-
-
-def gaussian_kernel(size: int = 11, sigma: float = 1.5) -> np.ndarray:
-    """A normalised 1-D Gaussian kernel of `size` taps centred at (size - 1) / 2 (MATLAB's `fspecial`, the
-    window of `tf.image.ssim`; an even size is centred between its two middle taps).
-
-    Example:
-        >>> gaussian_kernel(3, 1.0).round(3)
-        array([0.274, 0.452, 0.274])
-    """
-    if not isinstance(size, int | np.integer) or size < 1:
-        raise ValueError(f"size must be a positive int; received size={size!r}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0; received sigma={sigma!r}")
-    offsets = np.arange(size) - (size - 1) / 2.0
-    kernel = np.exp(-(offsets**2) / (2.0 * sigma**2))
-    return kernel / kernel.sum()
 
 
 def ssim_mcnet(

@@ -8,19 +8,12 @@ steadily moving object follows where copying the last frame does not. Everything
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from deep_rnn_tf.layers.warp import backward_warp
+from deep_rnn_tf.layers.windows import gaussian_kernel
 
 __all__ = ["lucas_kanade_flow"]
-
-
-def _gaussian_window(radius: int, sigma: float) -> tf.Tensor:
-    """(2 radius + 1,) normalised 1-D Gaussian: the window is separable, rows then columns."""
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = np.exp(-(x**2) / (2.0 * sigma**2))
-    return tf.constant(g / g.sum(), tf.float32)
 
 
 def _window_sum(images: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -117,7 +110,8 @@ def lucas_kanade_flow(
         raise ValueError(f"damping must be >= 0; received damping={damping!r}")
     source = tf.cast(source, tf.float32)
     target = tf.cast(target, tf.float32)
-    kernel = _gaussian_window(int(window_radius), float(window_sigma))
+    # Separable, rows then columns.
+    kernel = tf.constant(gaussian_kernel(2 * int(window_radius) + 1, float(window_sigma)), tf.float32)
     sources, targets = [source], [target]
     for _ in range(int(levels) - 1):
         sources.append(tf.nn.avg_pool2d(sources[-1], 2, 2, "VALID"))

@@ -19,13 +19,15 @@ RBM_KERNEL_GAIN_RANGE = (1e-3, 10.0)
 MAX_FLOW_PRIOR_GAIN = 2.0
 # A damping of 0 would stop the prior after one step; 1 is constant velocity.
 FLOW_PRIOR_DAMPING_RANGE = (0.05, 1.0)
+# Zoom-in augmentation: 1 is off; at 2 a sample would show a quarter of the frame, upsampled twice.
+MAX_ZOOM_RANGE = (1.0, 2.0)
 
 
 def check_flow_prior_candidates(
-    name: str, values: list[float] | None, low: float, high: float
+    name: str, values: list[float] | None, low: float, high: float, flow_prior: str | None = "given"
 ) -> list[float] | None:
     """None, or a non-empty list of numbers in [low, high] (as floats): the candidate gains or dampings
-    of the flow prior.
+    of the flow prior, which only a model with a prior (`flow_prior` not None) can try.
 
     Example:
         >>> check_flow_prior_candidates("flow_prior_gains", [0, 0.5], 0.0, MAX_FLOW_PRIOR_GAIN)
@@ -35,27 +37,33 @@ def check_flow_prior_candidates(
         return None
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"{name} must be None or a non-empty list; received {name}={values!r}")
+    if flow_prior is None:
+        raise ValueError(
+            f"{name}={values!r} needs a flow_prior (add --flow-prior lucas_kanade); received flow_prior=None"
+        )
     return [check_in_range(name, float(value), low, high) for value in values]
 
 
-def check_flow_prior_gains(gains: list[float] | None) -> list[float] | None:
-    """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats).
+def check_flow_prior_gains(gains: list[float] | None, flow_prior: str | None = "given") -> list[float] | None:
+    """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats) for a flow prior.
 
     Example:
-        >>> check_flow_prior_gains([0, 0.5])
+        >>> check_flow_prior_gains([0, 0.5], "lucas_kanade")
         [0.0, 0.5]
     """
-    return check_flow_prior_candidates("flow_prior_gains", gains, 0.0, MAX_FLOW_PRIOR_GAIN)
+    return check_flow_prior_candidates("flow_prior_gains", gains, 0.0, MAX_FLOW_PRIOR_GAIN, flow_prior)
 
 
-def check_flow_prior_dampings(dampings: list[float] | None) -> list[float] | None:
-    """None, or a non-empty list of dampings in FLOW_PRIOR_DAMPING_RANGE (as floats).
+def check_flow_prior_dampings(
+    dampings: list[float] | None, flow_prior: str | None = "given"
+) -> list[float] | None:
+    """None, or a non-empty list of dampings in FLOW_PRIOR_DAMPING_RANGE (as floats) for a flow prior.
 
     Example:
-        >>> check_flow_prior_dampings([1, 0.8])
+        >>> check_flow_prior_dampings([1, 0.8], "lucas_kanade")
         [1.0, 0.8]
     """
-    return check_flow_prior_candidates("flow_prior_dampings", dampings, *FLOW_PRIOR_DAMPING_RANGE)
+    return check_flow_prior_candidates("flow_prior_dampings", dampings, *FLOW_PRIOR_DAMPING_RANGE, flow_prior)
 
 
 @dataclasses.dataclass
@@ -140,6 +148,10 @@ class PredictionConfig(TaskConfig):
         reverse_time: training samples are played backwards with p=1/2 (a reversed camera pan or walk is
             as plausible as the forward one: twice the motions from few training frames; validation and
             test windows always play forwards).
+        max_zoom: 1 (off) or z > 1: every training sample is zoomed in by a random factor in [1, z]
+            around a random centre (the same crop on all K+T frames, resized back to image_size;
+            `deep_rnn_tf.data.kth.zoom_clip`): motions and textures at new scales from few training
+            frames; validation and test windows are never zoomed.
         val_fraction: validation = the last val_fraction of every training segment (0: none; the test
             list is never scored while training); val_seed: seed of the fixed validation windows.
 
@@ -212,6 +224,7 @@ class PredictionConfig(TaskConfig):
     ssim_weight: float = 0.0
     clip_norm: float | None = None
     reverse_time: bool = False
+    max_zoom: float = 1.0
     # Validation: the last val_fraction of every training segment (0: none, the original had none); the
     # test list is never scored while training. test/export load the best epoch by val_loss.
     val_fraction: float = 0.0
@@ -231,19 +244,12 @@ class PredictionConfig(TaskConfig):
                 "flow_prior: the prior moves the last frame under the change head; add --predict-change"
             )
         check_in_range("flow_prior_gain", self.flow_prior_gain, 0.0, MAX_FLOW_PRIOR_GAIN)
-        if self.flow_prior_gains is not None and self.flow_prior is None:
-            raise ValueError(
-                "flow_prior_gains: candidate gains of the flow prior; add --flow-prior lucas_kanade"
-            )
-        check_flow_prior_gains(self.flow_prior_gains)
+        check_flow_prior_gains(self.flow_prior_gains, self.flow_prior)
         check_in_range("flow_prior_damping", self.flow_prior_damping, *FLOW_PRIOR_DAMPING_RANGE)
-        if self.flow_prior_dampings is not None and self.flow_prior is None:
-            raise ValueError(
-                "flow_prior_dampings: candidate dampings of the flow prior; add --flow-prior lucas_kanade"
-            )
-        check_flow_prior_dampings(self.flow_prior_dampings)
+        check_flow_prior_dampings(self.flow_prior_dampings, self.flow_prior)
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
+        check_in_range("max_zoom", self.max_zoom, *MAX_ZOOM_RANGE)
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
         if self.rbm_kernel_gain is not None:
             check_in_range("rbm_kernel_gain", self.rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)

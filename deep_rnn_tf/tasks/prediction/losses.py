@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from deep_rnn_tf.evaluation.video import gaussian_kernel
+from deep_rnn_tf.layers.windows import gaussian_kernel
 from deep_rnn_tf.validation import check_positive_int
 
 

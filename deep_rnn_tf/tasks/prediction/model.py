@@ -448,11 +448,7 @@ class MCNet(TaskModel):
                 f"flow_prior={flow_prior!r} needs the change head; received predict_change=False"
             )
         self.flow_prior_gain = check_in_range("flow_prior_gain", flow_prior_gain, 0.0, MAX_FLOW_PRIOR_GAIN)
-        self.flow_prior_gains = check_flow_prior_gains(flow_prior_gains)
-        if self.flow_prior_gains is not None and self.flow_prior is None:
-            raise ValueError(
-                f"flow_prior_gains={flow_prior_gains!r} needs a flow_prior; received flow_prior=None"
-            )
+        self.flow_prior_gains = check_flow_prior_gains(flow_prior_gains, self.flow_prior)
         # A weight, not a constant: the gain chosen on validation at the start (`start_candidates`) is saved
         # with every checkpoint, so test and export use it. Only with a prior: checkpoints of models
         # without one keep their weights as before.
@@ -462,11 +458,7 @@ class MCNet(TaskModel):
         self.flow_prior_damping = check_in_range(
             "flow_prior_damping", flow_prior_damping, *FLOW_PRIOR_DAMPING_RANGE
         )
-        self.flow_prior_dampings = check_flow_prior_dampings(flow_prior_dampings)
-        if self.flow_prior_dampings is not None and self.flow_prior is None:
-            raise ValueError(
-                f"flow_prior_dampings={flow_prior_dampings!r} needs a flow_prior; received flow_prior=None"
-            )
+        self.flow_prior_dampings = check_flow_prior_dampings(flow_prior_dampings, self.flow_prior)
         # Like the gain, a weight saved with the checkpoints; made only where damping is asked for, so the
         # checkpoints of constant-velocity models keep their weights as before.
         self.prior_damping = None

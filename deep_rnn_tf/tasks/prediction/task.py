@@ -140,6 +140,12 @@ class PredictionTask(Task):
             help="comma-separated candidate dampings (e.g. 1,0.8) validated with every candidate gain before "
             "training; none: just --flow-prior-damping",
         )
+        parser.add_argument(
+            "--max-zoom",
+            type=float,
+            help="training samples zoom in by a random factor in [1, Z] around a random centre, Z in [1, 2] "
+            "(default 1: off; validation and test never do)",
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
@@ -278,7 +284,8 @@ class PredictionTask(Task):
             logger.warning("val_fraction %g: too few training segments to hold out; no validation", fraction)
         # One reader, so one cache of decoded videos, for both.
         train_data, val_data = data.with_segments(train_segments), data.with_segments(val_segments)
-        train_data.reverse_time = config.reverse_time  # an augmentation: never on the validation windows
+        # Augmentations: never on the validation windows.
+        train_data.reverse_time, train_data.max_zoom = config.reverse_time, config.max_zoom
         train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
         if not val_data.segments:
             return train, None
