@@ -24,13 +24,13 @@ MAX_ZOOM_RANGE = (1.0, 2.0)
 
 
 def check_flow_prior_candidates(
-    name: str, values: list[float] | None, low: float, high: float, flow_prior: str | None = "given"
+    name: str, values: list[float] | None, low: float, high: float, flow_prior: str | None
 ) -> list[float] | None:
     """None, or a non-empty list of numbers in [low, high] (as floats): the candidate gains or dampings
     of the flow prior, which only a model with a prior (`flow_prior` not None) can try.
 
     Example:
-        >>> check_flow_prior_candidates("flow_prior_gains", [0, 0.5], 0.0, MAX_FLOW_PRIOR_GAIN)
+        >>> check_flow_prior_candidates("flow_prior_gains", [0, 0.5], 0.0, 2.0, "lucas_kanade")
         [0.0, 0.5]
     """
     if values is None:
@@ -44,7 +44,7 @@ def check_flow_prior_candidates(
     return [check_in_range(name, float(value), low, high) for value in values]
 
 
-def check_flow_prior_gains(gains: list[float] | None, flow_prior: str | None = "given") -> list[float] | None:
+def check_flow_prior_gains(gains: list[float] | None, flow_prior: str | None) -> list[float] | None:
     """None, or a non-empty list of gains in [0, MAX_FLOW_PRIOR_GAIN] (as floats) for a flow prior.
 
     Example:
@@ -54,9 +54,7 @@ def check_flow_prior_gains(gains: list[float] | None, flow_prior: str | None = "
     return check_flow_prior_candidates("flow_prior_gains", gains, 0.0, MAX_FLOW_PRIOR_GAIN, flow_prior)
 
 
-def check_flow_prior_dampings(
-    dampings: list[float] | None, flow_prior: str | None = "given"
-) -> list[float] | None:
+def check_flow_prior_dampings(dampings: list[float] | None, flow_prior: str | None) -> list[float] | None:
     """None, or a non-empty list of dampings in FLOW_PRIOR_DAMPING_RANGE (as floats) for a flow prior.
 
     Example:
