@@ -221,6 +221,35 @@ def test_max_zoom_zooms_training_samples_only_and_is_checked(synth_dir):
         PredictionConfig(max_zoom=0.5).check()
 
 
+def test_mix_data_joins_training_batches_only_at_its_share(synth_dir, tmp_path):
+    from deep_rnn_tf.tasks.prediction.task import PredictionTask
+    from tests.presets import tiny_config
+
+    white = tmp_path / "white"  # a folder of two all-white videos: each of its samples is all 1.0
+    white.mkdir()
+    for name in ("a", "b"):
+        write_video(str(white / f"{name}.avi"), np.full((40, 32, 32), 255, np.uint8))
+
+    def white_share(batches):
+        flags = [bool(np.all(p.numpy() > 0.99)) for past, _ in batches for p in past]
+        return sum(flags) / len(flags)
+
+    task = PredictionTask()
+    plain = tiny_config("prediction", data_dir=synth_dir, val_fraction=0.2, batch_size=8)
+    mixed = plain.replace(mix_data=str(white), mix_fraction=0.5)
+    train, val = task.datasets(plain, 8)
+    assert white_share(train.take(4)) == 0.0
+    train_mixed, val_mixed = task.datasets(mixed, 8)
+    share = white_share(train_mixed.take(8))
+    assert 0.3 <= share <= 0.7, share
+    assert white_share(val_mixed) == 0.0  # validation is data_dir's alone
+    first = [p.numpy() for p, _ in train_mixed.take(2)]
+    again = [p.numpy() for p, _ in task.datasets(mixed, 8)[0].take(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # a function of the seed
+    with pytest.raises(ValueError, match="mix_fraction: must be in \\(0, 1\\); received 1.0"):
+        mixed.replace(mix_fraction=1.0).check()
+
+
 def test_write_video_roundtrip_for_generator_frames(tmp_path):
     frames = np.zeros((3, 120, 160), np.uint8)
     write_video(str(tmp_path / "a_uncomp.avi"), frames)

@@ -412,14 +412,8 @@ class KTHDataset:
             clip = zoom_clip(clip, rng, self.max_zoom)
         return clip
 
-    def train_dataset(
-        self,
-        batch_size: int,
-        seed: int = 0,
-        num_parallel_calls: int | None = None,
-        drop_remainder: bool = True,
-    ) -> tf.data.Dataset:
-        """Infinite (past, future) batches, float32 (B, K, S, S, 1) and (B, T, S, S, 1) in [-1, 1].
+    def train_samples(self, seed: int = 0, num_parallel_calls: int | None = None) -> tf.data.Dataset:
+        """Infinite uint8 training samples (K+T, S, S[, 3]), unbatched: for mixing with other sources.
 
         Samples are decoded in parallel (`num_parallel_calls`, default AUTOTUNE); element i's randomness
         comes from the seed sequence (seed, i), so the stream is a function of `seed` alone (not of the
@@ -440,8 +434,25 @@ class KTHDataset:
             return tf.ensure_shape(clip, shape)
 
         parallel = num_parallel_calls or tf.data.AUTOTUNE
-        dataset = tf.data.Dataset.counter().map(load_tf, num_parallel_calls=parallel, deterministic=True)
-        return self._finish(dataset.batch(batch_size, drop_remainder=drop_remainder))
+        return tf.data.Dataset.counter().map(load_tf, num_parallel_calls=parallel, deterministic=True)
+
+    def train_dataset(
+        self,
+        batch_size: int,
+        seed: int = 0,
+        num_parallel_calls: int | None = None,
+        drop_remainder: bool = True,
+    ) -> tf.data.Dataset:
+        """Infinite (past, future) batches, float32 (B, K, S, S, 1) and (B, T, S, S, 1) in [-1, 1], of
+        `train_samples(seed)` (a function of `seed` alone)."""
+        samples = self.train_samples(seed, num_parallel_calls)
+        return self.batches(samples, batch_size, drop_remainder=drop_remainder)
+
+    def batches(
+        self, samples: tf.data.Dataset, batch_size: int, drop_remainder: bool = True
+    ) -> tf.data.Dataset:
+        """uint8 samples (K+T, S, S[, 3]) -> (past, future) float batches in [-1, 1]."""
+        return self._finish(samples.batch(batch_size, drop_remainder=drop_remainder))
 
     def test_dataset(self, batch_size: int, num_parallel_calls: int | None = None) -> tf.data.Dataset:
         """Every MCnet test window once, in order, as (past, future) batches (last batch may be smaller)."""

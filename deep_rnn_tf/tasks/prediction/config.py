@@ -150,6 +150,11 @@ class PredictionConfig(TaskConfig):
             around a random centre (the same crop on all K+T frames, resized back to image_size;
             `deep_rnn_tf.data.kth.zoom_clip`): motions and textures at new scales from few training
             frames; validation and test windows are never zoomed.
+        mix_data: None, or a second data set (any layout data_dir takes: KTH, a video folder, Moving MNIST)
+            whose training samples are mixed into every training batch, drawn with the same K + T, size
+            and augmentations: more and other motion than a short data set has. It is never validated or
+            tested: validation, the best checkpoint and the test stay data_dir's. mix_fraction: the
+            expected share of each batch drawn from mix_data, in (0, 1).
         val_fraction: validation = the last val_fraction of every training segment (0: none; the test
             list is never scored while training); val_seed: seed of the fixed validation windows.
 
@@ -223,6 +228,8 @@ class PredictionConfig(TaskConfig):
     clip_norm: float | None = None
     reverse_time: bool = False
     max_zoom: float = 1.0
+    mix_data: str | None = None
+    mix_fraction: float = 0.5
     # Validation: the last val_fraction of every training segment (0: none, the original had none); the
     # test list is never scored while training. test/export load the best epoch by val_loss.
     val_fraction: float = 0.0
@@ -248,6 +255,8 @@ class PredictionConfig(TaskConfig):
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("max_zoom", self.max_zoom, *MAX_ZOOM_RANGE)
+        if not 0.0 < self.mix_fraction < 1.0:
+            raise ValueError(f"mix_fraction: must be in (0, 1); received {self.mix_fraction!r}")
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
         if self.rbm_kernel_gain is not None:
             check_in_range("rbm_kernel_gain", self.rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)

@@ -146,6 +146,14 @@ class PredictionTask(Task):
             help="training samples zoom in by a random factor in [1, Z] around a random centre, Z in [1, 2] "
             "(default 1: off; validation and test never do)",
         )
+        parser.add_argument(
+            "--mix-data",
+            help="a second data set (any --data-dir layout) whose training samples join every training batch "
+            "(never validated or tested; 'none' drops a config's)",
+        )
+        parser.add_argument(
+            "--mix-fraction", type=float, help="expected share of each training batch from --mix-data (0.5)"
+        )
         parser.add_argument("--gate-bias", type=float, help="initial temporal-gate bias of the RBM cells")
         parser.add_argument(
             "--rbm-normalization",
@@ -286,12 +294,40 @@ class PredictionTask(Task):
         train_data, val_data = data.with_segments(train_segments), data.with_segments(val_segments)
         # Augmentations: never on the validation windows.
         train_data.reverse_time, train_data.max_zoom = config.reverse_time, config.max_zoom
-        train = train_data.train_dataset(global_batch_size, seed=config.seed or 0)
+        train = self._training_batches(config, train_data, global_batch_size)
         if not val_data.segments:
             return train, None
         # The stream is a function of val_seed alone: the same windows every epoch and for every run seed.
         val = val_data.train_dataset(global_batch_size, seed=config.val_seed)
         return train, val.take(config.val_batches or 4)
+
+    def _training_batches(
+        self, config: PredictionConfig, data: KTHDataset, batch_size: int
+    ) -> tf.data.Dataset:
+        """`data`'s training batches, or with `mix_data` batches whose samples come from `mix_data` with
+        probability `mix_fraction` (each sample's source drawn on its own, from the run's seed)."""
+        seed = config.seed or 0
+        if not config.mix_data:
+            return data.train_dataset(batch_size, seed=seed)
+        mix = open_video_data(
+            config.mix_data,
+            "train",
+            image_size=config.image_size,
+            past=config.past,
+            future=config.future,
+            strict=config.strict_data,
+            cache_size=config.cache_videos,
+        )
+        mix.reverse_time, mix.max_zoom = data.reverse_time, data.max_zoom
+        logger.info(
+            "Mixing %s training samples of %s (%d segments) into %s's", f"{config.mix_fraction:.0%}",
+            mix.name, len(mix.segments), data.name,
+        )  # fmt: skip
+        # A stream of its own per source (seed + 1 for the mix), so data_dir's samples stay those of seed.
+        sources = [data.train_samples(seed), mix.train_samples(seed + 1)]
+        weights = [1.0 - config.mix_fraction, config.mix_fraction]
+        samples = tf.data.Dataset.sample_from_datasets(sources, weights, seed=seed)
+        return data.batches(samples, batch_size)
 
     def example_batch(self, config, batch_size: int = 1):
         """(past, future) zeros in [-1, 1] as the KTH pipeline yields them."""
