@@ -197,7 +197,11 @@ def test_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("task_name", "flags", "key"),
-    [("action", ["--data", "frames/mine"], "data"), ("polygon", ["--crops", "frames/mine"], "crops")],
+    [
+        ("action", ["--data", "frames/mine"], "data"),
+        ("polygon", ["--crops", "frames/mine"], "crops"),
+        ("prediction", ["--mix-data", "frames/mine"], "mix_data"),
+    ],
 )
 def test_every_task_stores_its_relative_data_location_absolute(tmp_path, monkeypatch, task_name, flags, key):
     from deep_rnn_tf import cli
