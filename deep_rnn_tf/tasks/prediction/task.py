@@ -309,15 +309,18 @@ class PredictionTask(Task):
         seed = config.seed or 0
         if not config.mix_data:
             return data.train_dataset(batch_size, seed=seed)
-        mix = open_video_data(
-            config.mix_data,
-            "train",
-            image_size=config.image_size,
-            past=config.past,
-            future=config.future,
-            strict=config.strict_data,
-            cache_size=config.cache_videos,
-        )
+        try:
+            mix = open_video_data(
+                config.mix_data,
+                "train",
+                image_size=config.image_size,
+                past=config.past,
+                future=config.future,
+                strict=config.strict_data,
+                cache_size=config.cache_videos,
+            )
+        except (FileNotFoundError, ValueError) as error:  # name the flag: the message speaks of --data-dir
+            raise type(error)(f"--mix-data: {error}") from None
         mix.reverse_time, mix.max_zoom = data.reverse_time, data.max_zoom
         logger.info(
             "Mixing %s training samples of %s (%d segments) into %s's", f"{config.mix_fraction:.0%}",
