@@ -50,7 +50,7 @@ DATA_TOOLS: dict[str, str] = {
 
 
 # Config keys holding a data location: a relative path is made absolute when the config is resolved
-# (prediction's data_dir; action's data, test_data, class_index and data_root; polygon's crops).
+# (prediction's data_dir and mix_data; action's data, test_data, class_index and data_root; polygon's crops).
 _PATH_KEYS = ("data_dir", "mix_data", "data_root", "data", "test_data", "class_index", "crops")
 
 # Flags that steer the command rather than the run; everything else (common and task flags) is config.
