@@ -267,14 +267,11 @@ class PredictionTask(Task):
             config.data_dir,
             split,
             kind=config.dataset,
-            image_size=config.image_size,
-            past=config.past,
             future=future,
             list_file=getattr(config, f"{split}_list"),
             train_fraction=config.train_fraction,
-            strict=config.strict_data,
-            cache_size=config.cache_videos,
             name=config.dataset_name,
+            **reader_settings(config),
         )
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
@@ -310,15 +307,7 @@ class PredictionTask(Task):
         if not config.mix_data:
             return data.train_dataset(batch_size, seed=seed)
         try:
-            mix = open_video_data(
-                config.mix_data,
-                "train",
-                image_size=config.image_size,
-                past=config.past,
-                future=config.future,
-                strict=config.strict_data,
-                cache_size=config.cache_videos,
-            )
+            mix = open_video_data(config.mix_data, "train", future=config.future, **reader_settings(config))
         except (FileNotFoundError, ValueError) as error:  # name the flag: the message speaks of --data-dir
             raise type(error)(f"--mix-data: {error}") from None
         mix.reverse_time, mix.max_zoom = data.reverse_time, data.max_zoom
@@ -494,6 +483,16 @@ class PredictionTask(Task):
         scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
         future = _Predict(model, steps, name="predict")(scaled)
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
+
+
+def reader_settings(config: PredictionConfig) -> dict[str, Any]:
+    """The `open_video_data` settings every data set of a run shares (frame size, K, decoding)."""
+    return {
+        "image_size": config.image_size,
+        "past": config.past,
+        "strict": config.strict_data,
+        "cache_size": config.cache_videos,
+    }
 
 
 def baseline_flow_prior(config: PredictionConfig, model: keras.Model) -> tuple[float, float]:
