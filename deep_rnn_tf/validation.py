@@ -129,6 +129,26 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def check_fraction(name: str, value: Any, *, include_zero: bool = False) -> float:
+    """Returns `value` as a float in (0, 1), or in [0, 1) with `include_zero`; else raises naming `name`.
+
+    A share of something that must leave a remainder: a split's training part, a batch's mixed-in part, an
+    overlap. One home for these checks so that every such message reads the same.
+
+    Example:
+        >>> check_fraction("train_fraction", 0.7)
+        0.7
+        >>> check_fraction("val_fraction", 0, include_zero=True)
+        0.0
+    """
+    number = float(value) if _is_number(value) else float("nan")  # NaN fails both bounds below
+    above_low = number >= 0.0 if include_zero else number > 0.0
+    if not (above_low and number < 1.0):
+        interval = "[0, 1)" if include_zero else "(0, 1)"
+        raise ValueError(f"`{name}` must be in {interval}. Received: {name}={value!r}")
+    return float(value)
+
+
 # The normalisations of a cell's pre-activations (`RBMCell`, `ConvLSTMCell`, ... `normalization=`), here
 # (TensorFlow-free) so that the cells and the task configs share one list of names.
 Normalization = Literal["batch", "layer", "batch_per_step"]

@@ -287,7 +287,9 @@ def test_gate_bias_opens_every_rbm_gate_and_is_checked():
     assert all(np.allclose(cell.temporal_norm.beta.numpy(), 2.0) for cell in cells)  # the preset's BN
     default = M.build_clip_model({**TINY, "rnn": "rbm1"}, 3)
     assert {cell.gate_bias for cell in default.get_layer("rbm1").cell.cells} == {0.0}
-    with pytest.raises(ValueError, match="gate_bias: must be in \\[-10, 10\\]; received 20.0"):
+    with pytest.raises(
+        ValueError, match=r"`gate_bias` must be in \[-10\.0, 10\.0\]\. Received: gate_bias=20"
+    ):
         ActionConfig.from_dict({"gate_bias": 20.0})
 
 
@@ -304,7 +306,9 @@ def test_rbm_memory_gain_makes_every_rbm_gate_a_leaky_integrator_and_is_checked(
     assert all(np.allclose(cell.temporal_norm.beta.numpy(), -1.5) for cell in cells)
     default = M.build_clip_model({**TINY, "rnn": "rbm1"}, 3).get_layer("rbm1").cell.cells[0]
     assert not isinstance(default.recurrent_initializer, CenterIdentity) and default.gate_bias == 0.0
-    with pytest.raises(ValueError, match="rbm_memory_gain: must be in \\[0, 20\\]; received -1.0"):
+    with pytest.raises(
+        ValueError, match=r"`rbm_memory_gain` must be in \[0\.0, 20\.0\]\. Received: rbm_memory_gain=-1"
+    ):
         ActionConfig.from_dict({"rbm_memory_gain": -1.0})
     with pytest.raises(ValueError, match="received gate_bias=-9.0, rbm_memory_gain=4.0"):
         ActionConfig.from_dict({"rbm_memory_gain": 4.0, "gate_bias": -9.0})

@@ -82,6 +82,12 @@ def test_bad_and_missing_files_name_the_file(tmp_path):
         mm.load_sequences(str(bad))
     with pytest.raises(FileNotFoundError, match="synth-mmnist"):
         mm.MovingMNISTDataset(str(tmp_path), "train")
+    np.save(bad, np.zeros((20, 2, 64, 64), np.uint8))  # the standard download: a test file alone
+    with pytest.raises(FileNotFoundError, match=r"synth-mmnist --out \S+ --test 0` \(it keeps your"):
+        mm.MovingMNISTDataset(str(tmp_path), "train")
+    (tmp_path / mm.TEST_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=r"or put the standard mnist_test_seq\.npy there"):
+        mm.MovingMNISTDataset(str(tmp_path), "test")
     with pytest.raises(ValueError, match="shorter than K\\+T=25"):
         np.save(bad, np.zeros((20, 2, 64, 64), np.uint8))
         mm.MovingMNISTDataset(str(tmp_path), "test", past=10, future=15)

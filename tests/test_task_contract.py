@@ -72,7 +72,7 @@ def test_bad_config_values_name_the_key_and_the_source():
         resolve_config("prediction", None, [("command line", {"rnn": "gru"})])
     with pytest.raises(ValueError, match="image_size: must be a positive multiple of 8"):
         resolve_config("prediction", None, [("command line", {"image_size": 30})])
-    with pytest.raises(ValueError, match=r"head_dropout: a dropout rate must be in \[0, 1\); received 1\.0"):
+    with pytest.raises(ValueError, match=r"`head_dropout` must be in \[0, 1\)\. Received: head_dropout=1\.0"):
         resolve_config("action", "small", [("command line", {"head_dropout": 1.0})])
     negative_hinge = r"`anticipation_weight` must be a number >= 0\. Received: anticipation_weight=-0\.5"
     with pytest.raises(ValueError, match=negative_hinge):

@@ -79,6 +79,14 @@ from deep_rnn_tf import validation as V  # noqa: E402
         (V.check_non_negative, ("w", float("nan")), r"w=nan"),
         (V.check_positive, ("lr", 0), r"lr=0"),
         (V.check_in_range, ("width", 2.0, 0.0, 1.0), r"\[0\.0, 1\.0\]. Received: width=2\.0"),
+        (
+            V.check_fraction,
+            ("train_fraction", 1.0),
+            r"`train_fraction` must be in \(0, 1\)\. Received: train_fraction=1",
+        ),
+        (V.check_fraction, ("share", 0), r"\(0, 1\)\. Received: share=0"),
+        (V.check_fraction, ("share", float("nan")), r"share=nan"),
+        (V.check_fraction, ("share", "0.5"), r"share='0\.5'"),
     ],
 )
 def test_validation_helpers_name_the_argument_and_value(check, args, pattern):
@@ -91,6 +99,9 @@ def test_validation_helpers_return_the_value():
     assert V.check_choice("c", None, (None, "batch")) is None
     assert V.check_non_negative("w", 0) == 0.0
     assert V.check_probability("p", 1) == 1.0
+    assert V.check_fraction("val_fraction", 0, include_zero=True) == 0.0
+    with pytest.raises(ValueError, match=r"\[0, 1\)\. Received: val_fraction=1"):
+        V.check_fraction("val_fraction", 1, include_zero=True)
 
 
 def test_validation_imports_nothing_of_the_package():

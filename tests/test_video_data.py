@@ -113,9 +113,16 @@ def test_dataset_json_sets_the_split_and_name(folder, tmp_path):
     data = videos.open_video_data(str(other), "test", image_size=16, past=3, future=2)
     assert data.kind == "folder" and data.name == "my clips"
     assert [(s.start, s.end) for s in data.segments] == [(20, 40)]
-    (other / "dataset.json").write_text(json.dumps({"split": "sideways"}))
-    with pytest.raises(ValueError, match="split_mode"):
-        videos.open_video_data(str(other), "test", image_size=16, past=3, future=2)
+    for bad, says in (
+        ({"split": "sideways"}, "`split` must be one of"),
+        ({"train_fraction": 1.5}, r"`train_fraction` must be in \(0, 1\)\. Received: train_fraction=1\.5"),
+        ({"train_fraction": "0.7"}, r"`train_fraction` .*Received: train_fraction='0\.7'"),
+        ({"color": "yes"}, "`color` must be true or false"),
+        ({"train_list": ""}, "`train_list` must be a non-empty string"),
+    ):
+        (other / "dataset.json").write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=r"clips[/\\]dataset\.json: " + says):  # the file to mend, named
+            videos.open_video_data(str(other), "test", image_size=16, past=3, future=2)
 
 
 def test_missing_data_says_which_command_makes_one(tmp_path):

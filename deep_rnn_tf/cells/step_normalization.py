@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from deep_rnn_tf.validation import check_positive, check_positive_int
+from deep_rnn_tf.validation import check_fraction, check_positive, check_positive_int
 
 
 class StepwiseBatchNormalization(keras.layers.Layer):
@@ -55,9 +55,8 @@ class StepwiseBatchNormalization(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.steps = check_positive_int("steps", steps)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1); received momentum={momentum!r}")
-        self.momentum, self.epsilon = float(momentum), check_positive("epsilon", epsilon)
+        self.momentum = check_fraction("momentum", momentum, include_zero=True)
+        self.epsilon = check_positive("epsilon", epsilon)
         self.beta_initializer = keras.initializers.get(beta_initializer)
 
     def build(self, input_shape):

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from deep_rnn_tf.data.kth import Segment
+from deep_rnn_tf.validation import check_fraction
 
 # A validation tail holds at least this many distinct window starts (so its loss is not one window's).
 MIN_VALIDATION_STARTS = 4
@@ -86,8 +87,7 @@ def split_segments_by_count(
 
 
 def _check_fraction(fraction: float) -> None:
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1); received val_fraction={fraction!r}")
+    check_fraction("val_fraction", fraction, include_zero=True)
 
 
 def _stable_rank(key: str, seed: int) -> int:

@@ -50,10 +50,7 @@ def load_sequences(path: str, mmap: bool = True) -> np.ndarray:
         (20, 10000, 64, 64)
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{path}: no Moving MNIST file; make one with `deep-rnn data synth-mmnist --out "
-            f"{os.path.dirname(path) or '.'}` (or put the standard mnist_test_seq.npy there)"
-        )
+        raise FileNotFoundError(f"{path}: no Moving MNIST file; {_how_to_make(path)}")
     try:
         array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -63,6 +60,19 @@ def load_sequences(path: str, mmap: bool = True) -> np.ndarray:
             f"{path}: expected uint8 [time, sequences, height, width]; got {array.dtype} {array.shape}"
         )
     return array
+
+
+def _how_to_make(path: str) -> str:
+    """The command that writes the missing file; the standard download holds only the test file."""
+    folder = os.path.dirname(path) or "."
+    if os.path.basename(path) == TRAIN_FILE and os.path.isfile(os.path.join(folder, TEST_FILE)):
+        return (
+            "make the training sequences beside the test file with "
+            f"`deep-rnn data synth-mmnist --out {folder} --test 0` (it keeps your {TEST_FILE})"
+        )
+    return (
+        f"make one with `deep-rnn data synth-mmnist --out {folder}` (or put the standard {TEST_FILE} there)"
+    )
 
 
 def read_idx(path: str) -> np.ndarray:

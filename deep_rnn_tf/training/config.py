@@ -20,6 +20,8 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
+from deep_rnn_tf.validation import check_fraction
+
 C = TypeVar("C", bound="TaskConfig")
 
 # Fields the runner derives from the strategy when it writes config.json; never compared on resume (another
@@ -163,8 +165,7 @@ class TaskConfig:
         for name in ("epochs", "batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1; received {getattr(self, name)!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: must be in [0, 1); received {self.val_fraction!r}")
+        check_fraction("val_fraction", self.val_fraction, include_zero=True)
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError(
                 "steps_per_epoch: must be >= 1 (or null: the whole training set); "

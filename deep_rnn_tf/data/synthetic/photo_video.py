@@ -40,6 +40,7 @@ from tqdm import tqdm
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.kth import ACTIONS
 from deep_rnn_tf.data.video_io import write_video
+from deep_rnn_tf.validation import check_fraction
 
 # Photographs shipped inside the scikit-image wheel (skimage/data/), usable as scenes and object textures.
 SCENE_PHOTOS = (
@@ -487,9 +488,7 @@ def time_split(num_frames: int, train_fraction: float) -> int:
         >>> time_split(300, 0.7)
         210
     """
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be in (0, 1); received train_fraction={train_fraction!r}")
-    return int(round(train_fraction * num_frames))
+    return int(round(check_fraction("train_fraction", train_fraction) * num_frames))
 
 
 def clip_name(index: int, layout: str) -> str:

@@ -15,6 +15,8 @@ from deep_rnn_tf.training.config import Preset, TaskConfig
 from deep_rnn_tf.validation import (
     Normalization,
     RBMMerges,
+    check_fraction,
+    check_in_range,
     check_memory_gate,
     check_non_negative,
     check_non_negative_int,
@@ -150,20 +152,15 @@ class ActionConfig(TaskConfig):
 
     def check(self) -> None:
         super().check()
-        if not 0.0 <= self.overlap_rate < 1.0:
-            raise ValueError(f"overlap_rate: must be in [0, 1); received {self.overlap_rate!r}")
+        check_fraction("overlap_rate", self.overlap_rate, include_zero=True)
         for name in ("dropout", "head_dropout"):
-            rate = getattr(self, name)
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"{name}: a dropout rate must be in [0, 1); received {rate!r}")
+            check_fraction(name, getattr(self, name), include_zero=True)
         if self.backbone_stride not in TINY_STRIDES:
             raise ValueError(
                 f"backbone_stride: must be one of {TINY_STRIDES}; received {self.backbone_stride!r}"
             )
-        if not -10.0 <= self.gate_bias <= 10.0:
-            raise ValueError(f"gate_bias: must be in [-10, 10]; received {self.gate_bias!r}")
-        if not 0.0 <= self.rbm_memory_gain <= 20.0:
-            raise ValueError(f"rbm_memory_gain: must be in [0, 20]; received {self.rbm_memory_gain!r}")
+        check_in_range("gate_bias", self.gate_bias, -10.0, 10.0)
+        check_in_range("rbm_memory_gain", self.rbm_memory_gain, 0.0, 20.0)
         check_memory_gate(self.gate_bias, self.rbm_memory_gain)
         check_non_negative("frame_loss", self.frame_loss)
         check_non_negative("anticipation_weight", self.anticipation_weight)

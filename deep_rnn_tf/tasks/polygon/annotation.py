@@ -46,6 +46,7 @@ from deep_rnn_tf.data.polygon_graph import (
     tokens_to_crop_points_tf,
 )
 from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, EOS_TOKEN, EVAL_CONTEXT, GRID_SIZE, VOCAB_SIZE
+from deep_rnn_tf.validation import check_fraction
 
 MAX_BEAM_WIDTH = 5
 MIN_BOX_SIDE = 4.0
@@ -95,10 +96,8 @@ class PolygonAnnotator(tf.Module):
                     f"PolygonAnnotator needs a PolygonRNN; received {type(model).__name__} "
                     f"without {attribute!r}"
                 )
-        if not 0 <= context < 1:
-            raise ValueError(f"context must be in [0, 1); received context={context!r}")
         self.model = model
-        self.context = float(context)
+        self.context = check_fraction("context", context, include_zero=True)
 
     # ------------------------------------------------------------------------------------- signatures
     def annotate(self, image: tf.Tensor, box: tf.Tensor, beam_width: Any = 1) -> dict[str, tf.Tensor]:

@@ -10,7 +10,14 @@ import dataclasses
 from typing import Literal
 
 from deep_rnn_tf.training.config import Preset, TaskConfig
-from deep_rnn_tf.validation import MAX_RBM_LEAK, Normalization, RBMMerge, RBMMerges, check_in_range
+from deep_rnn_tf.validation import (
+    MAX_RBM_LEAK,
+    Normalization,
+    RBMMerge,
+    RBMMerges,
+    check_fraction,
+    check_in_range,
+)
 
 # Bounds shared by the config and `MCNet` (one value, one range): a dropout of 1 would leave no sequence
 # with residuals; a kernel gain of 0 would start every RBM input kernel at zero.
@@ -240,8 +247,8 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
         if self.past < 2:
             raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
-        if self.train_fraction is not None and not 0.0 < self.train_fraction < 1.0:
-            raise ValueError(f"train_fraction: must be in (0, 1); received {self.train_fraction!r}")
+        if self.train_fraction is not None:
+            check_fraction("train_fraction", self.train_fraction)
         if self.predict_flow and not self.predict_change:
             raise ValueError("predict_flow: the flow is part of the change head; add --predict-change")
         if self.flow_prior is not None and not self.predict_change:
@@ -255,8 +262,7 @@ class PredictionConfig(TaskConfig):
         if self.pixel_loss == "bce" and self.predict_change:
             raise ValueError("pixel_loss: 'bce' needs the frame head; add --no-predict-change")
         check_in_range("max_zoom", self.max_zoom, *MAX_ZOOM_RANGE)
-        if not 0.0 < self.mix_fraction < 1.0:
-            raise ValueError(f"mix_fraction: must be in (0, 1); received {self.mix_fraction!r}")
+        check_fraction("mix_fraction", self.mix_fraction)
         check_in_range("motion_residual_dropout", self.motion_residual_dropout, 0.0, MAX_RESIDUAL_DROPOUT)
         if self.rbm_kernel_gain is not None:
             check_in_range("rbm_kernel_gain", self.rbm_kernel_gain, *RBM_KERNEL_GAIN_RANGE)
