@@ -415,6 +415,19 @@ def test_empty_class_folder_is_named_and_not_a_class(tmp_path, caplog):
     assert "empty_class" in caplog.text and "not classes" in caplog.text
 
 
+def test_a_test_split_that_does_not_read_is_named_not_taken_for_absent(tmp_path):
+    from deep_rnn_tf.data.frames import FrameDataError
+    from deep_rnn_tf.tasks.action.task import ActionTask
+
+    _frame_folder(tmp_path, "train", "a", "v1")
+    _frame_folder(tmp_path, "train", "b", "v2")
+    config = {"data": str(tmp_path), "test_data": None, "class_index": None, "data_root": None}
+    assert ActionTask()._test_split(config) is None  # no test folder: nothing to evaluate, said by the caller
+    _frame_folder(tmp_path, "test", "new_class", "v3")
+    with pytest.raises(FrameDataError, match=r"test[/\\]new_class: class folder 'new_class' is not in"):
+        ActionTask()._test_split(config)
+
+
 def test_truncated_tfrecord_shard_is_named(tmp_path):
     from deep_rnn_tf.data import polygons as P
     from deep_rnn_tf.data.tfrecord_check import TFRecordError

@@ -32,6 +32,7 @@ import tensorflow as tf
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
 from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.frames import (
+    SPLIT_FOLDERS,
     ActionSplit,
     ClipAugmentation,
     FrameDataError,
@@ -224,12 +225,15 @@ class ActionTask(Task):
         return self._split(config, "train").class_names
 
     def _test_split(self, config: ActionConfig) -> ActionSplit | None:
-        try:
-            split = self._split(config, "test")
-        except FrameDataError:
-            if config.get("test_data"):
-                raise
+        """The test videos; None only when there are none to find (a test split that exists but does
+        not read raises, naming its file, rather than reading as absent)."""
+        source = config["data"]
+        if not config.get("test_data") and (
+            os.path.isfile(source)
+            or not any(os.path.isdir(os.path.join(source, name)) for name in SPLIT_FOLDERS["test"])
+        ):
             return None
+        split = self._split(config, "test")
         names = self.class_names(config)
         if split.class_names != names and len(split.class_names) > len(names):
             raise FrameDataError(f"{split.source}: its classes differ from the training classes")
