@@ -459,6 +459,35 @@ def _serving_request(body: Any, path: str) -> dict[str, Any]:
     )
 
 
+def _read_predict_inputs(items: list[str], spec: dict) -> tuple[dict[str, Any], set[str], dict[str, str]]:
+    """The `--input [NAME=]FILE` arrays by input name, the names read from JSON (no dtypes there: cast to the
+    signature's, as TF Serving does) and the file each name came from (for messages)."""
+    inputs: dict[str, Any] = {}
+    from_json: set[str] = set()
+    sources: dict[str, str] = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep:
+            name, file = "", item
+        value = _load_input_file(file)
+        if isinstance(value, dict):
+            read = value
+        elif name:
+            read = {name: value}
+        elif len(spec) == 1:
+            read = {next(iter(spec)): value}
+        else:
+            raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
+        twice = sorted(set(read) & set(inputs))
+        if twice:
+            raise ValueError(f"--input {file}: input {twice[0]!r} is also given by {sources[twice[0]]}")
+        inputs.update(read)
+        sources.update(dict.fromkeys(read, file))
+        if file.endswith(".json"):
+            from_json |= set(read)
+    return inputs, from_json, sources
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     _setup_logging(False, args.debug)
     import_tensorflow(args.debug)
@@ -476,25 +505,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     path = resolve_export(args.model)
     loaded, serve = load_signature(path)
     spec, _ = signature_spec(serve)
-    inputs: dict[str, Any] = {}
-    from_json: set[str] = set()  # JSON has no dtypes: its numbers are cast to the signature's (TF Serving)
-    for item in args.input:
-        name, sep, file = item.partition("=")
-        if not sep:
-            name, file = "", item
-        value = _load_input_file(file)
-        before = set(inputs)
-        if isinstance(value, dict):
-            inputs.update(value)
-        elif name:
-            inputs[name] = value
-        elif len(spec) == 1:
-            inputs[next(iter(spec))] = value
-        else:
-            raise ValueError(f"--input {item}: name the input (NAME=FILE); the export takes {sorted(spec)}")
-        if file.endswith(".json"):
-            from_json |= set(inputs) - before
-    inputs = coerce_inputs(inputs, spec, where="--input: ", untyped=from_json)
+    inputs, from_json, sources = _read_predict_inputs(args.input, spec)
+    inputs = coerce_inputs(inputs, spec, where="--input: ", untyped=from_json, sources=sources)
     outputs = {k: storable_array(v.numpy()) for k, v in serve(**inputs).items()}
     del loaded
     summary = {

@@ -221,7 +221,8 @@ def test_demo_train_test_export_predict(tmp_path, capsys):
     status, _, err = _run(capsys, "predict", "--model", str(version), "--input", str(wrong))
     assert (
         status == 1
-        and "input 'frames' has shape [1, 8, 12, 16, 1]; the export expects [None, 8, 16, 16, 1]" in err
+        and f"'frames' from {wrong} has shape [1, 8, 12, 16, 1]; the export expects [None, 8, 16, 16, 1]"
+        in err
     )
 
 

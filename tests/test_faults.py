@@ -326,7 +326,27 @@ def test_predict_with_ragged_json_names_the_file(tmp_path, capsys):
     np.save(empty, np.zeros((0, 3), np.float32))
     status = cli.main(["predict", "--model", str(tmp_path / "toy"), "--input", str(empty)])
     err = capsys.readouterr().err.strip()
-    assert status == 1 and "input 'x' is an empty batch" in err, err
+    assert status == 1 and f"input 'x' from {empty} is an empty batch" in err, err
+
+
+def test_predict_names_the_file_of_an_input_that_does_not_fit(tmp_path, capsys):
+    export_for_serving(_tiny_serving_model(), tmp_path, "toy", example_inputs=np.ones((1, 3), "f"))
+    model = str(tmp_path / "toy")
+    cases = {
+        "wide.npy": (np.ones((1, 4), "f"), "input 'x' from {path} has shape [1, 4]; the export expects"),
+        "ints.npy": (np.ones((1, 3), "i4"), "input 'x' from {path} has dtype int32"),
+        "named.npz": ({"y": np.ones((1, 3), "f")}, "inputs ['y'] (from {path}) do not match"),
+    }
+    for name, (array, says) in cases.items():
+        path = tmp_path / name
+        np.savez(path, **array) if isinstance(array, dict) else np.save(path, array)
+        assert cli.main(["predict", "--model", model, "--input", str(path)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and says.format(path=path) in err, err
+    good = tmp_path / "good.npy"
+    np.save(good, np.ones((1, 3), "f"))
+    assert cli.main(["predict", "--model", model, "--input", str(good), "--input", f"x={good}"]) == 1
+    assert f"--input {good}: input 'x' is also given by {good}" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------------------- data

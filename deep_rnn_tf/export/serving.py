@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,6 +149,7 @@ def coerce_inputs(
     spec: dict[str, tuple[str, list]],
     where: str = "",
     untyped: frozenset[str] | set[str] = frozenset(),
+    sources: Mapping[str, str] | None = None,
 ) -> dict:
     """Checks named arrays against a signature's input spec and casts where it is safe.
 
@@ -161,6 +163,7 @@ def coerce_inputs(
         spec: the signature's input spec (see :func:`signature_spec`).
         where: prefix of error messages (e.g. ``--input: ``).
         untyped: names whose arrays came from JSON.
+        sources: name -> the file it was read from, named in the messages (several files may feed one call).
 
     Raises:
         ValueError: a missing or unknown name, wrong rank/size, an empty batch, or a dtype that would need
@@ -170,33 +173,35 @@ def coerce_inputs(
         >>> coerce_inputs({"x": np.zeros((1, 2))}, {"x": ("float32", [None, 2])})["x"].dtype
         dtype('float32')
     """
+    sources = sources or {}
     missing, unknown = sorted(set(spec) - set(inputs)), sorted(set(inputs) - set(spec))
     if missing or unknown:
-        raise ValueError(f"{where}inputs {sorted(inputs)} do not match the signature's {sorted(spec)}")
+        files = sorted({sources[name] for name in inputs if name in sources})
+        origin = f" (from {', '.join(files)})" if files else ""
+        raise ValueError(
+            f"{where}inputs {sorted(inputs)}{origin} do not match the signature's {sorted(spec)}"
+        )
     coerced = {}
     for name, value in inputs.items():
+        what = f"{where}input {name!r}" + (f" from {sources[name]}" if name in sources else "")
         dtype, shape = spec[name]
         value = np.asarray(value)
         fits = len(value.shape) == len(shape) and all(
             want is None or want == got for want, got in zip(shape, value.shape, strict=True)
         )
         if not fits:
-            raise ValueError(
-                f"{where}input {name!r} has shape {list(value.shape)}; the export expects {shape}"
-            )
+            raise ValueError(f"{what} has shape {list(value.shape)}; the export expects {shape}")
         if value.shape and value.shape[0] == 0:
-            raise ValueError(
-                f"{where}input {name!r} is an empty batch (shape {list(value.shape)}); give >= 1"
-            )
+            raise ValueError(f"{what} is an empty batch (shape {list(value.shape)}); give >= 1")
         if value.dtype != np.dtype(dtype):
-            value = _cast_input(name, value, np.dtype(dtype), name in untyped, where)
+            value = _cast_input(what, value, np.dtype(dtype), name in untyped)
         coerced[name] = value
     return coerced
 
 
-def _cast_input(name: str, value: np.ndarray, expected: np.dtype, untyped: bool, where: str) -> np.ndarray:
-    """The cast rules of :func:`coerce_inputs` for one input whose dtype differs from the signature's."""
-    what = f"{where}input {name!r}"
+def _cast_input(what: str, value: np.ndarray, expected: np.dtype, untyped: bool) -> np.ndarray:
+    """The cast rules of :func:`coerce_inputs` for one input (`what`, as messages name it) whose dtype
+    differs from the signature's."""
     if expected.kind == "f" and (value.dtype.kind == "f" or (untyped and value.dtype.kind in "iub")):
         return value.astype(expected)
     if expected.kind in "iu" and value.dtype.kind in "iub":
