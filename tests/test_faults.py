@@ -225,6 +225,7 @@ def _must_not_run(*args, **kwargs):
         (["demo", "--lr", "-1"], "lr: must be a finite number > 0; received -1.0"),
         (["demo", "--lr", "nan"], "lr: must be a finite number > 0; received nan"),
         (["prediction", "--image-size", "60"], "image_size: must be a positive multiple of 8; received 60"),
+        (["demo", "--seed", "-1"], "seed: must be in [0, 2**32 - 1]; received -1"),
     ],
 )  # fmt: skip
 def test_bad_flags_are_rejected_before_the_strategy_is_set_up(argv, message, tmp_path, capsys, monkeypatch):
