@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,6 +251,26 @@ def test_mix_data_joins_training_batches_only_at_its_share(synth_dir, tmp_path):
         mixed.replace(mix_fraction=1.0).check()
     with pytest.raises(FileNotFoundError, match="--mix-data: .*nowhere: data directory does not exist"):
         task.datasets(mixed.replace(mix_data=str(tmp_path / "nowhere")), 8)
+
+
+def test_a_test_list_that_shares_training_frames_is_warned_of(synth_dir, tmp_path, caplog):
+    from deep_rnn_tf.tasks.prediction.task import PredictionTask
+    from tests.presets import tiny_config
+
+    assert kth.shared_frames([kth.Segment("v", 0, 420)], [kth.Segment("v", 420, 600)]) == []  # half-open
+    assert kth.shared_frames([kth.Segment("v", 0, 1 << 30)], [kth.Segment("v", 0, 1 << 30)]) == ["v 0-end"]
+    task, config = PredictionTask(), tiny_config("prediction", data_dir=synth_dir)
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        task._warn_of_shared_frames(config, task._data(config, "test", 2))
+    assert "also training frames" not in caplog.text  # the generator's lists: other persons
+    leaky = tmp_path / "leaky.txt"  # a hand-written test list that names a training segment
+    first_train_line = Path(synth_dir, "train_data_list.txt").read_text().splitlines()[0] + "\n"
+    leaky.write_text(first_train_line)
+    config = config.replace(test_list=str(leaky))
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        task._warn_of_shared_frames(config, task._data(config, "test", 2))
+    video = first_train_line.split()[0]
+    assert "leaky.txt: 1 test range(s) are also training frames" in caplog.text and video in caplog.text
 
 
 def test_write_video_roundtrip_for_generator_frames(tmp_path):

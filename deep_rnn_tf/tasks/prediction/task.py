@@ -20,7 +20,7 @@ from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
 from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
-from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
+from deep_rnn_tf.data.kth import KTHDataset, shared_frames, to_unit_range
 from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
 from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.evaluation.driver import gather
@@ -342,6 +342,7 @@ class PredictionTask(Task):
         config = self.config(config)
         steps = config.test_future
         data = self._data(config, "test", steps)
+        self._warn_of_shared_frames(config, data)
         windows = data.test_windows()[: config.max_test_windows or None]
         if not windows:
             raise ValueError(f"{data.list_file}: no test window of K+T={data.length} frames")
@@ -406,6 +407,27 @@ class PredictionTask(Task):
             config, data, windows, arrays, names, quantitative, images, f"gain {gain:g}, damping {damping:g}"
         )
         return {**summary, "flow_extrapolation/gain": gain, "flow_extrapolation/damping": damping}
+
+    def _warn_of_shared_frames(self, config: PredictionConfig, test: KTHDataset) -> None:
+        """Warns when the test list scores frames the training list trains on (lists written by hand).
+
+        Only lists can share: a time split is disjoint by construction, and Moving MNIST's splits are two
+        files whose sequence names say nothing of sharing. Without a readable training list there is
+        nothing to compare (a folder may hold a test list alone)."""
+        if test.kind == "moving_mnist" or getattr(test, "split_mode", "list") == "time":
+            return
+        try:
+            train = self._data(config, "train", config.future)
+        except (FileNotFoundError, ValueError):
+            return
+        shared = shared_frames(train.segments, test.segments)
+        if shared:
+            logger.warning(
+                "%s: %d test range(s) are also training frames, so their scores are not held out: %s",
+                test.list_file,
+                len(shared),
+                ", ".join(shared[:10]) + (" ..." if len(shared) > 10 else ""),
+            )
 
     def _write_tables(
         self, config, data, windows, arrays, names, quantitative, images, flow_setting: str
