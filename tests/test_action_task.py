@@ -108,6 +108,23 @@ def test_multi_clip_test_and_list_file_layout(trained, synth):
     assert data["protocol"] == "2 x 4 frames" and data["num_videos"] == 10
 
 
+def test_a_test_list_naming_training_videos_is_warned_of(synth, caplog):
+    import logging
+
+    from deep_rnn_tf.tasks.action.task import ActionTask
+
+    task = ActionTask()
+    config = resolve_config("action", "small", [("test", {"data": synth})])
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        task._warn_of_shared_videos(config, task._split(config, "test"))
+    assert "also training data" not in caplog.text  # train/ and test/ folders: other videos
+    train_list = os.path.join(synth, "train_list.txt")  # the same videos as train/, listed
+    leaky = resolve_config("action", "small", [("test", {"data": synth, "test_data": train_list})])
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        task._warn_of_shared_videos(leaky, task._split(leaky, "test"))
+    assert f"{train_list}: 20 test item(s) are also training data" in caplog.text
+
+
 def test_export_serves_class_names_without_the_package(trained, tmp_path):
     export_dir = str(tmp_path / "saved_models")
     assert cli.main(["export", "action", "--run-dir", trained, "--export-dir", export_dir, "--quiet"]) == 0

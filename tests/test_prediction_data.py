@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_rnn_tf.data import kth
+from deep_rnn_tf.data import holdout, kth
 from deep_rnn_tf.data.synthetic import kth as synth
 from deep_rnn_tf.data.video_io import VideoReadError, write_video
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
@@ -257,12 +257,13 @@ def test_a_test_list_that_shares_training_frames_is_warned_of(synth_dir, tmp_pat
     from deep_rnn_tf.tasks.prediction.task import PredictionTask
     from tests.presets import tiny_config
 
-    assert kth.shared_frames([kth.Segment("v", 0, 420)], [kth.Segment("v", 420, 600)]) == []  # half-open
-    assert kth.shared_frames([kth.Segment("v", 0, 1 << 30)], [kth.Segment("v", 0, 1 << 30)]) == ["v 0-end"]
+    whole = kth.Segment("v", 0, 1 << 30)  # a video named in both lists of a folder
+    assert holdout.shared_frames([kth.Segment("v", 0, 420)], [kth.Segment("v", 420, 600)]) == []  # half-open
+    assert holdout.shared_frames([whole], [whole]) == ["v 0-end"]
     task, config = PredictionTask(), tiny_config("prediction", data_dir=synth_dir)
     with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
         task._warn_of_shared_frames(config, task._data(config, "test", 2))
-    assert "also training frames" not in caplog.text  # the generator's lists: other persons
+    assert "also training data" not in caplog.text  # the generator's lists: other persons
     leaky = tmp_path / "leaky.txt"  # a hand-written test list that names a training segment
     first_train_line = Path(synth_dir, "train_data_list.txt").read_text().splitlines()[0] + "\n"
     leaky.write_text(first_train_line)
@@ -270,7 +271,7 @@ def test_a_test_list_that_shares_training_frames_is_warned_of(synth_dir, tmp_pat
     with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
         task._warn_of_shared_frames(config, task._data(config, "test", 2))
     video = first_train_line.split()[0]
-    assert "leaky.txt: 1 test range(s) are also training frames" in caplog.text and video in caplog.text
+    assert "leaky.txt: 1 test item(s) are also training data" in caplog.text and video in caplog.text
 
 
 def test_write_video_roundtrip_for_generator_frames(tmp_path):

@@ -5,11 +5,14 @@ a video group, a source image) so that nothing of a validation group is ever tra
 
 The test list is never touched while training; validation windows come from the end of each training
 segment, the way a time-split test set comes from the end of each clip, and never overlap the training
-windows (the training part of a segment ends where its validation tail starts).
+windows (the training part of a segment ends where its validation tail starts). The other way round,
+`deep-rnn test` warns when a test list shares items with the training list (`shared_frames`,
+`warn_of_shared_test_data`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import zlib
@@ -18,6 +21,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from deep_rnn_tf.data.kth import Segment
 from deep_rnn_tf.validation import check_fraction
+
+logger = logging.getLogger(__name__)
 
 # A validation tail holds at least this many distinct window starts (so its loss is not one window's).
 MIN_VALIDATION_STARTS = 4
@@ -140,3 +145,37 @@ def video_group(name: str) -> str:
         ('v_ApplyEyeMakeup_g08', 'move_left_003')
     """
     return _CLIP_SUFFIX.sub("", name)
+
+
+def shared_frames(train: Sequence[Segment], test: Sequence[Segment]) -> list[str]:
+    """Frame ranges that a test segment shares with a training segment of the same video (a leak).
+
+    Segments are read half-open, [start, end), as the samplers read them (`train_start_range`,
+    `test_window_starts`), so the MCnet lists' "0 420" and "420 600" share nothing.
+
+    Example:
+        >>> shared_frames([Segment("clip", 0, 420)], [Segment("clip", 400, 600), Segment("o", 0, 9)])
+        ['clip 400-420']
+    """
+    by_video: dict[str, list[Segment]] = {}
+    for segment in train:
+        by_video.setdefault(segment.video, []).append(segment)
+    shared = []
+    for segment in test:
+        for seen in by_video.get(segment.video, []):
+            low, high = max(seen.start, segment.start), min(seen.end, segment.end)
+            if low < high:
+                shared.append(f"{segment.video} {low}-{high if high < 1 << 30 else 'end'}")
+    return shared
+
+
+def warn_of_shared_test_data(source: str, shared: Sequence[str]) -> None:
+    """Logs, naming `source` (the test list or folder) and the first items, that the test scores data the
+    training list also holds: such scores are not held out. Nothing when `shared` is empty."""
+    if shared:
+        logger.warning(
+            "%s: %d test item(s) are also training data, so their scores are not held out: %s",
+            source,
+            len(shared),
+            ", ".join(shared[:10]) + (" ..." if len(shared) > 10 else ""),
+        )

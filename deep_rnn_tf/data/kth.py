@@ -256,28 +256,6 @@ def test_window_starts(segment: Segment, num_frames: int, past: int, future: int
     return [j for j in starts if j + past + future <= num_frames]
 
 
-def shared_frames(train: Sequence[Segment], test: Sequence[Segment]) -> list[str]:
-    """Frame ranges that a test segment shares with a training segment of the same video (a leak).
-
-    Segments are read half-open, [start, end), as the samplers read them (`train_start_range`,
-    `test_window_starts`), so the MCnet lists' "0 420" and "420 600" share nothing.
-
-    Example:
-        >>> shared_frames([Segment("clip", 0, 420)], [Segment("clip", 400, 600), Segment("other", 0, 9)])
-        ['clip 400-420']
-    """
-    by_video: dict[str, list[Segment]] = {}
-    for segment in train:
-        by_video.setdefault(segment.video, []).append(segment)
-    shared = []
-    for segment in test:
-        for seen in by_video.get(segment.video, []):
-            low, high = max(seen.start, segment.start), min(seen.end, segment.end)
-            if low < high:
-                shared.append(f"{segment.video} {low}-{high if high < 1 << 30 else 'end'}")
-    return shared
-
-
 class KTHDataset:
     """The KTH video-prediction data: segment list + videos -> training samples and MCnet test windows.
 

@@ -44,7 +44,7 @@ from deep_rnn_tf.data.frames import (
     segment_frame_indices,
     uniform_frame_indices,
 )
-from deep_rnn_tf.data.holdout import split_groups, video_group
+from deep_rnn_tf.data.holdout import split_groups, video_group, warn_of_shared_test_data
 from deep_rnn_tf.evaluation.classification import (
     PER_CLASS_FIELDS,
     classification_report,
@@ -239,6 +239,13 @@ class ActionTask(Task):
             raise FrameDataError(f"{split.source}: its classes differ from the training classes")
         return split
 
+    def _warn_of_shared_videos(self, config: ActionConfig, test: ActionSplit) -> None:
+        """Warns when a test video's frame folder is also a training video's (two list files that name the
+        same folders): its score is not held out."""
+        trained = {os.path.realpath(item.frame_dir) for item in self._split(config, "train").items}
+        shared = [item.frame_dir for item in test.items if os.path.realpath(item.frame_dir) in trained]
+        warn_of_shared_test_data(test.source, shared)
+
     def train_and_validation(self, config: ActionConfig) -> tuple[ActionSplit, ActionSplit | None]:
         """The training videos and the validation videos carved from them (never the test split).
 
@@ -365,6 +372,7 @@ class ActionTask(Task):
         test = self._test_split(config)
         if test is None:
             raise FrameDataError(f"{config.data}: no test split to evaluate (set --test-data)")
+        self._warn_of_shared_videos(config, test)
         names = self.class_names(config)
         frames, clips, observe = config.test_frames, config.test_clips, config.observe
         frame_logits, labels = _predict_frame_logits(model, test, test_sampler(config), config, "test")

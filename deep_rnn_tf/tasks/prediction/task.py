@@ -19,8 +19,13 @@ import tensorflow as tf
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
 from deep_rnn_tf.cells.rbm import MERGES as RBM_MERGES
 from deep_rnn_tf.cells.rbm import parse_merges
-from deep_rnn_tf.data.holdout import split_segments_by_count, split_segments_by_time
-from deep_rnn_tf.data.kth import KTHDataset, shared_frames, to_unit_range
+from deep_rnn_tf.data.holdout import (
+    shared_frames,
+    split_segments_by_count,
+    split_segments_by_time,
+    warn_of_shared_test_data,
+)
+from deep_rnn_tf.data.kth import KTHDataset, to_unit_range
 from deep_rnn_tf.data.videos import DATASET_KINDS, open_video_data
 from deep_rnn_tf.evaluation import video
 from deep_rnn_tf.evaluation.driver import gather
@@ -420,14 +425,7 @@ class PredictionTask(Task):
             train = self._data(config, "train", config.future)
         except (FileNotFoundError, ValueError):
             return
-        shared = shared_frames(train.segments, test.segments)
-        if shared:
-            logger.warning(
-                "%s: %d test range(s) are also training frames, so their scores are not held out: %s",
-                test.list_file,
-                len(shared),
-                ", ".join(shared[:10]) + (" ..." if len(shared) > 10 else ""),
-            )
+        warn_of_shared_test_data(test.list_file, shared_frames(train.segments, test.segments))
 
     def _write_tables(
         self, config, data, windows, arrays, names, quantitative, images, flow_setting: str
