@@ -119,6 +119,14 @@ def test_crops_skip_bad_files_and_count_drops(tmp_path, capsys):
     assert any(missing_image in message for message in manifest["errors"])
     assert broken in capsys.readouterr().err
     assert P.read_manifest(out, "val") == manifest
+    path = os.path.join(out, "val", "manifest.json")
+    for edit, says in (
+        ({**manifest, "grid_size": 14}, r"crops made with \{'grid_size': 14\}; this package reads"),
+        ({"num_instances": 1}, r"not a crop manifest \(no 'shards' list\)"),
+    ):
+        _write_json(path, json.dumps(edit))
+        with pytest.raises(ValueError, match=r"manifest\.json: " + says):
+            P.read_manifest(out, "val")
 
 
 # ---------------------------------------------------------------------------------------- grid sequences

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, CropMeta
+from deep_rnn_tf.data.polygons.geometry import CROP_SIZE, GRID_SIZE, CropMeta
 from deep_rnn_tf.data.tfrecord_check import TFRecordError, count_tfrecords
 from deep_rnn_tf.validation import check_positive_int
 
@@ -91,13 +91,28 @@ def read_manifest(directory: str | os.PathLike, split: str) -> dict:
     path = os.path.join(os.fspath(directory), split, MANIFEST_NAME)
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            manifest = json.load(handle)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f"{path}: no crop manifest; create it with `deep-rnn data polygon-crops`"
         ) from error
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid json ({error})") from error
+    _check_manifest(path, manifest)
+    return manifest
+
+
+def _check_manifest(path: str, manifest: object) -> None:
+    """The manifest lists its shards, and its crops are on the grid and at the size this package reads."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
+        raise ValueError(f"{path}: not a crop manifest (no 'shards' list); re-run polygon-crops")
+    made = {key: manifest.get(key) for key in ("grid_size", "crop_size")}
+    expected = {"grid_size": GRID_SIZE, "crop_size": CROP_SIZE}
+    mismatched = {key: value for key, value in made.items() if value is not None and value != expected[key]}
+    if mismatched:
+        raise ValueError(
+            f"{path}: crops made with {mismatched}; this package reads {expected}; re-run polygon-crops"
+        )
 
 
 def shard_files(directory: str | os.PathLike, split: str) -> list[str]:
