@@ -276,6 +276,16 @@ def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, c
     assert "0 extracted, 2 already complete, 1 failed" in capsys.readouterr().out
     assert os.path.getmtime(walk[0]) == stamp
     assert extract_frames_main([str(tmp_path / "nowhere"), str(out)]) == 1
+    for flags, says in (
+        (["--short-side", "0"], "`--short-side` must be a positive integer. Received: --short-side=0"),
+        (["--size", "0", "10"], "`--size WIDTH` must be a positive integer"),
+        (["--quality", "150"], "`--quality` must be in [0, 100]. Received: --quality=150"),
+        (["--workers", "0"], "`--workers` must be a positive integer"),
+    ):
+        with pytest.raises(SystemExit):  # before any video is read: these would fail or clamp every one
+            extract_frames_main([str(videos), str(tmp_path / "other"), *flags, "--quiet"])
+        assert says in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
 
 
 # ------------------------------------------------------------------------------------------- metrics

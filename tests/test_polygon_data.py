@@ -262,3 +262,6 @@ def test_shape_jitter_out_of_range_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         synth_cityscapes_main(["--out", str(tmp_path), "--shape-jitter", "0.9", "--quiet"])
     assert "--shape-jitter must be in [0, 0.5]; received 0.9" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        synth_cityscapes_main(["--out", str(tmp_path / "none"), "--train", "0", "--val", "0", "--quiet"])
+    assert "--train and --val are both 0: nothing to write" in capsys.readouterr().err

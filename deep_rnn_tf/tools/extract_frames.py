@@ -20,6 +20,7 @@ from tqdm import tqdm
 from deep_rnn_tf.atomic_io import write_text_atomic
 from deep_rnn_tf.data.frames.layouts import VIDEO_EXTENSIONS
 from deep_rnn_tf.data.video_io import VideoReadError, read_video, write_image
+from deep_rnn_tf.validation import check_in_range, check_positive_int
 
 
 def _resize_frame(frame: np.ndarray, short_side: int | None, size: tuple[int, int] | None) -> np.ndarray:
@@ -122,6 +123,10 @@ def extract_frames_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ext", nargs="+", default=list(VIDEO_EXTENSIONS), help="video extensions")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        _check_sizes(args)
+    except ValueError as error:
+        parser.error(str(error))
     if not os.path.isdir(args.videos_dir):
         print(f"error: {args.videos_dir}: videos directory does not exist", file=sys.stderr)
         return 1
@@ -150,6 +155,16 @@ def extract_frames_main(argv: list[str] | None = None) -> int:
         + (f" (listed in {os.path.join(args.out_dir, 'extract_failures.txt')})" if failures else "")
     )
     return 0 if extracted + done > 0 else 1
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    """Flag values that would fail every video (a zero size) or be clamped unseen (a quality of 150)."""
+    check_positive_int("--short-side", args.short_side)
+    if args.size:
+        check_positive_int("--size WIDTH", args.size[0])
+        check_positive_int("--size HEIGHT", args.size[1])
+    check_in_range("--quality", args.quality, 0, 100)
+    check_positive_int("--workers", args.workers)
 
 
 def _init_worker() -> None:

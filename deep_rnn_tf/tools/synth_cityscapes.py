@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("train", "val", "width", "height"):
         if getattr(args, name) < (64 if name in ("width", "height") else 0):
             parser.error(f"--{name} is too small: {getattr(args, name)}")
+    if args.train + args.val == 0:
+        parser.error("--train and --val are both 0: nothing to write")
     if not 0.0 <= args.shape_jitter <= 0.5:
         parser.error(f"--shape-jitter must be in [0, 0.5]; received {args.shape_jitter}")
     for offset, (split, count) in enumerate((("train", args.train), ("val", args.val))):
