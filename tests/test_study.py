@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -170,10 +171,11 @@ def test_bad_name_is_a_one_line_error_listing_the_names(capsys):
         (["polygon-depth", "--budget", "huge"], "--budget 'huge'"),
         (["polygon-depth", "--seeds", "0"], "--seeds must be >= 1"),
         (["polygon-depth", "--cells", "rbm-3"], "--cells rbm-3: polygon-depth has cells"),
+        (["polygon-depth", "--data-seed", "-1"], "--data-seed must be in [0, 2**32 - 1]; received -1"),
     ],
 )
 def test_bad_options(argv, message):
-    with pytest.raises(StudyError, match=message.replace("(", r"\(")):
+    with pytest.raises(StudyError, match=re.escape(message)):
         study_main(argv)
 
 

@@ -290,6 +290,8 @@ class Study:
             raise StudyError(f"--seeds must be >= 1; received {seeds}")
         if jobs < 1:
             raise StudyError(f"--jobs must be >= 1; received {jobs}")
+        if not 0 <= data_seed < 2**32:  # the generators' NumPy seeds
+            raise StudyError(f"--data-seed must be in [0, 2**32 - 1]; received {data_seed}")
         self.jobs, self.train_flags, self.data_seed, self.log = jobs, list(train_flags), data_seed, log
         self.cells = grid.cells_for(budget)
         if cells:
