@@ -56,7 +56,7 @@ def split_segments_by_time(
         >>> train, val
         ([Segment(video='person01_walking_d1', start=0, end=177)], [Segment(video='person01_walking_d1', start=177, end=200)])
     """  # noqa: E501
-    _check_fraction(fraction)
+    check_fraction("val_fraction", fraction, include_zero=True)
     if fraction == 0.0:
         return list(segments), []
     train, validation = [], []
@@ -84,15 +84,11 @@ def split_segments_by_count(
         >>> split_segments_by_count([Segment(f"seq{i}", 0, 20) for i in range(10)], 0.2)[1]
         [Segment(video='seq8', start=0, end=20), Segment(video='seq9', start=0, end=20)]
     """
-    _check_fraction(fraction)
+    check_fraction("val_fraction", fraction, include_zero=True)
     if fraction == 0.0 or len(segments) < 2:
         return list(segments), []
     held = min(max(1, round(fraction * len(segments))), len(segments) - 1)
     return list(segments[:-held]), list(segments[-held:])
-
-
-def _check_fraction(fraction: float) -> None:
-    check_fraction("val_fraction", fraction, include_zero=True)
 
 
 def _stable_rank(key: str, seed: int) -> int:
@@ -120,7 +116,7 @@ def split_groups(groups: Iterable[tuple[str, Hashable]], fraction: float, seed: 
         >>> sorted(split_groups([(f"v{i}", "walk") for i in range(10)], 0.2))
         ['v3', 'v7']
     """
-    _check_fraction(fraction)
+    check_fraction("val_fraction", fraction, include_zero=True)
     by_stratum: dict[Hashable, set[str]] = defaultdict(set)
     for key, stratum in groups:
         by_stratum[stratum].add(key)
