@@ -67,7 +67,7 @@ def test_synthetic_writes_layout_lists_and_is_deterministic(synth, tmp_path):
 
 def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
     assert synth_actions_main(["--out", str(tmp_path), "--size", "8"]) == 2
-    assert "size" in capsys.readouterr().err
+    assert "deep-rnn data synth-actions: error: `size` must be an integer >= 16" in capsys.readouterr().err
 
 
 def _first_frames(root: str, split: str = "train") -> dict[str, np.ndarray]:

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             scene_cue=args.scene_cue,
         )
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)  # the other data tools' form
         return 2
     summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
     print(
