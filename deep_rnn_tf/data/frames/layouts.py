@@ -263,15 +263,23 @@ def _class_names_beside(list_file: str, rows: list[tuple[str, int, int]]) -> lis
     return [f"class_{index}" for index in range(largest + 1)]
 
 
-def find_split_dir(root: str, split: str) -> str:
-    """Returns the folder of `split` under `root` (see `SPLIT_FOLDERS`); the error lists what was tried."""
+def existing_split_dir(root: str, split: str) -> str | None:
+    """The folder of `split` under `root` (the first of `SPLIT_FOLDERS[split]` that exists), else None."""
     if split not in SPLIT_FOLDERS:
         raise ValueError(f"split must be one of {sorted(SPLIT_FOLDERS)}; received split={split!r}")
-    if not os.path.isdir(root):
-        raise FrameDataError(f"{root}: data root does not exist")
     for name in SPLIT_FOLDERS[split]:
         if os.path.isdir(os.path.join(root, name)):
             return os.path.join(root, name)
+    return None
+
+
+def find_split_dir(root: str, split: str) -> str:
+    """Returns the folder of `split` under `root` (see `SPLIT_FOLDERS`); the error lists what was tried."""
+    found = existing_split_dir(root, split)  # an unknown split raises here, before the root is looked at
+    if found is not None:
+        return found
+    if not os.path.isdir(root):
+        raise FrameDataError(f"{root}: data root does not exist")
     raise FrameDataError(f"{root}: no {split} split folder (looked for {', '.join(SPLIT_FOLDERS[split])})")
 
 

@@ -32,11 +32,11 @@ import tensorflow as tf
 from deep_rnn_tf.cells.rbm import MERGE_HELP as RBM_MERGE_HELP
 from deep_rnn_tf.cells.rbm import parse_merges
 from deep_rnn_tf.data.frames import (
-    SPLIT_FOLDERS,
     ActionSplit,
     ClipAugmentation,
     FrameDataError,
     PipelineConfig,
+    existing_split_dir,
     first_frame_indices,
     load_split,
     make_dataset,
@@ -229,8 +229,7 @@ class ActionTask(Task):
         not read raises, naming its file, rather than reading as absent)."""
         source = config["data"]
         if not config.get("test_data") and (
-            os.path.isfile(source)
-            or not any(os.path.isdir(os.path.join(source, name)) for name in SPLIT_FOLDERS["test"])
+            os.path.isfile(source) or existing_split_dir(source, "test") is None
         ):
             return None
         split = self._split(config, "test")
