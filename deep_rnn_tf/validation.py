@@ -163,6 +163,8 @@ NORMALIZATION_CHOICES = ("none", *NORMALIZATION_NAMES)
 
 # Bound of every cell's starting gate bias (`gate_bias`): sigmoid(10) is already 1 - 5e-5.
 GATE_BIAS_LIMIT = 10.0
+# Seeds of NumPy's generators and TensorFlow's ops are unsigned 32-bit: every seed flag is in [0, SEED_LIMIT).
+SEED_LIMIT = 2**32
 # Largest starting leak of RBM gates (`RBMCell(leak=...)`): 1 would freeze the gate and has no finite logit.
 MAX_RBM_LEAK = 0.99
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from deep_rnn_tf.atomic_io import atomic_path, write_json_atomic, write_text_atomic
 from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, StudyCell, StudyGrid
+from deep_rnn_tf.validation import SEED_LIMIT
 
 PROG = "deep-rnn study"
 CELL_RECORD = "study_cell.json"  # what the study remembers of a finished run (wall time, metrics)
@@ -290,7 +291,7 @@ class Study:
             raise StudyError(f"--seeds must be >= 1; received {seeds}")
         if jobs < 1:
             raise StudyError(f"--jobs must be >= 1; received {jobs}")
-        if not 0 <= data_seed < 2**32:  # the generators' NumPy seeds
+        if not 0 <= data_seed < SEED_LIMIT:  # the generators' NumPy seeds
             raise StudyError(f"--data-seed must be in [0, 2**32 - 1]; received {data_seed}")
         self.jobs, self.train_flags, self.data_seed, self.log = jobs, list(train_flags), data_seed, log
         self.cells = grid.cells_for(budget)

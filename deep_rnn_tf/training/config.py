@@ -20,7 +20,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
-from deep_rnn_tf.validation import check_fraction
+from deep_rnn_tf.validation import SEED_LIMIT, check_fraction
 
 C = TypeVar("C", bound="TaskConfig")
 
@@ -179,9 +179,9 @@ class TaskConfig:
             raise ValueError(f"lr: must be a finite number > 0; received {self.lr!r}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps: must be >= 0; received {self.warmup_steps!r}")
-        for name in ("seed", "val_seed"):  # NumPy's and TF's seeds are unsigned 32-bit
+        for name in ("seed", "val_seed"):
             value = getattr(self, name)
-            if value is not None and not 0 <= value < 2**32:
+            if value is not None and not 0 <= value < SEED_LIMIT:
                 raise ValueError(f"{name}: must be in [0, 2**32 - 1]; received {value!r}")
         if self.warmup_steps and self.lr_schedule == "constant":
             raise ValueError(f"warmup_steps: needs lr_schedule 'cosine'; received {self.warmup_steps!r}")
