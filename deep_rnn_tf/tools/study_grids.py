@@ -202,7 +202,7 @@ def _polygon_cell(rnn: str, depth: int) -> StudyCell:
     filters = tuple(str(w) for w in small_polygon_filters(depth))
     tiny_filters = tuple(str(w) for w in tiny_polygon_filters(depth))
     # The RBM cells' gates start at sigmoid(2) = 0.88 instead of 1/2: with gates at 1/2 every layer halves
-    # the signal, and at 160 steps the 5-layer decoder stayed near zero IoU (docs/study.md, "gate bias").
+    # the signal, and at 160 steps the 5-layer decoder stayed near zero IoU (docs/log/study.md, "gate bias").
     # The ConvLSTM cells keep Keras' own start (forget-gate bias 1).
     gate = ("--gate-bias", "2") if rnn == "rbm" else ()
     return StudyCell(
@@ -253,13 +253,13 @@ POLYGON_DEPTH = StudyGrid(
 
 _ACTION_DATA_SMALL = DataRecipe(
     # 32 test videos per class (320), not the generator's 8: with 80 one video moved top-1 by 1.25 points,
-    # the size of the gaps between the deep stacks (docs/study.md, "The action table on a 4x larger test
+    # the size of the gaps between the deep stacks (docs/log/study.md, "The action table on a 4× larger test
     # split"). 128 training videos per class, not 32: at 32 the deep stacks' seeds scattered over 30-80 %
     # (one late or never leaving chance); at 128, data seed 1, every stack but the LSTM trained on every
     # seed (data seed 2: one 15-layer ConvLSTM seed of three stayed at chance). A weak
     # scene cue (0.15): the motion-only classes' first 2 frames hold one displacement, so anticipation sat
     # near chance for every model; with the cue a first frame tells the class some of the time and the
-    # motion is still needed (docs/study.md, "Anticipation with a weaker scene cue" and "The four cells
+    # motion is still needed (docs/log/study.md, "Anticipation with a weaker scene cue" and "The four cells
     # without the hinge on the 4x set").
     commands=(
         "synth-actions --out {data}/synth_actions --size 32 --videos-per-class 128 "

@@ -224,28 +224,28 @@ PRESETS: dict[str, Preset] = {
             # cuts every temporal-input gradient): without the dropouts below, the deep RBM memorised the
             # training videos. Chosen on validation accuracy at the best epoch, 3 seeds x 60 epochs, against
             # p_td 0: 15-layer RBM 57.8 -> 70.0 % (the preset's model; test 59.6 +- 19.5 -> 75.8 +- 1.9 %),
-            # 1-layer RBM 74.4 -> 60.0 % (docs/study.md, "Why the action models sat at chance").
+            # 1-layer RBM 74.4 -> 60.0 % (docs/log/study.md, "Why the action models sat at chance").
             "p_td": 0.5,
             # Gates start as leaky integrators (recurrent kernel 3 x identity, gate shift -1.5): chosen on
             # validation accuracy at the best epoch, 3 seeds x 60 epochs on the 320-video split, against the
             # original's gain-3 Xavier recurrent kernels: 15-layer RBM 68.9 -> 76.7 %, 1-layer RBM 70.0 ->
             # 84.4 % (test 68.4 +- 13.6 -> 71.1 +- 7.4 and 75.6 +- 3.1 -> 78.2 +- 0.8 %; anticipation 17.5 ->
-            # 13.0 and 18.3 -> 16.7 %, both near chance). docs/study.md, "leaky-integrator gates".
+            # 13.0 and 18.3 -> 16.7 %, both near chance). docs/log/study.md, "leaky-integrator gates".
             "rbm_memory_gain": 3.0,
             # Moving statistics per time step (fourteenth session). Training is unchanged (each step is
             # normalised with its own batch moments either way: identical training curves per seed); at
             # test the first frames were normalised with the late frames' single moving average, which
             # the leaky gates' long start-up makes wrong: the 15-layer RBM read 15.1 % from the first
             # tenth of a test video with one average and 42.6 % with per-step ones, 3 seeds, 120 epochs
-            # (docs/study.md, "The test's first frames").
+            # (docs/log/study.md, "The test's first frames").
             "rnn_normalization": "batch_per_step",
             # Every frame's logits are asked for the class (issue 12): chosen on validation accuracy at the
             # best epoch, 3 seeds x 60 epochs, against the original's clip-mean loss: 15-layer ConvLSTM
             # 42.2 -> 62.2 %, 1-layer RBM 64.4 -> 80.0 %, 1-layer LSTM 22.2 -> 21.1 %, 15-layer RBM see
-            # docs/study.md ("action-table with the per-frame loss").
+            # docs/log/study.md ("action-table with the per-frame loss").
             "frame_loss": 1.0,
             # No dropout (issue 12): the two dropouts' noise kept every model at chance for 10-40 epochs of
-            # a from-scratch run (docs/study.md, "Why the action models sat at chance"). Chosen on
+            # a from-scratch run (docs/log/study.md, "Why the action models sat at chance"). Chosen on
             # validation accuracy at the best epoch, 3 seeds x 60 epochs: 15-layer ConvLSTM 62.2 -> 83.3 %,
             # 1-layer RBM 80.0 -> 74.4 %, 15-layer RBM 56.7 -> 57.8 %, 1-layer LSTM 21.1 -> 24.5 %
             # (mean of the four 55.0 -> 60.0 %).
@@ -256,7 +256,7 @@ PRESETS: dict[str, Preset] = {
             # (val_anticipation_loss; the two pick different epochs). Training is unchanged: the runs are
             # bit-identical with and without it. On the 4x set, 3 seeds x 120 epochs, anticipation
             # 15-layer RBM 42.2 -> 45.6 %, 15-layer ConvLSTM 37.4 -> 41.6 %, 1-layer RBM 33.3 -> 35.8 %,
-            # recognition unchanged (docs/study.md, "One best checkpoint per test protocol").
+            # recognition unchanged (docs/log/study.md, "One best checkpoint per test protocol").
             "val_anticipation": True,
             "anticipation_select_on": "val_anticipation_loss",
             "epochs": 30,

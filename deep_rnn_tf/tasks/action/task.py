@@ -516,7 +516,7 @@ def _load_anticipation_checkpoint(config: ActionConfig, model: keras.Model, run_
     (`training.best`); returns which checkpoint the anticipation test scores ("as recognition" otherwise).
 
     Why: the two protocols read different frames, and their validation criteria pick different epochs
-    (docs/study.md, "Selecting on anticipation"); a run can keep one best epoch for each.
+    (docs/log/study.md, "Selecting on anticipation"); a run can keep one best epoch for each.
     """
     log = config.anticipation_select_on
     if not log or log == config.select_on:

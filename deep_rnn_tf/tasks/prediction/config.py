@@ -330,11 +330,11 @@ PRESETS: dict[str, Preset] = {
             "val_fraction": 0.1,
             # The untrained model (copy-last-frame) is a candidate for the best checkpoint too: on short real
             # clips the trained change loses to it on validation, and test/export then load the start
-            # (docs/prediction.md, "Real camera clips").
+            # (docs/log/prediction.md, "Real camera clips").
             "select_from_start": True,
             # Start from the best of copy-last-frame and flow extrapolation at a share of the last measured
             # flow that slows by a damping per step, chosen on the run's validation frames before training
-            # (docs/prediction.md, "Real camera clips: starting from flow extrapolation" and "Damped
+            # (docs/log/prediction.md, "Real camera clips: starting from flow extrapolation" and "Damped
             # extrapolation": real clips and the demo's set pick a damped flow, camera pans a steady one).
             "flow_prior": "lucas_kanade",
             "flow_prior_gains": [0.0, 0.5, 0.75, 1.0],
@@ -343,14 +343,14 @@ PRESETS: dict[str, Preset] = {
             "gifs": 4,
             "cache_videos": 64,
             # The core's output also reaches every decoder scale: through MCnet's 1/8 bottleneck alone the
-            # trained models did not read their core at all (docs/prediction.md, "--core-to-skips").
+            # trained models did not read their core at all (docs/log/prediction.md, "--core-to-skips").
             "core_to_skips": True,
             # The RBM core's bottom layer accumulates its output (h_t = r + s * h_{t-1}: the motion it is
             # fed does not fade with the gate), the layers above keep the original's product; no
             # normalisation and Glorot recurrent kernels, as the original. Chosen on the mean validation
             # loss of 3 seeds on three camera-like draws and the demo set, against the per-step batch
             # statistics and leaky-integrator gates of the sixteenth to twenty-eighth sessions
-            # (docs/prediction.md, "The bottom-layer accumulation: the small preset since the twenty-ninth
+            # (docs/log/prediction.md, "The bottom-layer accumulation: the small preset since the twenty-ninth
             # session"). The ConvLSTM core is unchanged (MCnet's own).
             "rbm_bottom_merge": "accumulate",
         },
