@@ -587,3 +587,20 @@ def test_per_step_statistics_reach_a_stack_driven_one_step_per_call():
 
     np.testing.assert_allclose(stepwise(True), sequence, atol=1e-5)
     assert not np.allclose(stepwise(False)[:, 1:], sequence[:, 1:], atol=1e-3)
+
+
+@pytest.mark.parametrize("depth, changes", [(3, False), (5, True), (7, True)])
+def test_a_jump_joins_whole_blocks_only(depth, changes):
+    """`jump=5` on a 3-layer stack is no jump (the prediction `small` preset's depth 3 relies on it)."""
+    inputs = tf.random.stateless_normal((2, 3, 6, 6, 4), seed=(1, depth))
+
+    def output(jump):
+        cells = [RBMCell(4, seed=i) for i in range(depth)]
+        layer = ConvRNN(DeepCell(cells, jump=jump), return_sequences=True)
+        return layer, layer(inputs)
+
+    plain_layer, plain = output(None)
+    jumped_layer, _ = output(5)
+    jumped_layer.set_weights(plain_layer.get_weights())  # identity jumps: the same weights, one list
+    jumped = jumped_layer(inputs)
+    assert bool(np.allclose(plain, jumped)) is not changes

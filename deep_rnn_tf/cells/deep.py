@@ -27,7 +27,9 @@ class DeepCell(keras.layers.Layer):
     Every `jump` layers the input of the block (the `jump` layers just run) is added to the block's output
     ("jump" / residual connections, docs/reference/original.md §1.1): as it is when shapes agree, through a
     1x1 projection (convolution, strided if the block reduced the resolution; dense for vector cells) when
-    they differ.
+    they differ. Only whole blocks get a jump: the last `len(cells) % jump` layers run without one, so a
+    stack shallower than `jump` has none (a preset's `jump=5` means nothing at depth 3 and a jump every 5
+    layers at depth 15).
     Optionally each block ends with a max-pool (`block_pool`, "same" padding = ceil mode, e.g. 7->4->2->1
     for the backbone action model).
 

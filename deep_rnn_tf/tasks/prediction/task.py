@@ -101,7 +101,9 @@ class PredictionTask(Task):
         parser.add_argument("--rnn", choices=("rbm", "convlstm"), help="recurrent core")
         parser.add_argument("--rnn-depth", type=int, help="RBM layers")
         parser.add_argument("--rnn-filters", type=int, help="channels per core layer")
-        parser.add_argument("--jump", type=int, help="residual jump every N core layers")
+        parser.add_argument(
+            "--jump", type=int, help="residual jump every N core layers (a core shallower than N has none)"
+        )
         parser.add_argument("--gf-dim", type=int, help="MCnet base width")
         parser.add_argument("--p-td", type=float, help="temporal-dropout probability of the RBM cells")
         parser.add_argument("--alpha", type=float, help="weight of L_p + GDL")
