@@ -616,12 +616,13 @@ def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
     assert time.monotonic() - begin < 120
 
 
-@pytest.mark.slow  # minutes of TensorFlow start-up and tracing on a shared CPU: over the CI budget
+# In the default suite (issue 12: the tiny studies run in CI in under 3 minutes): 42-50 s each on an idle
+# 2-core machine, TensorFlow start-up of 5 child processes. polygon-depth's was marked slow until the
+# forty-third session (5.5 min measured at load average ~10 in the ninth; 42 s idle now).
 def test_tiny_polygon_depth_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
 
 
-# In the default suite: about 50 s each on an idle 2-core machine (TensorFlow start-up of 5 child processes).
 def test_tiny_action_table_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "action-table", ["top1_mean", "anticipation_top1_mean", "paper_top1"])
 
