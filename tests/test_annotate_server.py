@@ -8,13 +8,14 @@ import shutil
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 from annotation_fixtures import polygon_export, synthetic_cityscapes
 
 from deep_rnn_tf.app.model import AnnotationModel, resolve_model_dir
-from deep_rnn_tf.app.server import create_app
+from deep_rnn_tf.app.server import create_app, images_summary
 from deep_rnn_tf.app.store import AnnotationStore, default_labels_dir
 from deep_rnn_tf.cli import main as cli_main
 from deep_rnn_tf.data.cityscapes import list_samples, read_polygons_json
@@ -174,3 +175,16 @@ def test_missing_or_wrong_model_is_one_line(tmp_path, capsys):
     status = cli_main(["annotate", "--model", str(tmp_path / "nothing"), "--images", str(tmp_path)])
     lines = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(lines) == 1 and "no such folder" in lines[0]
+
+
+def test_the_start_up_line_says_when_no_image_can_be_annotated_yet(tmp_path):
+    images = tmp_path / "leftImg8bit"
+    images.mkdir()
+    store = AnnotationStore(images)
+    empty = images_summary(store, store.list_images())
+    assert empty.startswith("0 file(s) under") and "no image to annotate there yet" in empty
+    (images / "notes.txt").write_text("not an image")
+    assert "no image to annotate there yet" in images_summary(store, store.list_images())
+    cv2.imwrite(str(images / "a_leftImg8bit.png"), np.zeros((8, 8, 3), np.uint8))
+    one = images_summary(store, store.list_images())
+    assert one.startswith("2 file(s) under") and "(1 unreadable)" in one and "note:" not in one

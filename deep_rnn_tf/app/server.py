@@ -193,6 +193,23 @@ def _parse_prefix(raw: Any) -> np.ndarray | None:
     return prefix
 
 
+def images_summary(store: AnnotationStore, images: list) -> str:
+    """The start-up line about the images folder; says so when nothing in it can be annotated yet.
+
+    The page re-reads the folder on every request, so an empty folder is not an error: images copied in
+    while the tool runs appear on the next reload.
+    """
+    unreadable = sum(not entry.readable for entry in images)
+    line = f"{len(images)} file(s) under {store.images_dir} ({unreadable} unreadable)"
+    line += f"; json under {store.labels_dir}"
+    if len(images) == unreadable:
+        line += (
+            "\nnote: no image to annotate there yet (png, jpg, bmp, tif, ...); images copied into the folder "
+            "while the tool runs appear when the page is reloaded"
+        )
+    return line
+
+
 def main(argv: list[str] | None = None) -> int:
     """`deep-rnn annotate`: loads the export, lists the images and serves the tool until Ctrl-C."""
     parser = argparse.ArgumentParser(
@@ -213,12 +230,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = AnnotationModel.load(args.model, args.version, debug=args.debug)
     print(f"Loaded {model.path}; warming up its signatures took {model.warm_up():.1f} s", flush=True)
-    images = store.list_images()
-    unreadable = sum(not entry.readable for entry in images)
-    print(
-        f"{len(images)} file(s) under {store.images_dir} ({unreadable} unreadable); json under "
-        f"{store.labels_dir}; model {model.path}"
-    )
+    print(images_summary(store, store.list_images()) + f"; model {model.path}")
     print(f"Open http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     create_app(store, model).run(host=args.host, port=args.port, threaded=True)
     return 0
