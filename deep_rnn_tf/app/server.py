@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from flask import Flask, jsonify, request, send_file, send_from_directory
 
-from deep_rnn_tf.app.store import AnnotationStore, PathRefusedError, SaveConflictError
+from deep_rnn_tf.app.store import AnnotationStore, ImageEntry, PathRefusedError, SaveConflictError
 from deep_rnn_tf.data.cityscapes import CityscapesFormatError
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -193,7 +193,7 @@ def _parse_prefix(raw: Any) -> np.ndarray | None:
     return prefix
 
 
-def images_summary(store: AnnotationStore, images: list) -> str:
+def images_summary(store: AnnotationStore, images: list[ImageEntry]) -> str:
     """The start-up line about the images folder; says so when nothing in it can be annotated yet.
 
     The page re-reads the folder on every request, so an empty folder is not an error: images copied in
