@@ -42,5 +42,8 @@ def test_relative_links_point_at_existing_files(page: Path):
 
 def test_the_checker_sees_a_broken_link(tmp_path: Path):
     page = tmp_path / "page.md"
-    page.write_text("[here](missing.md) and [web](https://example.org) and ![img](there.png) `f[0](x)`\n```\ny[1](z)\n```\n")
+    page.write_text(
+        "[here](missing.md) and [web](https://example.org) and ![img](there.png) `f[0](x)`\n"
+        "```\ny[1](z)\n```\n"
+    )
     assert _relative_targets(page) == ["missing.md", "there.png"]
