@@ -596,7 +596,9 @@ def _study(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
-    done = _study(tmp_path, name, "--budget", "tiny")
+    # --jobs 2: the two runs side by side, one thread each (75 -> 43 s for prediction-cores on 2 idle cores:
+    # most of a tiny run is single-threaded TensorFlow start-up and tracing).
+    done = _study(tmp_path, name, "--budget", "tiny", "--jobs", "2")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     out = tmp_path / "study"
     assert {"study.json", "study.csv", "study.md"} <= {p.name for p in out.iterdir()}
@@ -607,7 +609,7 @@ def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
     trained = [row for row in rows if row["params_total"]]
     assert len(trained) == 2 and all(row["seeds_done"] == "1" for row in trained)
     assert all(row[columns[0]] != "" for row in trained)
-    assert "running " in done.stdout and "(2/2 done)" in done.stdout
+    assert "running " in done.stdout and "(2/2 done)" in done.stdout and "2 at a time" in done.stdout
     # A re-run skips the finished cells: nothing trains, the report is rewritten.
     begin = time.monotonic()
     again = _study(tmp_path, name, "--budget", "tiny")
@@ -617,7 +619,7 @@ def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
 
 
 # In the default suite (issue 12: the tiny studies run in CI in under 3 minutes): 42-50 s each on an idle
-# 2-core machine, TensorFlow start-up of 5 child processes. polygon-depth's was marked slow until the
+# 2-core machine one run at a time (TensorFlow start-up of 5 child processes), about 30 s less with --jobs 2. polygon-depth's was marked slow until the
 # forty-third session (5.5 min measured at load average ~10 in the ninth; 42 s idle now).
 def test_tiny_polygon_depth_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
