@@ -262,6 +262,48 @@ def test_a_beats_check_counts_the_seeds_on_which_it_is_above_beside_the_rule(tmp
     assert deep_pair["detail"].endswith("; seed by seed 2 of 3 above (1 level)")
 
 
+def test_seeds_run_elsewhere_join_the_report_through_their_study_json(tmp_path):
+    """Seeds 0-1 ran in one folder (another machine), seeds 2-3 in this one (`--first-seed 2`): the report
+    pools all four by seed; a local run of a seed wins over the included one; another budget or other
+    flags are refused, naming the file."""
+    grid = GRIDS["polygon-depth"]
+    first = Study(grid, "small", tmp_path / "a", seeds=2, train_flags=["--epochs", "2"])
+    for seed, iou in enumerate((0.40, 0.42)):
+        _finish_polygon_run(first.run_dir(grid.cell("rbm-2"), seed), iou, 10.0)
+    earlier = first.write_report()["json"]
+    here = Study(grid, "small", tmp_path / "b", seeds=2, first_seed=2, train_flags=["--epochs", "2"],
+                 include_reports=[earlier])  # fmt: skip
+    assert [run.seed for run in here.plan()][:1] == [2] and {run.seed for run in here.plan()} == {2, 3}
+    for seed, iou in ((2, 0.44), (3, 0.46)):
+        _finish_polygon_run(here.run_dir(grid.cell("rbm-2"), seed), iou, 10.0)
+    report = json.loads(here.write_report()["json"].read_text())
+    row = next(r for r in report["cells"] if r["cell"] == "rbm-2")
+    assert [run["seed"] for run in row["runs"]] == [0, 1, 2, 3] and row["seeds_done"] == 4
+    assert row["iou_mean"] == pytest.approx(43.0)
+    assert [run.get("from_report") for run in row["runs"]] == [str(earlier)] * 2 + [None] * 2
+    assert report["first_seed"] == 2 and report["included_reports"] == [str(earlier)]
+    markdown = (tmp_path / "b" / "study.md").read_text()
+    assert f"seeds 2-3 run here, with the per-seed results of `{earlier}`" in markdown
+    assert "| 2-layer RBM | 40.0 / 39.0 | 42.0 / 41.0 | 44.0 / 43.0 | 46.0 / 45.0 |" in markdown
+    # A seed finished here too: this folder's run counts, not the included one.
+    _finish_polygon_run(here.run_dir(grid.cell("rbm-2"), 1), 0.50, 10.0)
+    again = Study(grid, "small", tmp_path / "b", seeds=3, first_seed=1, train_flags=["--epochs", "2"],
+                  include_reports=[earlier])  # fmt: skip
+    row = next(r for r in again.collect() if r["cell"] == "rbm-2")
+    assert [run["iou"] for run in row["runs"]] == pytest.approx([40.0, 50.0, 44.0, 46.0])
+    with pytest.raises(StudyError, match=r"--include-report .*study.json: its flags .*'--epochs', '3'"):
+        Study(grid, "small", tmp_path / "c", train_flags=["--epochs", "3"], include_reports=[earlier])
+    with pytest.raises(StudyError, match="its budget is 'small', this study's 'tiny'"):
+        Study(grid, "tiny", tmp_path / "c", train_flags=["--epochs", "2"], include_reports=[earlier])
+    with pytest.raises(StudyError, match="its data_seed is 0, this study's 1"):
+        Study(grid, "small", tmp_path / "c", train_flags=["--epochs", "2"], data_seed=1,
+              include_reports=[earlier])  # fmt: skip
+    with pytest.raises(StudyError, match="missing.json: not a study.json"):
+        Study(grid, "small", tmp_path / "c", include_reports=[tmp_path / "missing.json"])
+    with pytest.raises(StudyError, match="--first-seed must be in .*received -1"):
+        Study(grid, "small", tmp_path / "c", first_seed=-1)
+
+
 def test_report_shows_the_best_validation_loss_each_run_was_selected_on(tmp_path):
     """The validation loss (from training's best-checkpoint record) beside the test metrics, so variants
     of a cell in separate studies are compared on what selected them; none for the untrained box."""
@@ -619,8 +661,9 @@ def _check_tiny_study(tmp_path: Path, name: str, columns: list[str]) -> None:
 
 
 # In the default suite (issue 12: the tiny studies run in CI in under 3 minutes): 42-50 s each on an idle
-# 2-core machine one run at a time (TensorFlow start-up of 5 child processes), about 30 s less with --jobs 2. polygon-depth's was marked slow until the
-# forty-third session (5.5 min measured at load average ~10 in the ninth; 42 s idle now).
+# 2-core machine one run at a time (TensorFlow start-up of 5 child processes), about 30 s less with
+# --jobs 2. polygon-depth's was marked slow until the forty-third session (5.5 min measured at load
+# average ~10 in the ninth; 42 s idle now).
 def test_tiny_polygon_depth_study_end_to_end(tmp_path):
     _check_tiny_study(tmp_path, "polygon-depth", ["iou_mean", "iou_std", "paper_iou", "params_recurrent"])
 

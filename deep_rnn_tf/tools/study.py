@@ -1,8 +1,8 @@
 """`deep-rnn study NAME`: run a named grid of ordinary runs and write one report.
 
     deep-rnn study polygon-depth|action-table|prediction-cores [--budget tiny|small|paper] [--seeds N]
-                   [--jobs N] [--out DIR] [--cells A,B] [--data-seed N] [--dry-run] [--report-only]
-                   [TRAIN FLAGS...]
+                   [--first-seed K] [--include-report STUDY_JSON] [--jobs N] [--out DIR] [--cells A,B]
+                   [--data-seed N] [--dry-run] [--report-only] [TRAIN FLAGS...]
 
 Every cell x seed of the grid (`deep_rnn_tf.tools.study_grids`) is an ordinary run directory,
 ``<out>/runs/<cell>/seed-<s>``, trained and tested through the public command line (`deep-rnn train`,
@@ -12,6 +12,10 @@ A missing data set is generated first with the project's generators (`deep-rnn d
 ``<out>/data``. After every finished run the report is rewritten (atomically): ``study.json``,
 ``study.csv``, ``study.md`` (mean +- std over seeds, the paper's numbers beside, the ordering checks) and
 the plots (``study_*.png``).
+
+Seeds K..K+N-1 (``--first-seed K --seeds N``) extend a grid whose seeds 0..K-1 ran elsewhere: with
+``--include-report`` their earlier ``study.json`` joins the report (its per-seed results, not its run
+folders), after a check that it is the same study, budget and flags.
 
 Example:
     $ deep-rnn study polygon-depth --budget tiny --out runs/study/ci
@@ -258,6 +262,10 @@ class Study:
         budget: "tiny", "small" or "paper".
         out: the study folder (runs/, data/, the report).
         seeds: seeds per cell (default: the budget's).
+        first_seed: the first seed (seeds first_seed .. first_seed + seeds - 1).
+        include_reports: earlier `study.json` files of the same study, budget and flags (e.g. seeds 0-2
+            run on another machine): their per-seed results join this report where this folder has no
+            finished run of that cell and seed.
         jobs: runs at the same time (each a child process).
         train_flags: extra `deep-rnn train` flags for every run (they win over the budget's).
         cells: names of the cells to run (default: the budget's).
@@ -276,6 +284,8 @@ class Study:
         budget: str,
         out: Path,
         seeds: int | None = None,
+        first_seed: int = 0,
+        include_reports: Sequence[Path] = (),
         jobs: int = 1,
         train_flags: Sequence[str] = (),
         cells: Sequence[str] | None = None,
@@ -289,6 +299,9 @@ class Study:
         self.seeds = self.spec.seeds if seeds is None else int(seeds)
         if self.seeds < 1:
             raise StudyError(f"--seeds must be >= 1; received {seeds}")
+        if not 0 <= first_seed < SEED_LIMIT:
+            raise StudyError(f"--first-seed must be in [0, 2**32 - 1]; received {first_seed}")
+        self.first_seed = int(first_seed)
         if jobs < 1:
             raise StudyError(f"--jobs must be >= 1; received {jobs}")
         if not 0 <= data_seed < SEED_LIMIT:  # the generators' NumPy seeds
@@ -302,8 +315,48 @@ class Study:
                 raise StudyError(f"--cells {','.join(unknown)}: {grid.name} has cells {sorted(known)}")
             wanted = set(cells) | {grid.cell(n).derived_from for n in cells if grid.cell(n).derived_from}
             self.cells = [cell for cell in grid.cells if cell.name in wanted]
+        self.included_paths = [Path(path) for path in include_reports]
+        self.included = [self._read_included(path) for path in self.included_paths]
         self._lock = threading.Lock()
         self._started = time.monotonic()
+
+    @property
+    def seed_range(self) -> range:
+        """The seeds this folder runs."""
+        return range(self.first_seed, self.first_seed + self.seeds)
+
+    @property
+    def flags(self) -> list[str]:
+        """The flags every run of the study gets on top of its preset and cell (recorded in the report)."""
+        return [*_without_overridden(self.spec.flags.split(), self.train_flags), *self.train_flags]
+
+    def _read_included(self, path: Path) -> dict[str, Any]:
+        """An earlier report of this study, checked to be the same study, budget and flags."""
+        report = _read_json(path)
+        if not report or "cells" not in report:
+            raise StudyError(f"--include-report {path}: not a study.json (missing, unreadable or no cells)")
+        # A report written before the data seed was recorded used the default, 0.
+        report.setdefault("data_seed", 0)
+        same = (("study", self.grid.name), ("budget", self.budget), ("flags", self.flags),
+                ("data_seed", self.data_seed))  # fmt: skip
+        for key, ours in same:
+            if report.get(key) != ours:
+                raise StudyError(
+                    f"--include-report {path}: its {key} is {report.get(key)!r}, this study's {ours!r}; "
+                    "only runs made alike are pooled"
+                )
+        return report
+
+    def included_runs(self, cell: StudyCell, done: set[int]) -> list[dict[str, Any]]:
+        """Included per-seed results of `cell` for seeds not in `done` (the first report with a seed wins)."""
+        runs = []
+        for path, report in zip(self.included_paths, self.included, strict=True):
+            row = next((r for r in report["cells"] if r.get("cell") == cell.name), None)
+            for run in row["runs"] if row else ():
+                if run.get("seed") not in done:
+                    done.add(run.get("seed"))
+                    runs.append({**run, "from_report": run.get("from_report", str(path))})
+        return runs
 
     # --- plan --------------------------------------------------------------------------------------
     @property
@@ -324,7 +377,7 @@ class Study:
         """Every cell x seed that trains (derived cells are scored from their source's runs)."""
         runs = []
         # Seed-major: every cell's seed 0 before any seed 1, so a study cut short still compares all cells.
-        for seed in range(self.seeds):
+        for seed in self.seed_range:
             for cell in self.cells:
                 if cell.derived_from:
                     continue
@@ -449,7 +502,7 @@ class Study:
         for cell in self.cells:
             source = self.grid.cell(cell.derived_from) if cell.derived_from else cell
             seeds = []
-            for seed in range(self.seeds):
+            for seed in self.seed_range:
                 run_dir = self.run_dir(source, seed)
                 if result_file(self.grid.task, run_dir) is None:
                     continue
@@ -469,6 +522,8 @@ class Study:
                         **validation,
                     }
                 )
+            seeds += self.included_runs(cell, {run["seed"] for run in seeds})
+            seeds.sort(key=lambda run: run["seed"])
             rows.append(_aggregate(cell, seeds, self.grid))
         return rows
 
@@ -484,7 +539,10 @@ class Study:
             "budget": self.budget,
             "preset": self.spec.preset,
             "seeds": self.seeds,
-            "flags": [*_without_overridden(self.spec.flags.split(), self.train_flags), *self.train_flags],
+            "first_seed": self.first_seed,
+            "data_seed": self.data_seed,
+            "included_reports": [str(path) for path in self.included_paths],
+            "flags": self.flags,
             "cells": rows,
             "checks": checks,
             "differing_settings": differing_settings(rows),
@@ -540,17 +598,22 @@ NOT_RECORDED = "(not recorded)"
 
 def differing_settings(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]]]:
     """{setting: {cell label: [value per finished seed]}} for every setting of the runs' own `config.json`
-    that is not the same in all trained runs of the report.
+    that is not the same in all trained runs of the report (the runs in the study folder: results included
+    from an earlier report have no config to read).
 
     The report's flags line is the flags of the command that wrote it; a report rewritten with
     `--report-only` over runs trained with other flags (or assembled from several studies) would otherwise
     not say what its runs were trained with. A setting missing from a run's config is `NOT_RECORDED`.
     """
+    # Results included from an earlier report (`from_report`) come without their run folders.
     configs = {
-        row["label"]: [_read_json(Path(run["run_dir"]) / "config.json") for run in row["runs"]]
+        row["label"]: [
+            _read_json(Path(r["run_dir"]) / "config.json") for r in row["runs"] if "from_report" not in r
+        ]
         for row in rows
-        if not row.get("derived_from") and row["runs"]
+        if not row.get("derived_from")
     }
+    configs = {label: per_cell for label, per_cell in configs.items() if per_cell}
     every = [config for per_cell in configs.values() for config in per_cell]
     keys = sorted({key for config in every for key in config} - _NOT_SETTINGS)
     differing = {}
@@ -616,6 +679,16 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _seeds_text(report: dict[str, Any]) -> str:
+    """ "3 seed(s) per cell", or which seeds ran here and which reports the others come from."""
+    first, count = report.get("first_seed", 0), report["seeds"]
+    text = f"{count} seed(s) per cell" if first == 0 else f"seeds {first}-{first + count - 1} run here"
+    included = report.get("included_reports") or []
+    if included:
+        text += ", with the per-seed results of " + ", ".join(f"`{path}`" for path in included)
+    return text
 
 
 def _headline(grid: StudyGrid, metrics: dict[str, Any]) -> str:
@@ -830,7 +903,7 @@ def study_markdown(
         "",
         grid.description + ".",
         "",
-        f"Budget `{report['budget']}` (preset `{report['preset']}`), {report['seeds']} seed(s) per cell; "
+        f"Budget `{report['budget']}` (preset `{report['preset']}`), {_seeds_text(report)}; "
         f"extra train flags: `{' '.join(report['flags']) or '-'}`. Written {report['written_utc']}. "
         "Values are the mean ± sample standard deviation over the finished seeds; the paper's numbers "
         "(original.md §9) are on the real data sets at full scale: compare orderings, not values. "
@@ -1136,6 +1209,17 @@ def study_parser() -> argparse.ArgumentParser:
     parser.add_argument("name", metavar="NAME", help=f"one of {', '.join(GRIDS)}")
     parser.add_argument("--budget", default="small", help="tiny (CI: 1 seed, 2 cells), small (CPU), paper")
     parser.add_argument("--seeds", type=int, help="seeds per cell (default: 3; tiny: 1)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="first seed K: runs seeds K..K+N-1 (default 0)"
+    )
+    parser.add_argument(
+        "--include-report",
+        action="append",
+        default=[],
+        metavar="STUDY_JSON",
+        help="an earlier study.json of the same study, budget and flags whose per-seed results join the "
+        "report (repeatable; e.g. seeds 0-2 run on another machine, with --first-seed 3 here)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time (default 1)")
     parser.add_argument("--out", help="study folder (default runs/study/NAME, plus -BUDGET unless small)")
     parser.add_argument("--cells", help="comma-separated subset of the grid's cells")
@@ -1170,6 +1254,8 @@ def study_main(argv: list[str] | None = None) -> int:
         args.budget,
         Path(args.out) if args.out else default_out(args.name, args.budget),
         seeds=args.seeds,
+        first_seed=args.first_seed,
+        include_reports=[Path(path) for path in args.include_report],
         jobs=args.jobs,
         train_flags=train_flags,
         cells=args.cells.split(",") if args.cells else None,
