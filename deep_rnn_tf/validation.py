@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
@@ -165,6 +166,27 @@ NORMALIZATION_CHOICES = ("none", *NORMALIZATION_NAMES)
 GATE_BIAS_LIMIT = 10.0
 # Seeds of NumPy's generators and TensorFlow's ops are unsigned 32-bit: every seed flag is in [0, SEED_LIMIT).
 SEED_LIMIT = 2**32
+
+
+def seed_arg(text: str) -> int:
+    """An argparse `type` for seed flags: an integer in [0, 2**32 - 1], else argparse's one-line error
+    quoting the value (NumPy would otherwise fail deep inside with "expected non-negative integer").
+
+    Example:
+        >>> seed_arg("7")
+        7
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a seed is an integer in [0, 2**32 - 1]; received {text!r}"
+        ) from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"a seed is an integer in [0, 2**32 - 1]; received {value}")
+    return value
+
+
 # Largest starting leak of RBM gates (`RBMCell(leak=...)`): 1 would freeze the gate and has no finite logit.
 MAX_RBM_LEAK = 0.99
 
@@ -186,6 +208,8 @@ def check_memory_gate(gate_bias: float, memory_gain: float) -> None:
 
 __all__ = [
     "GATE_BIAS_LIMIT",
+    "SEED_LIMIT",
+    "seed_arg",
     "check_memory_gate",
     "check_positive_int",
     "check_non_negative_int",

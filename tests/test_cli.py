@@ -163,6 +163,20 @@ def test_data_dispatch_table_and_lazy_import(tmp_path, monkeypatch, capsys):
     assert status == 0 and "synth-kth" in out and "polygon-crops" in out
 
 
+@pytest.mark.parametrize("tool", ["synth-kth", "synth-video", "synth-mmnist", "synth-actions",
+                                  "synth-cityscapes", "polygon-crops"])  # fmt: skip
+@pytest.mark.parametrize("seed", ["-3", "4294967296", "x"])
+def test_every_generator_refuses_a_seed_outside_numpys_range_in_one_line(tool, seed, tmp_path, capsys):
+    # Before: --seed -3 reached NumPy, which failed with "expected non-negative integer" (no value, no flag).
+    argv = ["data", tool, "--out", str(tmp_path / "out"), "--seed", seed]
+    if tool == "polygon-crops":
+        argv += ["--root", str(tmp_path)]
+    status = cli.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and "--seed" in err and "integer in [0, 2**32 - 1]" in err and seed in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_select_on_validation_accuracy_from_the_command_line(tmp_path, capsys):
     run_dir = tmp_path / "run"
     common = [*tiny_args("demo", tmp_path), "--run-dir", str(run_dir), "--quiet", "--seed", "0"]

@@ -8,6 +8,7 @@ import sys
 
 from deep_rnn_tf.data.polygons.crops import write_crop_shards
 from deep_rnn_tf.data.polygons.geometry import DEFAULT_MAX_VERTICES, EVAL_CONTEXT, TRAIN_CONTEXT_RANGE
+from deep_rnn_tf.validation import seed_arg
 
 
 def crops_main(argv: list[str] | None = None) -> int:
@@ -32,7 +33,7 @@ def crops_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=1, help="random-context crops per training instance")
     parser.add_argument("--max-vertices", type=int, default=DEFAULT_MAX_VERTICES)
     parser.add_argument("--shard-size", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     status = 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from deep_rnn_tf.data.synthetic.actions import SynthActionsConfig, write_synthetic_actions
+from deep_rnn_tf.validation import seed_arg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-videos-per-class", type=int, default=8, help="test videos per class")
     parser.add_argument("--min-frames", type=int, default=24)
     parser.add_argument("--max-frames", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument(
         "--scene-cue",
         type=float,

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from deep_rnn_tf.data.synthetic.cityscapes import SHAPE_JITTER, write_split
+from deep_rnn_tf.validation import seed_arg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", type=int, default=12, help="validation scenes")
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument(
         "--shape-jitter",
         type=float,

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from deep_rnn_tf.data.synthetic.kth import generate
+from deep_rnn_tf.validation import seed_arg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=90, help="frames per video")
     parser.add_argument("--segments", type=int, default=2, help="segments per video in the lists")
     parser.add_argument("--noise", type=float, default=1.5, help="sensor noise std in grey levels")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:

@@ -16,7 +16,7 @@ from deep_rnn_tf.data.moving_mnist import (
     load_digits,
     save_sequences,
 )
-from deep_rnn_tf.validation import check_fraction
+from deep_rnn_tf.validation import check_fraction, seed_arg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--length", type=int, default=20, help="frames per sequence")
     parser.add_argument("--num-digits", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:

@@ -7,6 +7,7 @@ import sys
 
 from deep_rnn_tf.data.synthetic import photo_video as _library
 from deep_rnn_tf.data.synthetic.photo_video import LAYOUTS, VideoStyle, generate
+from deep_rnn_tf.validation import seed_arg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--format", dest="video_format", choices=("mp4", "avi"), default="mp4", help="folder layout"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
