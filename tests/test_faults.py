@@ -118,6 +118,41 @@ def test_resume_with_other_model_settings_changes_nothing_in_the_run(tmp_path, i
     assert _snapshot(tmp_path) == before
 
 
+class _ValidatedToyTask(_ToyTask):
+    """The toy task with a validation set that `shift` moves (a data setting, not the model's)."""
+
+    presets = {"small": {"width": 4, "poison": False, "shift": 0.0}}
+
+    def datasets(self, config, global_batch_size):
+        train_data, _ = super().datasets(config, global_batch_size)
+        x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+        return train_data, tf.data.Dataset.from_tensor_slices((x, x[:, :1] + config["shift"])).batch(8)
+
+
+def test_resume_on_other_data_chooses_the_best_checkpoint_again(tmp_path, info, caplog):
+    """Another validation set (here shifted far off) never beats the old set's best value: without retiring
+    that best, `test` / `export` would keep loading a checkpoint chosen on data the run no longer uses."""
+    from deep_rnn_tf.training.best import best_record, inference_checkpoint
+
+    task = _ValidatedToyTask()
+    config = {**COMMON_DEFAULTS, **task.presets["small"], "lr": 0.01, "epochs": 2}
+    train(task, config, tmp_path, info=info, verbose=0)
+    run = RunDirectory(tmp_path)
+    assert best_record(run)["epoch"] in (1, 2)
+    # The loop's own settings keep the best.
+    train(task, {**config, "epochs": 3, "lr": 0.02}, tmp_path, info=info, verbose=0)
+    kept = best_record(run)
+    assert kept is not None and not list(run.checkpoint_dir.glob("retired-*"))
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        train(task, {**config, "epochs": 4, "lr": 0.02, "shift": 100.0}, tmp_path, info=info, verbose=0)
+    assert best_record(run)["epoch"] == 4 and best_record(run)["value"] > 1000
+    assert inference_checkpoint(run)[0].startswith("best (epoch 4")
+    retired = run.checkpoint_dir / "retired-epoch-3-best.json"
+    assert json.loads(retired.read_text()) == kept
+    assert (run.checkpoint_dir / "retired-epoch-3-best.weights.h5").is_file()
+    assert "shift changed" in caplog.text and "retired-epoch-3-best.json" in caplog.text
+
+
 class _RefusedDataTask(_ToyTask):
     """The toy task whose data set is refused, as a missing `--data-dir` is."""
 

@@ -129,6 +129,19 @@ def test_crops_skip_bad_files_and_count_drops(tmp_path, capsys):
             P.read_manifest(out, "val")
 
 
+def test_crops_command_refuses_fewer_than_3_vertices_and_warns_when_a_split_keeps_nothing(tmp_path, capsys):
+    root, out = str(tmp_path / "cs"), str(tmp_path / "crops")
+    with pytest.raises(SystemExit):
+        crops_main(["--root", root, "--out", out, "--max-vertices", "2", "--quiet"])
+    assert "--max-vertices must be >= 3 (a polygon); received 2" in capsys.readouterr().err
+    assert not os.path.exists(out)
+    tiny = {"label": "person", "polygon": [[5, 5], [12, 5], [12, 12]]}  # under 100 px: dropped
+    _scene(root, "val", "ulm", "ulm_000000_000019", [tiny])
+    assert crops_main(["--root", root, "--out", out, "--splits", "val", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "val: 0 crops" in captured.out and "warning: val: no crops kept" in captured.out
+
+
 # ---------------------------------------------------------------------------------------- grid sequences
 def _meta(polygon, height=1024, width=2048, context=P.EVAL_CONTEXT):
     polygon = np.asarray(polygon, np.float64)

@@ -86,6 +86,37 @@ def test_validation_is_carved_from_training_images_never_the_eval_split(crops, t
     )
 
 
+def test_outlines_longer_than_max_vertices_are_subsampled_not_cut_off(crops, caplog):
+    """Crops made with --max-vertices 12, a model of 5: every longer outline keeps 5 vertices spread along
+    it by the crops' own rule (`subsample_cells`), not its first 5 (a cut-off outline), with a warning."""
+    import logging
+
+    from deep_rnn_tf.data.polygons.grid import subsample_cells
+
+    config = tiny_config("polygon", crops=crops, seed=0, val_fraction=0.0, max_vertices=5)
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        train, _ = PolygonTask().datasets(config, 1)
+    assert "outlines of up to 12 vertices; --max-vertices 5 keeps 5" in caplog.text
+    stored = sorted(tuple(int(t) for t in tokens) for _, tokens, _ in iter_crop_records(crops, "train"))
+    assert any(len(tokens) > 5 for tokens in stored)
+    expected = sorted(tuple(int(t) for t in subsample_cells(np.array(tokens), 5)) for tokens in stored)
+    seen = []
+    for _, sequences in train.unbatch():
+        row = sequences.numpy()
+        seen.append(tuple(int(t) for t in row[: int(np.argmax(row == EOS_TOKEN))]))
+    assert sorted(seen) == expected
+
+
+def test_a_crop_set_without_training_crops_is_one_line_naming_the_manifest(crops, tmp_path):
+    empty = tmp_path / "crops"
+    shutil.copytree(crops, empty)
+    manifest_path = empty / "train" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "num_instances": 0, "shards": []}))
+    with pytest.raises(ValueError, match=r"train/manifest.json: no crops in the 'train' split"):
+        PolygonTask().datasets(tiny_config("polygon", crops=str(empty)), 1)
+
+
 def test_cli_train_test_export(crops, tmp_path):
     """`deep-rnn train|test|export polygon` end to end with the tiny test config."""
     run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")

@@ -36,6 +36,8 @@ def crops_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.max_vertices < 3:  # training and the IoU need polygons
+        parser.error(f"--max-vertices must be >= 3 (a polygon); received {args.max_vertices}")
     status = 0
     for split in args.splits:
         training = split in args.train_splits
@@ -61,6 +63,8 @@ def crops_main(argv: list[str] | None = None) -> int:
             f"{os.path.join(args.out, split)}; dropped {manifest['dropped']}; "
             f"{len(manifest['errors'])} file(s) skipped"
         )
+        if not manifest["num_instances"]:
+            print(f"warning: {split}: no crops kept (see 'dropped' above); nothing will train or test on it")
     return status
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 from pathlib import Path
 
@@ -142,6 +143,29 @@ def checkpoint_selected_on(run: RunDirectory, log: str) -> tuple[str, Path] | No
     if record is None:
         return None
     return _best_label(record), best_files(run, log)[0]
+
+
+def retire_best_checkpoints(run: RunDirectory, epochs_done: int) -> list[Path]:
+    """Renames every best checkpoint of `run` (main and separate: `best*.weights.h5` and `best*.json`) to
+    ``retired-epoch-<N>-<name>``, so that `test` / `export` no longer load them; returns the new paths.
+
+    Why: a run resumed with settings that change what validation measures (another data set, other
+    past/future lengths, another loss) would compare its new validation values with a best value of the
+    old set, and keep loading a checkpoint chosen on it. The files stay for the record.
+
+    Example:
+        >>> retire_best_checkpoints(RunDirectory("runs/a"), 3)  # doctest: +SKIP
+        [PosixPath('runs/a/checkpoints/retired-epoch-3-best.json'), ...]
+    """
+    if not run.checkpoint_dir.is_dir():
+        return []
+    retired = []
+    for path in sorted(run.checkpoint_dir.iterdir()):
+        if path.name.startswith("best") and path.name.endswith((".json", ".weights.h5")):
+            target = path.with_name(f"retired-epoch-{epochs_done}-{path.name}")
+            os.replace(path, target)
+            retired.append(target)
+    return retired
 
 
 class BestCheckpoint(keras.callbacks.Callback):

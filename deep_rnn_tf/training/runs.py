@@ -471,6 +471,8 @@ def _train_locked(
     _restore_learning_rates(model, learning_rates)  # the checkpoint brought back the old ones
     if changes:
         logger.info("Resuming with changed settings (applied): %s", describe_changes(changes))
+        if info.is_chief:
+            _retire_stale_best(run, changes, epochs_done)
     if info.is_chief:  # only now: the new config has been checked against the checkpoint
         run.write_config(resolved)
         write_json_atomic(run.parameters_path, parameter_counts(model))
@@ -624,6 +626,25 @@ def _changes_on_resume(task: Any, run: RunDirectory, resolved: dict[str, Any]) -
             "Resumed run %s changes settings that shape the model or data: %s", run.path, structural
         )
     return changes
+
+
+def _retire_stale_best(run: RunDirectory, changes: dict[str, tuple[Any, Any]], epochs_done: int) -> None:
+    """Retires the best checkpoints of a run resumed with settings beyond the loop's own (RESUMABLE_KEYS):
+    another data set, window, loss or model changes what validation measures, so the best is chosen anew
+    among the epochs from here on (the start candidates are not validated again: their weights, e.g. the
+    flow prior's gain, come back from the checkpoint like any other)."""
+    from deep_rnn_tf.training.best import retire_best_checkpoints  # best.py imports this module
+
+    structural = sorted(set(changes) - RESUMABLE_KEYS)
+    if not structural:
+        return
+    retired = retire_best_checkpoints(run, epochs_done)
+    if retired:
+        logger.warning(
+            "%s: %s changed, so validation losses before and after epoch %d measure different things; the "
+            "best checkpoint so far is kept as %s and the best is chosen again from the next epoch",
+            run.path, ", ".join(structural), epochs_done, ", ".join(p.name for p in retired),
+        )  # fmt: skip
 
 
 def _optimizers(model: keras.Model) -> list[keras.optimizers.Optimizer]:

@@ -28,6 +28,7 @@ from deep_rnn_tf.data.holdout import split_groups
 from deep_rnn_tf.data.polygons import (
     CROP_SIZE,
     EOS_TOKEN,
+    MANIFEST_NAME,
     crop_dataset,
     crop_sources,
     decode_tokens,
@@ -149,7 +150,12 @@ class PolygonTask(Task):
         max_vertices = config.max_vertices
 
         def to_example(record):
-            tokens = tf.cast(record["tokens"][:max_vertices], tf.int32)
+            # A longer outline (crops made with a larger --max-vertices) keeps max_vertices of its vertices
+            # at floor(k * n / max_vertices), the crops' own rule (`subsample_cells`), not its first ones.
+            tokens = tf.cast(record["tokens"], tf.int32)
+            count = tf.shape(tokens)[0]
+            kept = tf.minimum(count, max_vertices)
+            tokens = tf.gather(tokens, tf.range(kept) * count // tf.maximum(kept, 1))
             sequence = tf.concat([tokens, [EOS_TOKEN]], axis=0)
             sequence = tf.pad(sequence, [[0, max_vertices + 1 - tf.shape(sequence)[0]]], constant_values=-1)
             return record["image"], tf.ensure_shape(sequence, [max_vertices + 1])
@@ -158,6 +164,7 @@ class PolygonTask(Task):
 
     def datasets(self, config, global_batch_size: int) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
         config = self.config(config)
+        self._check_training_crops(config)
         held, held_crops = self._validation_sources(config)
         if held:
             held_out = tf.constant(sorted(held))
@@ -179,6 +186,23 @@ class PolygonTask(Task):
             .prefetch(2)
         )
         return train, val
+
+    def _check_training_crops(self, config: PolygonConfig) -> None:
+        """The training split has crops (else a one-line error, not an empty dataset's StopIteration), and
+        a note when its outlines are longer than the model's `max_vertices` (they are subsampled)."""
+        manifest = read_manifest(config.crops, config.train_split)
+        path = os.path.join(config.crops, config.train_split, MANIFEST_NAME)
+        if not manifest.get("num_instances"):
+            raise ValueError(
+                f"{path}: no crops in the {config.train_split!r} split (polygon-crops kept none; its "
+                f"'dropped' counts say why: {manifest.get('dropped')})"
+            )
+        made = manifest.get("max_vertices")
+        if isinstance(made, int) and made > config.max_vertices:
+            logger.warning(
+                "%s: outlines of up to %d vertices; --max-vertices %d keeps %d of every longer one, spread "
+                "evenly (the crops' own rule)", path, made, config.max_vertices, config.max_vertices,
+            )  # fmt: skip
 
     def _validation_sources(self, config: PolygonConfig) -> tuple[set[str], int]:
         """(source images whose crops validate, their number of crops): `val_fraction` of the training
