@@ -188,3 +188,31 @@ def test_the_start_up_line_says_when_no_image_can_be_annotated_yet(tmp_path):
     cv2.imwrite(str(images / "a_leftImg8bit.png"), np.zeros((8, 8, 3), np.uint8))
     one = images_summary(store, store.list_images())
     assert one.startswith("2 file(s) under") and "(1 unreadable)" in one and "note:" not in one
+
+
+def test_a_labels_file_a_bad_port_or_a_busy_port_is_one_line_before_the_model_loads(tmp_path, capsys):
+    """Found by a bad-input pass: `--labels <a file>` started and then answered every load and save with
+    HTTP 500; `--port 99999` printed one address and served on another; a busy port printed "Open ..."."""
+    import socket
+
+    images = tmp_path / "leftImg8bit"
+    images.mkdir()
+    (tmp_path / "labels.txt").write_text("not a folder")
+    model = str(tmp_path / "no_model")  # never reached: each check comes first
+    for extra, says in (
+        (["--labels", str(tmp_path / "labels.txt")], "labels.txt: a file, not a folder"),
+        (["--images", str(tmp_path / "labels.txt")], "labels.txt: a file, not a folder"),
+        (["--port", "99999"], "--port must be in [1, 65535]; received 99999"),
+    ):
+        argv = ["annotate", "--model", model, "--images", str(images), *extra]
+        status = cli_main(argv)
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert status in (1, 2) and says in lines[-1], lines
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        status = cli_main(["annotate", "--model", model, "--images", str(images), "--port", str(port)])
+        captured = capsys.readouterr()
+    assert status == 1 and f"--port {port}: cannot listen on 127.0.0.1:{port}" in captured.err
+    assert "Open http" not in captured.out

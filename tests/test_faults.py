@@ -409,6 +409,16 @@ def test_truncated_video_warns_with_both_counts_or_is_refused_when_strict(tmp_pa
     with pytest.raises(VideoReadError, match="of the 20 frames"):
         KTHReader(str(tmp_path), image_size=16, strict=True).frames("person01_boxing_d1")
     assert len(KTHReader(str(tmp_path), image_size=16).frames("person01_boxing_d1")) == len(frames)
+    # The plain-folder reader (any video folder) alike: it used to take the decoded frames without a word.
+    from deep_rnn_tf.data.videos import FolderReader, find_videos
+
+    videos, name = find_videos(str(tmp_path)), "person01_boxing_d1_uncomp"
+    with pytest.raises(VideoReadError, match="of the 20 frames"):
+        FolderReader(videos, image_size=16, strict=True).frames(name)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        folder = FolderReader(videos, image_size=16).frames(name)
+    assert len(folder) == len(frames) and f"decoded {len(frames)} of the 20 frames" in caplog.text
 
 
 def _frame_folder(root, split, label, video, frames=3):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import socket
 import sys
 import time
 from pathlib import Path
@@ -210,6 +211,17 @@ def images_summary(store: AnnotationStore, images: list[ImageEntry]) -> str:
     return line
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raises OSError naming the port when `host:port` cannot be bound (another program serves there)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Werkzeug binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"--port {port}: cannot listen on {host}:{port} ({error.strerror}); "
+                          "another program there? choose another --port") from None  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """`deep-rnn annotate`: loads the export, lists the images and serves the tool until Ctrl-C."""
     parser = argparse.ArgumentParser(
@@ -225,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--debug", action="store_true", help="keep TensorFlow's start-up lines")
     args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be in [1, 65535]; received {args.port}")
     store = AnnotationStore(args.images, args.labels)
+    check_port_free(args.host, args.port)  # before minutes of model loading, and before "Open ..."
     from deep_rnn_tf.app.model import AnnotationModel
 
     model = AnnotationModel.load(args.model, args.version, debug=args.debug)

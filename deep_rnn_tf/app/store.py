@@ -101,9 +101,13 @@ class AnnotationStore:
     def __init__(self, images_dir: str | os.PathLike, labels_dir: str | os.PathLike | None = None):
         self.images_dir = Path(images_dir).resolve()
         if not self.images_dir.is_dir():
-            raise FileNotFoundError(f"--images {images_dir}: no such folder")
+            what = "a file, not a folder" if self.images_dir.exists() else "no such folder"
+            raise FileNotFoundError(f"--images {images_dir}: {what}")
         self.labels_dir = Path(labels_dir if labels_dir is not None else default_labels_dir(images_dir))
         self.labels_dir = self.labels_dir.resolve()
+        if self.labels_dir.exists() and not self.labels_dir.is_dir():
+            # Caught here: otherwise every load and save of the session fails (NotADirectoryError).
+            raise NotADirectoryError(f"--labels {labels_dir}: a file, not a folder (the json go into it)")
         self._locks: dict[Path, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 

@@ -34,7 +34,14 @@ import cv2
 import numpy as np
 
 from deep_rnn_tf.data.kth import KTHDataset, Segment
-from deep_rnn_tf.data.video_io import DecodedVideoCache, VideoReadError, iter_video_frames, read_image
+from deep_rnn_tf.data.video_io import (
+    DecodedVideoCache,
+    VideoReadError,
+    check_frame_count,
+    declared_frame_count,
+    iter_video_frames,
+    read_image,
+)
 from deep_rnn_tf.validation import (
     check_choice,
     check_fraction,
@@ -95,6 +102,8 @@ class FolderReader:
         image_size: frames are resized to image_size x image_size (INTER_AREA when shrinking).
         color: keep RGB (frames (S, S, 3)) instead of converting to grey (S, S).
         cache_size: decoded videos kept in memory (0 disables the cache).
+        strict: a video file that decodes fewer frames than its container declares raises VideoReadError
+            (default: a warning naming both counts, and the decoded frames are used).
 
     Example:
         >>> reader = FolderReader(find_videos("data/my_clips"), image_size=64)  # doctest: +SKIP
@@ -103,11 +112,17 @@ class FolderReader:
     """
 
     def __init__(
-        self, videos: dict[str, str], image_size: int = 64, color: bool = False, cache_size: int = 64
+        self,
+        videos: dict[str, str],
+        image_size: int = 64,
+        color: bool = False,
+        cache_size: int = 64,
+        strict: bool = False,
     ):
         check_int_at_least("image_size", image_size, 8)
         check_non_negative_int("cache_size", cache_size)
         self.videos, self.image_size, self.color, self.cache_size = videos, image_size, color, cache_size
+        self.strict = bool(strict)
         self._cache = DecodedVideoCache(cache_size)
 
     def frames(self, video: str) -> np.ndarray:
@@ -123,7 +138,12 @@ class FolderReader:
 
     def _decode(self, path: str):
         if not os.path.isdir(path):
-            yield from iter_video_frames(path, grayscale=not self.color)
+            count = 0
+            for frame in iter_video_frames(path, grayscale=not self.color):
+                count += 1
+                yield frame
+            # A truncated file decodes fewer frames than its container declares: as the KTH reader does.
+            check_frame_count(path, count, declared_frame_count(path), self.strict)
             return
         images = sorted(
             (f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)), key=_natural_key
@@ -277,7 +297,7 @@ class VideoFolderDataset(KTHDataset):
         self.color = bool(color or spec.get("color", False))
         self.strict, self.test_stride = strict, test_stride or future
         self.name = name or spec.get("name") or os.path.basename(os.path.normpath(os.path.abspath(data_dir)))
-        self.reader = FolderReader(videos, image_size, self.color, cache_size)
+        self.reader = FolderReader(videos, image_size, self.color, cache_size, strict=strict)
         self.skipped: list[str] = []
         self._windows: list[tuple[Segment, int]] | None = None
         lists = {
