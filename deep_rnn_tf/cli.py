@@ -334,6 +334,19 @@ def cmd_train(argv: list[str]) -> int:
     return 0
 
 
+def _saved_config(task: Any, run: Any) -> dict[str, Any]:
+    """The run's config.json, checked to be a run of `task` (else every key of another task's config would
+    be reported as unknown, which does not say what is wrong)."""
+    saved = run.read_config()
+    trained_by = saved.get("task")
+    if trained_by is not None and trained_by != task.name:
+        raise ValueError(
+            f"{run.path}: a run of the {trained_by!r} task, not {task.name!r} (its config.json); name that "
+            f"task (`deep-rnn ... {trained_by} --run-dir {run.path}`) or use another --run-dir"
+        )
+    return saved
+
+
 def _resume_base(task: Any, args: argparse.Namespace, run_dir: str) -> dict[str, Any] | None:
     """A resumed run starts from its saved config (flags given now override it); None for a new run.
 
@@ -346,7 +359,7 @@ def _resume_base(task: Any, args: argparse.Namespace, run_dir: str) -> dict[str,
     run = RunDirectory(run_dir)
     if not run.config_path.is_file():
         return None
-    saved = run.read_config()
+    saved = _saved_config(task, run)
     preset = saved.get("preset", task.default_preset)
     if args.preset is not None and args.preset != preset:
         raise ValueError(
@@ -364,9 +377,9 @@ def _trained_model(command: str, argv: list[str]):
     from deep_rnn_tf.training.strategy import select_strategy
 
     run_dir = args.run_dir or _default_run_dir(task, args)
+    config = resolve_config(task, args, base=_saved_config(task, RunDirectory(run_dir)))
     # test/export run in one process: ignore TF_CONFIG (a cluster would wait for its peers).
     info = select_strategy(args.devices, environ={})
-    config = resolve_config(task, args, base=RunDirectory(run_dir).read_config())
     configure_precision(bool(config.get("mixed_precision")))
     return task, args, config, run_dir, load_trained(task, config, run_dir, info)
 

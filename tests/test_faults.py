@@ -184,6 +184,27 @@ def test_cli_resume_with_another_preset_is_refused_before_anything_runs(tmp_path
     assert _snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("command", ["train", "test", "export"])
+def test_a_run_of_another_task_is_named_as_such(tmp_path, capsys, monkeypatch, command):
+    # Before: "run config: unknown key 'alpha'" (prediction's keys read as polygon's) for test / export.
+    (tmp_path / "config.json").write_text(json.dumps({"task": "prediction", "preset": "small", "alpha": 1.0}))
+    before = _snapshot(tmp_path)
+    monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
+    status = cli.main([command, "polygon", "--run-dir", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and "a run of the 'prediction' task, not 'polygon'" in err[0], err
+    assert _snapshot(tmp_path) == before
+
+
+def test_prediction_test_flags_are_checked(tmp_path):
+    from tests.presets import tiny_config
+
+    with pytest.raises(ValueError, match=r"max_test_windows: must be >= 0 \(0: all\); received -3"):
+        tiny_config("prediction", max_test_windows=-3)
+    with pytest.raises(ValueError, match="gifs: must be >= 0; received -1"):
+        tiny_config("prediction", gifs=-1)
+
+
 def test_cli_resume_keeps_the_saved_settings_unless_a_flag_changes_them(tmp_path):
     from deep_rnn_tf.tasks import get_task
 

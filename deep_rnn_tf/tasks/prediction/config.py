@@ -247,6 +247,11 @@ class PredictionConfig(TaskConfig):
             raise ValueError(f"image_size: must be a positive multiple of 8; received {self.image_size!r}")
         if self.past < 2:
             raise ValueError(f"past: must be >= 2 (motion needs a difference); received {self.past!r}")
+        # A negative window limit was a Python slice: every window but the last N.
+        if self.max_test_windows is not None and self.max_test_windows < 0:
+            raise ValueError(f"max_test_windows: must be >= 0 (0: all); received {self.max_test_windows}")
+        if self.gifs < 0:
+            raise ValueError(f"gifs: must be >= 0; received {self.gifs!r}")
         if self.train_fraction is not None:
             check_fraction("train_fraction", self.train_fraction)
         if self.predict_flow and not self.predict_change:

@@ -214,7 +214,9 @@ class PredictionTask(Task):
         parser.add_argument(
             "--val-fraction", type=float, help="share of each training segment held out for validation"
         )
-        parser.add_argument("--max-test-windows", type=int, help="score only the first N test windows")
+        parser.add_argument(
+            "--max-test-windows", type=int, help="score only the first N test windows (0: all)"
+        )
         parser.add_argument("--gifs", type=int, help="test windows to write GIFs for")
         parser.add_argument("--export-future", type=int, help="T of the exported model (default: test T)")
         parser.add_argument("--run-name", help="name of the results folder (default: the run directory's)")
