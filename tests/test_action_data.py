@@ -157,6 +157,19 @@ def test_class_index_file_formats(tmp_path):
         F.read_class_index(str(gap))
 
 
+def test_a_list_file_without_videos_of_a_class_names_the_class(tmp_path, caplog):
+    """As the folder layout names its empty class folders: a class of classInd.txt that no line labels."""
+    import logging
+
+    _video(tmp_path / "frames" / "v1")
+    (tmp_path / "classInd.txt").write_text("1 walk\n2 run\n3 jump\n")
+    (tmp_path / "train.txt").write_text("frames/v1 3 0\n")
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        split = F.ActionSplit.from_list_file(str(tmp_path / "train.txt"))
+    assert split.class_names == ["walk", "run", "jump"]
+    assert "train.txt: no video of 2 of the 3 classes of its class list (run, jump)" in caplog.text
+
+
 def test_bad_inputs_name_the_path(tmp_path):
     _video(tmp_path / "train" / "walk" / "ok")
     os.makedirs(tmp_path / "train" / "walk" / "empty")

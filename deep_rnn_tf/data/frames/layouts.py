@@ -228,6 +228,7 @@ class ActionSplit:
                     f"(0..{len(class_names) - 1})"
                 )
             items.append(VideoItem(path, tuple(list_frames(path)), label))
+        _name_classes_without_videos(list_file, class_names, items)
         return cls(items, class_names, list_file)
 
 
@@ -252,6 +253,21 @@ def _class_folders(split_dir: str) -> list[str]:
             "%s: class folder(s) %s hold no video folder and are not classes", split_dir, ", ".join(empty)
         )
     return names
+
+
+def _name_classes_without_videos(
+    list_file: str, class_names: Sequence[str], items: Sequence[VideoItem]
+) -> None:
+    """A warning naming the classes of the class list that no line of `list_file` labels (the folder
+    layout names its empty class folders alike): in a training list, a class the model can never learn."""
+    labelled = {item.label for item in items}
+    missing = [name for index, name in enumerate(class_names) if index not in labelled]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        logger.warning(
+            "%s: no video of %d of the %d classes of its class list (%s)",
+            list_file, len(missing), len(class_names), shown,
+        )  # fmt: skip
 
 
 def _class_names_beside(list_file: str, rows: list[tuple[str, int, int]]) -> list[str]:
