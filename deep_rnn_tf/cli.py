@@ -313,6 +313,8 @@ def cmd_train(argv: list[str]) -> int:
     run_dir = args.run_dir or _default_run_dir(task, args)
     config = resolve_config(task, args, base=_resume_base(task, args, run_dir))
     check_config(task, config)  # the task's own checks, before the strategy touches any device
+    if args.export:
+        _check_export_version_free(task, args)  # not after a whole training
     info = select_strategy(args.devices)  # before any TF op (MultiWorkerMirroredStrategy requires it)
     result = train(task, config, run_dir, info=info, verbose=2 if args.quiet else 1)
     run = result.run
@@ -396,6 +398,17 @@ def cmd_export(argv: list[str]) -> int:
     task, args, config, _run_dir, model = _trained_model("export", argv)
     _export(task, config, model, args, is_chief=True)
     return 0
+
+
+def _check_export_version_free(task: Any, args: argparse.Namespace) -> None:
+    """`--version N` of an existing export (without --overwrite) is refused before anything runs."""
+    if args.version is None or args.overwrite:
+        return
+    path = Path(args.export_dir) / (args.name or task.name) / str(args.version)
+    if path.exists():
+        raise ValueError(
+            f"{path} exists; choose another --version or pass --overwrite (checked before training)"
+        )
 
 
 def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namespace, is_chief: bool) -> None:

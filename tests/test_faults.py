@@ -196,6 +196,17 @@ def test_a_run_of_another_task_is_named_as_such(tmp_path, capsys, monkeypatch, c
     assert _snapshot(tmp_path) == before
 
 
+def test_train_export_to_an_existing_version_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    (tmp_path / "saved" / "demo" / "1").mkdir(parents=True)
+    monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
+    argv = ["train", "demo", *tiny_args("demo", tmp_path), "--run-dir", str(tmp_path / "run"), "--export",
+            "--export-dir", str(tmp_path / "saved"), "--version", "1"]  # fmt: skip
+    status = cli.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and "demo/1 exists; choose another --version" in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
 def test_prediction_test_flags_are_checked(tmp_path):
     from tests.presets import tiny_config
 
