@@ -70,6 +70,20 @@ def test_synthetic_bad_arguments_exit_2(tmp_path, capsys):
     assert "deep-rnn data synth-actions: error: `size` must be an integer >= 16" in capsys.readouterr().err
 
 
+def test_synthetic_set_refuses_a_rerun_with_other_settings_into_the_same_folder(tmp_path, capsys):
+    # Before: the finished videos of the old settings were kept, and the lists no longer matched the folders.
+    out = str(tmp_path / "set")
+    small = ["--out", out, "--size", "16", "--videos-per-class", "1", "--test-videos-per-class", "1",
+             "--min-frames", "3", "--max-frames", "3", "--quiet"]  # fmt: skip
+    assert synth_actions_main(small) == 0
+    assert synth_actions_main(small) == 0  # the same settings: resumes (skips the finished videos)
+    capsys.readouterr()
+    assert synth_actions_main([*small, "--size", "24"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "set: made with other settings (size 16 -> 24); use another --out" in err[0], err
+    assert F.load_split(out, "train").items[0].num_frames == 3
+
+
 def _first_frames(root: str, split: str = "train") -> dict[str, np.ndarray]:
     """video name -> its first frame (float32), for every video of a written synthetic set."""
     frames = {}

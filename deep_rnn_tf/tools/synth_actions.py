@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)  # the other data tools' form
         return 2
-    summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
+    try:
+        summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
+    except ValueError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     print(
         f"wrote {summary['train']} train and {summary['test']} test videos of "
         f"{len(summary['classes'])} motion classes to {args.out}"

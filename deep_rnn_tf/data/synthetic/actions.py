@@ -25,15 +25,16 @@ Command: `deep-rnn data synth-actions --out DIR [--videos-per-class 24] [--test-
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from deep_rnn_tf.atomic_io import write_text_atomic
+from deep_rnn_tf.atomic_io import write_json_atomic, write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
 from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int, check_probability
 
@@ -219,11 +220,32 @@ def _write_lines(path: str, lines: list[str]) -> None:
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
+# The settings a folder was made with: a re-run skips finished videos, which is only right with the same ones.
+SETTINGS_FILE = "synth_actions.json"
+
+
+def _claim_folder(out_dir: str, config: SynthActionsConfig) -> None:
+    """Records `config` in `out_dir`, or raises ValueError when the folder was made with other settings
+    (its finished videos would be kept: other sizes and frame counts, stale extra videos)."""
+    path = os.path.join(out_dir, SETTINGS_FILE)
+    wanted = asdict(config)
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            made = json.load(handle)
+        changed = {key: (made.get(key), value) for key, value in wanted.items() if made.get(key) != value}
+        if changed:
+            shown = ", ".join(f"{key} {was!r} -> {now!r}" for key, (was, now) in changed.items())
+            raise ValueError(f"{out_dir}: made with other settings ({shown}); use another --out or delete it")
+    os.makedirs(out_dir, exist_ok=True)
+    write_json_atomic(path, wanted)
+
+
 def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progress: bool = True) -> dict:
     """Writes the synthetic set (frames, class index and MMAction2 list files) under `out_dir`.
 
     Args:
-        out_dir: output root; created if missing. Re-running with the same config skips finished videos.
+        out_dir: output root; created if missing. Re-running with the same config skips finished videos;
+            with another config it raises ValueError (the settings are kept in `synth_actions.json`).
         config: sizes and seed.
         show_progress: show a progress bar.
 
@@ -233,6 +255,7 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
     Example:
         >>> write_synthetic_actions("/tmp/synth", SynthActionsConfig(size=32, videos_per_class=4))
     """
+    _claim_folder(out_dir, config)
     jobs = []
     for split, count in (("train", config.videos_per_class), ("test", config.test_videos_per_class)):
         for label, class_name in enumerate(CLASS_NAMES):
