@@ -481,6 +481,36 @@ def test_runner_runs_concurrently_skips_finished_runs_and_reports_failures(tmp_p
     assert len(calls) == 2 and all("convlstm-2" in " ".join(c[0][0]) for c in calls)
 
 
+def test_a_refused_command_line_stops_the_study_and_says_why(tmp_path, monkeypatch):
+    """`deep-rnn study ... --bogus 3`: every run gets the flag, so after the first refusal (exit 2) the
+    others are skipped, and the progress line quotes the child's error instead of only naming its log."""
+    from deep_rnn_tf.tools import study as study_module
+
+    calls = []
+
+    def refusing_child(commands, log_path, threads):
+        calls.append(commands)
+        if commands[0][0] == "data":
+            ready = tmp_path / "data" / "crops" / "val" / "manifest.json"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.write_text("{}")
+            return 0
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("deep-rnn: error: deep-rnn train: unrecognized arguments: --bogus 3\n")
+        return 2
+
+    monkeypatch.setattr(study_module, "run_child", refusing_child)
+    lines = []
+    study = Study(GRIDS["polygon-depth"], "tiny", tmp_path, seeds=2, train_flags=["--bogus", "3"],
+                  log=lines.append)  # fmt: skip
+    assert study.run() == 1
+    assert len(calls) == 2  # the data, then one run: the other three are not started
+    failed = next(line for line in lines if "FAILED" in line)
+    assert "(exit 2): deep-rnn: error: deep-rnn train: unrecognized arguments: --bogus 3; see" in failed
+    assert any("stopping: the command line was refused" in line for line in lines)
+    assert study_module.last_error_line(tmp_path / "missing.log") is None
+
+
 def _fake_polygon_child(out: Path, calls: list | None = None):
     """A stand-in for `run_child` (no TensorFlow run): the data recipe makes its "ready" file, a run
     writes a finished polygon result; every command list is appended to `calls`."""

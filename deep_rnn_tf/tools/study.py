@@ -47,6 +47,7 @@ from deep_rnn_tf.tools.study_grids import BUDGETS, GRIDS, StudyCell, StudyGrid
 from deep_rnn_tf.validation import SEED_LIMIT
 
 PROG = "deep-rnn study"
+USAGE_ERROR = 2  # the exit status of `deep-rnn train` whose command line was refused (argparse's)
 CELL_RECORD = "study_cell.json"  # what the study remembers of a finished run (wall time, metrics)
 # An attempt in progress: when it started and the wall time of the earlier, interrupted attempts, so a run
 # that resumes across sessions reports all its time, not only its last attempt's.
@@ -318,6 +319,7 @@ class Study:
         self.included_paths = [Path(path) for path in include_reports]
         self.included = [self._read_included(path) for path in self.included_paths]
         self._lock = threading.Lock()
+        self._refused = threading.Event()
         self._started = time.monotonic()
 
     @property
@@ -439,7 +441,10 @@ class Study:
     def _threads(self) -> int | None:
         return None if self.jobs == 1 else max(1, (os.cpu_count() or 1) // self.jobs)
 
-    def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool:
+    def _run_one(self, run: CellRun, counter: dict[str, int], total: int) -> bool | None:
+        """True when the run finished, False when it failed, None when skipped after a refused command."""
+        if self._refused.is_set():
+            return None
         self._progress(f"running {run.key} ({counter['done']}/{total} done)")
         run.run_dir.mkdir(parents=True, exist_ok=True)
         earlier = start_attempt(run.run_dir, train_argv=run.train_argv)
@@ -449,9 +454,13 @@ class Study:
         )
         wall = time.monotonic() - begin
         if status != 0 or not self.is_finished(run):
-            self._progress(
-                f"FAILED {run.key} after {wall:.0f} s (exit {status}); see {run.run_dir / 'study.log'}"
-            )
+            log = run.run_dir / "study.log"
+            reason = last_error_line(log)
+            because = f": {reason}" if reason else ""
+            self._progress(f"FAILED {run.key} after {wall:.0f} s (exit {status}){because}; see {log}")
+            if status == USAGE_ERROR:  # every run gets the same flags: the others would be refused alike
+                self._refused.set()
+                self._progress("stopping: the command line was refused; the runs not started are skipped")
             return False
         record = {
             "cell": run.cell.name,
@@ -489,7 +498,7 @@ class Study:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             outcomes = list(pool.map(lambda run: self._run_one(run, counter, len(runs)), todo))
         paths = self.write_report()
-        failed = outcomes.count(False)
+        failed = outcomes.count(False) + outcomes.count(None)
         self._progress(
             f"report: {paths['md']} ({counter['done']}/{len(runs)} runs finished, {failed} failed)"
         )
@@ -672,6 +681,18 @@ def _shown(values: tuple[str, ...] | None) -> str:
     if values is None:
         return "(absent)"
     return " ".join(values) or "(set)"
+
+
+def last_error_line(log: Path, tail_bytes: int = 20000) -> str | None:
+    """The last `error:` line of a child's log (its one-line reason for failing), or None."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - tail_bytes))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    found = [line.strip() for line in lines if "error:" in line.lower()]
+    return found[-1][:300] if found else None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
