@@ -311,6 +311,7 @@ def cmd_train(argv: list[str]) -> int:
     from deep_rnn_tf.training.strategy import select_strategy
 
     run_dir = args.run_dir or _default_run_dir(task, args)
+    _check_run_dir_is_a_folder(run_dir)
     config = resolve_config(task, args, base=_resume_base(task, args, run_dir))
     check_config(task, config)  # the task's own checks, before the strategy touches any device
     if args.export:
@@ -334,6 +335,11 @@ def cmd_train(argv: list[str]) -> int:
                 load_checkpoint(result.model, chosen[1])
         _export(task, run.read_config() if info.is_chief else config, result.model, args, info.is_chief)
     return 0
+
+
+def _check_run_dir_is_a_folder(run_dir: str) -> None:
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ValueError(f"--run-dir {run_dir}: a file, not a folder")
 
 
 def _saved_config(task: Any, run: Any) -> dict[str, Any]:
@@ -379,6 +385,7 @@ def _trained_model(command: str, argv: list[str]):
     from deep_rnn_tf.training.strategy import select_strategy
 
     run_dir = args.run_dir or _default_run_dir(task, args)
+    _check_run_dir_is_a_folder(run_dir)
     config = resolve_config(task, args, base=_saved_config(task, RunDirectory(run_dir)))
     # test/export run in one process: ignore TF_CONFIG (a cluster would wait for its peers).
     info = select_strategy(args.devices, environ={})
@@ -515,6 +522,8 @@ def _read_predict_inputs(items: list[str], spec: dict) -> tuple[dict[str, Any], 
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.output and os.path.isdir(args.output):  # before the model runs, not after
+        raise ValueError(f"--output {args.output}: a folder; name the .npz file to write")
     _setup_logging(False, args.debug)
     import_tensorflow(args.debug)
     import numpy as np
@@ -685,6 +694,10 @@ def _one_line(error: BaseException) -> str:
     elif text and text[0].startswith("Graph execution error"):
         text = [line for line in text[1:] if not line.startswith(_TF_FRAME_LINES)] or text
     first = text[0] if text else ""
+    if isinstance(error, OSError) and error.strerror and (error.filename2 or error.filename):
+        # "[Errno 20] Not a directory: 'a.txt/train'" -> "a.txt/train: not a directory" (a rename names
+        # its temporary source first: the destination is the user's path).
+        return f"{error.filename2 or error.filename}: {error.strerror[:1].lower()}{error.strerror[1:]}"
     return first if isinstance(error, (ValueError, OSError)) else f"{type(error).__name__}: {first}"
 
 

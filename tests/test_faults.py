@@ -207,6 +207,28 @@ def test_train_export_to_an_existing_version_is_refused_before_training(tmp_path
     assert not (tmp_path / "run").exists()
 
 
+def test_paths_of_the_wrong_kind_are_one_plain_line(tmp_path, capsys, monkeypatch):
+    """A file where a folder goes, a folder where a file goes: named, before anything runs, and a raw
+    OSError reads "<path>: <reason>" rather than "[Errno 20] ...: '<path>'"."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
+    for argv, says in (
+        (["train", "demo", "--run-dir", str(afile)], f"--run-dir {afile}: a file, not a folder"),
+        (["test", "demo", "--run-dir", str(afile)], f"--run-dir {afile}: a file, not a folder"),
+        (["predict", "--model", str(tmp_path), "--input", "x.npy", "--output", str(tmp_path)],
+         f"--output {tmp_path}: a folder; name the .npz file to write"),
+    ):  # fmt: skip
+        status = cli.main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 1 and len(err) == 1 and says in err[0], (argv, err)
+    assert cli._one_line(NotADirectoryError(20, "Not a directory", f"{afile}/train")) == (
+        f"{afile}/train: not a directory"
+    )
+    renamed = IsADirectoryError(21, "Is a directory", ".tmp-out.npz", None, str(tmp_path))  # as os.replace
+    assert cli._one_line(renamed) == f"{tmp_path}: is a directory"
+
+
 def test_prediction_test_flags_are_checked(tmp_path):
     from tests.presets import tiny_config
 
