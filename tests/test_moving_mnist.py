@@ -126,3 +126,17 @@ def test_openstl_mse_and_mae_follow_openstl():
     true01 = np.transpose((target + 1) / 2, (0, 1, 4, 2, 3))
     assert np.isclose(errors["mse"].mean(), np.mean((pred01 - true01) ** 2, axis=(0, 1)).sum())
     assert np.isclose(errors["mae"].mean(), np.mean(np.abs(pred01 - true01), axis=(0, 1)).sum())
+
+
+def test_a_file_stored_sequences_first_is_named_in_a_warning(tmp_path, caplog):
+    import logging
+
+    path = tmp_path / mm.TEST_FILE
+    np.save(path, np.zeros((20, 30, 64, 64), np.uint8))  # the standard order: no warning
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        mm.load_sequences(str(path))
+    assert "transpose" not in caplog.text
+    np.save(path, np.zeros((30, 20, 64, 64), np.uint8))  # sequences first, as users often save them
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        mm.load_sequences(str(path))
+    assert "read as 20 sequences of 30 frames" in caplog.text and "a.transpose(1, 0, 2, 3)" in caplog.text

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import struct
 
@@ -29,6 +30,8 @@ from deep_rnn_tf.atomic_io import atomic_path
 from deep_rnn_tf.data.kth import KTHDataset, Segment
 from deep_rnn_tf.data.packaged import packaged_path
 from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
+
+logger = logging.getLogger(__name__)
 
 TEST_FILE = "mnist_test_seq.npy"
 TRAIN_FILE = "mnist_train_seq.npy"
@@ -59,6 +62,13 @@ def load_sequences(path: str, mmap: bool = True) -> np.ndarray:
         raise ValueError(
             f"{path}: expected uint8 [time, sequences, height, width]; got {array.dtype} {array.shape}"
         )
+    # The standard file is (20, 10000, 64, 64): time is the short axis (20 frames: the standard, never named).
+    if array.shape[0] > max(array.shape[1], 20):
+        logger.warning(
+            "%s: read as %d sequences of %d frames (time first, as mnist_test_seq.npy); if it is stored "
+            "[sequences, time, height, width], save it transposed: a.transpose(1, 0, 2, 3)",
+            path, array.shape[1], array.shape[0],
+        )  # fmt: skip
     return array
 
 
