@@ -256,7 +256,9 @@ def _read_config_file(path: str) -> dict[str, Any]:
     return data
 
 
-def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
+def resolve_config(
+    task: Any, args: argparse.Namespace, base: dict[str, Any] | None = None, base_source: str = "run config"
+) -> Any:
     """The task's typed config: preset (or `base`, e.g. a run's saved config) < --config file < flags.
 
     Raises:
@@ -269,7 +271,7 @@ def resolve_config(task: Any, args: argparse.Namespace, base: dict[str, Any] | N
         layers.append((f"--config {args.config}", _read_config_file(args.config)))
     flags = {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_CONFIG}
     layers.append(("command line", flags))
-    config = resolve_task_config(task.name, args.preset, layers, base=base)
+    config = resolve_task_config(task.name, args.preset, layers, base=base, base_source=base_source)
     # Data locations stored absolute, so that `test`/`export` of the run work from any working directory.
     relative = {
         key: os.path.abspath(value)
@@ -312,7 +314,8 @@ def cmd_train(argv: list[str]) -> int:
 
     run_dir = args.run_dir or _default_run_dir(task, args)
     _check_run_dir_is_a_folder(run_dir)
-    config = resolve_config(task, args, base=_resume_base(task, args, run_dir))
+    config_path = str(Path(run_dir) / "config.json")
+    config = resolve_config(task, args, base=_resume_base(task, args, run_dir), base_source=config_path)
     check_config(task, config)  # the task's own checks, before the strategy touches any device
     if args.export:
         _check_export_version_free(task, args)  # not after a whole training
@@ -386,7 +389,8 @@ def _trained_model(command: str, argv: list[str]):
 
     run_dir = args.run_dir or _default_run_dir(task, args)
     _check_run_dir_is_a_folder(run_dir)
-    config = resolve_config(task, args, base=_saved_config(task, RunDirectory(run_dir)))
+    run = RunDirectory(run_dir)
+    config = resolve_config(task, args, base=_saved_config(task, run), base_source=str(run.config_path))
     # test/export run in one process: ignore TF_CONFIG (a cluster would wait for its peers).
     info = select_strategy(args.devices, environ={})
     configure_precision(bool(config.get("mixed_precision")))

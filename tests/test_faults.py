@@ -229,6 +229,15 @@ def test_paths_of_the_wrong_kind_are_one_plain_line(tmp_path, capsys, monkeypatc
     assert cli._one_line(renamed) == f"{tmp_path}: is a directory"
 
 
+@pytest.mark.parametrize("command", ["train", "test"])
+def test_a_bad_value_in_a_runs_config_names_its_file(tmp_path, capsys, monkeypatch, command):
+    (tmp_path / "config.json").write_text(json.dumps({"task": "demo", "preset": "small", "batch_size": 0}))
+    monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
+    status = cli.main([command, "demo", "--run-dir", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and f"{tmp_path / 'config.json'}: batch_size" in err[0], err
+
+
 def test_prediction_test_flags_are_checked(tmp_path):
     from tests.presets import tiny_config
 

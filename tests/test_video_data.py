@@ -131,6 +131,11 @@ def test_missing_data_says_which_command_makes_one(tmp_path):
     assert "\n" not in str(error.value) and "absent" in str(error.value)
     with pytest.raises(FileNotFoundError, match="no video .* synth-mmnist"):
         videos.open_video_data(str(tmp_path), "train", kind="folder")
+    clip = tmp_path / "clip.mp4"  # a video given where its folder goes: it exists, it is a file
+    clip.write_bytes(b"")
+    for kind in ("auto", "folder"):
+        with pytest.raises(FileNotFoundError, match=r"clip\.mp4: a file, not a data folder"):
+            videos.open_video_data(str(clip), "train", kind=kind)
 
 
 @pytest.fixture(scope="module")

@@ -161,6 +161,13 @@ class FolderReader:
         return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
+def _not_a_data_dir(data_dir: str) -> str:
+    """Why `data_dir` (not a folder) cannot be read: missing (and how to make one), or a file."""
+    if os.path.exists(data_dir):
+        return f"{data_dir}: a file, not a data folder (of videos, frame folders, a KTH or Moving MNIST set)"
+    return f"{data_dir}: data directory does not exist; {MAKE_ONE}"
+
+
 def read_spec(data_dir: str) -> dict:
     """The folder's `dataset.json` (an empty dict when absent); a malformed file raises naming it."""
     path = os.path.join(data_dir, SPEC_FILE)
@@ -280,7 +287,7 @@ class VideoFolderDataset(KTHDataset):
         if test_stride is not None:
             check_positive_int("test_stride", test_stride)
         if not os.path.isdir(data_dir):
-            raise FileNotFoundError(f"{data_dir}: video folder does not exist; {MAKE_ONE}")
+            raise FileNotFoundError(_not_a_data_dir(data_dir))
         spec = read_spec(data_dir)
         videos = find_videos(data_dir)
         if not videos:
@@ -360,7 +367,7 @@ def detect_kind(data_dir: str) -> str:
         'kth'
     """
     if not os.path.isdir(data_dir):
-        raise FileNotFoundError(f"{data_dir}: data directory does not exist; {MAKE_ONE}")
+        raise FileNotFoundError(_not_a_data_dir(data_dir))
     names = os.listdir(data_dir)
     if any(n.startswith("mnist_") and n.endswith(".npy") for n in names):
         return "moving_mnist"
@@ -427,7 +434,7 @@ def open_video_data(
     check_choice("split", split, ("train", "test"))
     kind = detect_kind(data_dir) if kind == "auto" else kind
     if not os.path.isdir(data_dir):
-        raise FileNotFoundError(f"{data_dir}: data directory does not exist; {MAKE_ONE}")
+        raise FileNotFoundError(_not_a_data_dir(data_dir))
     if kind == "moving_mnist":
         from deep_rnn_tf.data.moving_mnist import MovingMNISTDataset
 

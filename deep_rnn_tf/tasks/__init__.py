@@ -71,6 +71,7 @@ def resolve_config(
     preset: str | None = None,
     layers: Iterable[tuple[str, Mapping[str, Any]]] = (),
     base: Mapping[str, Any] | None = None,
+    base_source: str = "run config",
 ):
     """Task `name`'s typed config: preset (or `base`, e.g. a run's saved config) < each (source, values).
 
@@ -79,6 +80,7 @@ def resolve_config(
         preset: preset name (None: the task's default); ignored when `base` is given.
         layers: e.g. ``[("--config run.json", {...}), ("command line", {...})]``.
         base: start from these values (a run's config.json) instead of a preset.
+        base_source: how errors name `base` (e.g. the config.json's path).
 
     Raises:
         ValueError: one line naming the source and key of a bad value, or the unknown preset.
@@ -89,7 +91,7 @@ def resolve_config(
     """
     cls = config_class_of(name)
     if base is not None:
-        start = [("run config", base)]
+        start = [(base_source, base)]
     else:
         preset = preset or default_preset_of(name)
         presets = presets_of(name)

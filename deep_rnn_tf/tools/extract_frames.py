@@ -1,7 +1,7 @@
 """`deep-rnn data extract-frames`: decode a tree of videos into the frame-folder layout, in parallel.
 
-The command-line door of the action data: it writes what `deep_rnn_tf.data.frames` reads. Workers are
-forked processes using only OpenCV and numpy (no TensorFlow import anywhere on this path).
+The command-line door of the action data: it writes what `deep_rnn_tf.data.frames` reads. The workers are
+processes (forkserver) using only OpenCV and numpy (no TensorFlow import anywhere on this path).
 """
 
 from __future__ import annotations
@@ -178,9 +178,11 @@ def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tupl
         results = map(_extract_job, jobs)
         pool = None
     else:
-        # fork where available: a spawned worker would re-import the package (and TensorFlow, seconds
-        # each); the workers only use OpenCV and numpy, single-threaded (`_init_worker`).
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # Not fork: a parent that already used OpenCV (a test run, a notebook) holds its thread pool's
+        # locks, and forked workers hung on them. A forkserver (or spawned) worker imports only this
+        # module (OpenCV and numpy, no TensorFlow: a fraction of a second) and starts clean.
+        methods = multiprocessing.get_all_start_methods()
+        method = "forkserver" if "forkserver" in methods else "spawn"
         pool = multiprocessing.get_context(method).Pool(min(workers, len(jobs)), initializer=_init_worker)
         results = pool.imap_unordered(_extract_job, jobs)
     try:

@@ -130,13 +130,23 @@ class TaskConfig:
         hints = typing.get_type_hints(cls)
         known = set(cls.field_names())
         values: dict[str, Any] = {}
+        origins: dict[str, str] = {}
         for source, layer in layers:
             for key, value in layer.items():
                 if key not in known:
                     raise ValueError(f"{source}: unknown key {key!r}; known: {sorted(known)}")
                 values[key] = coerce(value, hints[key], key, source)
+                origins[key] = source
         config = cls(**values)
-        config.check()
+        try:
+            config.check()
+        except ValueError as error:
+            # "batch_size: must be >= 1" says what, not where: name the layer that set the key (a run's
+            # config.json, a --config file, the command line).
+            key = str(error).split(":", 1)[0].strip("` ")
+            if key in origins and not str(error).startswith(origins[key]):
+                raise ValueError(f"{origins[key]}: {error}") from None
+            raise
         return config
 
     @classmethod
