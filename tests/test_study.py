@@ -185,6 +185,14 @@ def test_help_lists_the_grids(capsys):
     assert all(name in out for name in GRIDS)
 
 
+def test_report_only_on_a_folder_without_runs_says_so(capsys, tmp_path):
+    assert study_main(["polygon-depth", "--report-only", "--out", str(tmp_path / "empty")]) == 0
+    assert "note: no finished run under" in capsys.readouterr().out
+    _finish_polygon_run(tmp_path / "some" / "runs" / "rbm-2" / "seed-0", 0.5, 1.0)
+    assert study_main(["polygon-depth", "--report-only", "--out", str(tmp_path / "some")]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_dry_run_prints_train_and_test_commands(capsys, tmp_path):
     assert study_main(["action-table", "--dry-run", "--out", str(tmp_path), "--seeds", "2"]) == 0
     out = capsys.readouterr().out

@@ -1295,6 +1295,8 @@ def study_main(argv: list[str] | None = None) -> int:
         return 0
     if args.report_only:
         print(f"Wrote {study.write_report()['md']}")
+        if not any(study.is_finished(run) for run in study.plan()) and not study.included:
+            print(f"note: no finished run under {study.out / 'runs'}; the report is empty (wrong --out?)")
         return 0
     return study.run()
 
