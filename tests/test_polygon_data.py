@@ -135,6 +135,9 @@ def test_crops_command_refuses_fewer_than_3_vertices_and_warns_when_a_split_keep
         crops_main(["--root", root, "--out", out, "--max-vertices", "2", "--quiet"])
     assert "--max-vertices must be >= 3 (a polygon); received 2" in capsys.readouterr().err
     assert not os.path.exists(out)
+    with pytest.raises(SystemExit):  # named once (it was once per split), no empty split folders left
+        crops_main(["--root", str(tmp_path / "nowhere"), "--out", out, "--quiet"])
+    assert capsys.readouterr().err.count("nowhere: no such folder") == 1 and not os.path.exists(out)
     tiny = {"label": "person", "polygon": [[5, 5], [12, 5], [12, 12]]}  # under 100 px: dropped
     _scene(root, "val", "ulm", "ulm_000000_000019", [tiny])
     assert crops_main(["--root", root, "--out", out, "--splits", "val", "--quiet"]) == 0

@@ -38,6 +38,8 @@ def crops_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.max_vertices < 3:  # training and the IoU need polygons
         parser.error(f"--max-vertices must be >= 3 (a polygon); received {args.max_vertices}")
+    if not os.path.isdir(args.root):  # once, not once per split, and before any output folder is made
+        parser.error(f"--root {args.root}: no such folder")
     status = 0
     for split in args.splits:
         training = split in args.train_splits
