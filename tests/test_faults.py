@@ -238,6 +238,21 @@ def test_a_bad_value_in_a_runs_config_names_its_file(tmp_path, capsys, monkeypat
     assert status == 1 and len(err) == 1 and f"{tmp_path / 'config.json'}: batch_size" in err[0], err
 
 
+def test_testing_another_protocol_keeps_the_runs_own_results(tmp_path):
+    # Before: `deep-rnn test --past 9` on a K=3 run wrote into the K=3 results folder and replaced them.
+    from deep_rnn_tf.tasks.prediction.task import default_results_name
+    from tests.presets import tiny_config
+
+    run = tmp_path / "run"
+    config = tiny_config("prediction")  # K 3, test T 3
+    assert default_results_name(config, str(run)) == "run"  # no config.json (yet)
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"past": 3, "test_future": 3}))
+    assert default_results_name(config, str(run)) == "run"
+    assert default_results_name(tiny_config("prediction", past=9), str(run)) == "run-K9-T3"
+    assert default_results_name(tiny_config("prediction", test_future=5), str(run)) == "run-K3-T5"
+
+
 def test_prediction_test_flags_are_checked(tmp_path):
     from tests.presets import tiny_config
 

@@ -8,6 +8,7 @@ convention, tables, plots, GIFs); configuration and presets in `deep_rnn_tf.task
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from typing import Any
@@ -355,7 +356,7 @@ class PredictionTask(Task):
         windows = data.test_windows()[: config.max_test_windows or None]
         if not windows:
             raise ValueError(f"{data.list_file}: no test window of K+T={data.length} frames")
-        run_name = config.run_name or os.path.basename(os.path.normpath(run_dir))
+        run_name = config.run_name or default_results_name(config, run_dir)
         results = ResultsWriter.for_run(run_dir)
         quantitative = results.sub(os.path.join("quantitative", data.name, run_name))
         images = results.sub(os.path.join("images", data.name, run_name))
@@ -507,6 +508,21 @@ class PredictionTask(Task):
         scaled = Preprocessing("minus_one_one", name="preprocess")(frames)
         future = _Predict(model, steps, name="predict")(scaled)
         return keras.Model(frames, {"future": _ToPixels(name="future")(future)}, name="mcnet_serving")
+
+
+def default_results_name(config: PredictionConfig, run_dir: str) -> str:
+    """The run directory's name; with `-K<past>-T<test_future>` added when the test protocol differs from
+    the one the run was trained for (its config.json), so that testing another protocol (`test --past 9`)
+    does not replace the results of the run's own."""
+    name = os.path.basename(os.path.normpath(run_dir))
+    try:
+        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError):
+        return name
+    if (saved.get("past"), saved.get("test_future")) in ((None, None), (config.past, config.test_future)):
+        return name
+    return f"{name}-K{config.past}-T{config.test_future}"
 
 
 def reader_settings(config: PredictionConfig) -> dict[str, Any]:
