@@ -19,7 +19,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 
-from deep_rnn_tf.data.kth import Segment
+from deep_rnn_tf.data.kth import OPEN_END, Segment
 from deep_rnn_tf.validation import check_fraction
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def shared_frames(train: Sequence[Segment], test: Sequence[Segment]) -> list[str
         for seen in by_video.get(segment.video, []):
             low, high = max(seen.start, segment.start), min(seen.end, segment.end)
             if low < high:
-                shared.append(f"{segment.video} {low}-{high if high < 1 << 30 else 'end'}")
+                shared.append(f"{segment.video} {low}-{high if high < OPEN_END else 'end'}")
     return shared
 
 

@@ -242,6 +242,17 @@ def zoom_clip(clip: np.ndarray, rng: np.random.Generator, max_zoom: float) -> np
     return np.stack(resized).reshape(clip.shape)
 
 
+# Segments without an end of their own (a whole video) end here; never "past" their video.
+OPEN_END = 1 << 30
+
+
+def _note_overshoot(segment: Segment, num_frames: int, beyond: list[str]) -> None:
+    """Adds `segment` to `beyond` when its end is far past its video: KTH's lists overshoot by a few frames,
+    a list written for other videos by many (it is read to the video's end either way)."""
+    if num_frames + max(10, num_frames // 10) < segment.end < OPEN_END:
+        beyond.append(f"{segment} (video has {num_frames} frames)")
+
+
 def test_window_starts(segment: Segment, num_frames: int, past: int, future: int) -> list[int]:
     """MCnet test window starts: range(start, end - K - T - 1, stride), stride 3 for running/jogging, else T.
 
@@ -346,17 +357,19 @@ class KTHDataset:
 
     def train_segments(self) -> list[tuple[Segment, int, int]]:
         """(segment, low, high) for every usable training segment; short ones are warned about and skipped."""
-        usable, short = [], []
+        usable, short, beyond = [], [], []
         for segment in self.segments:
             num_frames = self._num_frames(segment.video)
             if num_frames is None:
                 continue
+            _note_overshoot(segment, num_frames, beyond)
             bounds = train_start_range(segment, num_frames, self.length)
             if bounds is None:
                 short.append(f"{segment} (video has {num_frames} frames)")
                 continue
             usable.append((segment, *bounds))
         self._warn_short(short)
+        self._warn_beyond(beyond)
         if not usable:
             raise ValueError(f"{self.list_file}: no segment holds K+T={self.length} frames")
         return usable
@@ -369,18 +382,27 @@ class KTHDataset:
         """(segment, start) of every MCnet test window; segments without a window are warned about (once)."""
         if self._windows is not None:
             return self._windows
-        windows, short = [], []
+        windows, short, beyond = [], [], []
         for segment in self.segments:
             num_frames = self._num_frames(segment.video)
             if num_frames is None:
                 continue
+            _note_overshoot(segment, num_frames, beyond)
             starts = self._window_starts(segment, num_frames)
             if not starts:
                 short.append(f"{segment} (video has {num_frames} frames)")
             windows += [(segment, start) for start in starts]
         self._warn_short(short)
+        self._warn_beyond(beyond)
         self._windows = windows
         return windows
+
+    def _warn_beyond(self, beyond: list[str]) -> None:
+        if beyond:
+            logger.warning(
+                "%s: %d segment(s) end far past their video (a list for other videos?), read to the video's "
+                "end: %s", self.list_file, len(beyond), "; ".join(beyond[:10]),
+            )  # fmt: skip
 
     def _warn_short(self, short: list[str]) -> None:
         if short:

@@ -33,7 +33,7 @@ import re
 import cv2
 import numpy as np
 
-from deep_rnn_tf.data.kth import KTHDataset, Segment
+from deep_rnn_tf.data.kth import OPEN_END, KTHDataset, Segment
 from deep_rnn_tf.data.video_io import (
     DecodedVideoCache,
     VideoReadError,
@@ -317,7 +317,7 @@ class VideoFolderDataset(KTHDataset):
         check_choice("split_mode", self.split_mode, SPLITS)
         if self.split_mode == "list":
             self.list_file = lists[split]
-            self.segments = [Segment(v, 0, 1 << 30) for v in read_video_list(self.list_file, videos)]
+            self.segments = [Segment(v, 0, OPEN_END) for v in read_video_list(self.list_file, videos)]
         else:
             fraction = float(
                 train_fraction if train_fraction is not None else spec.get("train_fraction", 0.7)
