@@ -277,6 +277,19 @@ def test_preprocessing_modes():
 # ------------------------------------------------------------------------------------------- extract-frames
 
 
+def test_extract_frames_forks_its_workers_unless_tensorflow_runs_here(monkeypatch):
+    """Workers forked from this test process hung once TensorFlow had run in it (the suite in another order);
+    a plain `deep-rnn data extract-frames` (no TensorFlow) keeps fork, which needs no __main__ guard."""
+    import sys
+
+    from deep_rnn_tf.tools import extract_frames
+
+    monkeypatch.setitem(sys.modules, "tensorflow", object())
+    assert extract_frames._start_method() == "forkserver"
+    monkeypatch.delitem(sys.modules, "tensorflow")
+    assert extract_frames._start_method() == "fork"
+
+
 def test_extract_frames_on_real_videos_resumable_and_skipping_broken(tmp_path, capsys):
     videos = tmp_path / "videos"
     rng = np.random.default_rng(0)

@@ -1,7 +1,7 @@
 """`deep-rnn data extract-frames`: decode a tree of videos into the frame-folder layout, in parallel.
 
 The command-line door of the action data: it writes what `deep_rnn_tf.data.frames` reads. The workers are
-processes (forkserver) using only OpenCV and numpy (no TensorFlow import anywhere on this path).
+processes using only OpenCV and numpy (no TensorFlow import anywhere on this path; `_start_method`).
 """
 
 from __future__ import annotations
@@ -171,6 +171,16 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already; OpenCV's own pool must not be used after fork
 
 
+def _start_method() -> str:
+    """fork (fast, and the caller's script needs no `if __name__ == "__main__":` guard), unless this process
+    has TensorFlow loaded: workers forked from the test suite's process (TensorFlow and tf.data threads
+    running) hung; a forkserver worker starts clean and imports only this module (OpenCV and numpy)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "tensorflow" in sys.modules and "forkserver" in methods:
+        return "forkserver"
+    return "fork" if "fork" in methods else "spawn"
+
+
 def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tuple[str, str]]:
     failures = []
     progress = tqdm(total=len(jobs), desc="extract-frames", unit="video", disable=quiet)
@@ -178,11 +188,7 @@ def _run_extract_jobs(jobs: list[tuple], workers: int, quiet: bool) -> list[tupl
         results = map(_extract_job, jobs)
         pool = None
     else:
-        # Not fork: a parent that already used OpenCV (a test run, a notebook) holds its thread pool's
-        # locks, and forked workers hung on them. A forkserver (or spawned) worker imports only this
-        # module (OpenCV and numpy, no TensorFlow: a fraction of a second) and starts clean.
-        methods = multiprocessing.get_all_start_methods()
-        method = "forkserver" if "forkserver" in methods else "spawn"
+        method = _start_method()
         pool = multiprocessing.get_context(method).Pool(min(workers, len(jobs)), initializer=_init_worker)
         results = pool.imap_unordered(_extract_job, jobs)
     try:
