@@ -81,18 +81,24 @@ def check_frame_count(path: str, decoded: int, declared: int, strict: bool) -> N
     logger.warning("%s; using the %d decoded frames", message, decoded)
 
 
-def iter_video_frames(path: str | os.PathLike, grayscale: bool = False) -> Iterator[np.ndarray]:
+def iter_video_frames(
+    path: str | os.PathLike, grayscale: bool = False, strict: bool | None = None
+) -> Iterator[np.ndarray]:
     """Decodes a video file frame by frame (memory stays at one frame, for long or large videos).
 
     Args:
         path: an .avi / .mp4 / .mkv / .webm ... file OpenCV can open.
         grayscale: yield (H, W) single-channel frames instead of (H, W, 3) RGB.
+        strict: after the last frame, compare the frames decoded with the count the container declares
+            (`check_frame_count`): True raises on a truncated file, False warns; None (default) does not
+            compare.
 
     Yields:
         uint8 frames, RGB (H, W, 3) or grey (H, W).
 
     Raises:
-        VideoReadError: the file is missing, cannot be opened or holds no frame.
+        VideoReadError: the file is missing, cannot be opened or holds no frame (or, with `strict`, is
+            truncated).
 
     Example:
         >>> first = next(iter_video_frames("clip.mp4", grayscale=True))
@@ -104,6 +110,7 @@ def iter_video_frames(path: str | os.PathLike, grayscale: bool = False) -> Itera
     if not capture.isOpened():
         raise VideoReadError(f"{path}: cannot be opened as a video")
     code = cv2.COLOR_BGR2GRAY if grayscale else cv2.COLOR_BGR2RGB
+    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     count = 0
     try:
         while True:
@@ -116,15 +123,8 @@ def iter_video_frames(path: str | os.PathLike, grayscale: bool = False) -> Itera
         capture.release()
     if not count:
         raise VideoReadError(f"{path}: no decodable frame (empty or corrupt video)")
-
-
-def declared_frame_count(path: str | os.PathLike) -> int:
-    """The frame count a video's container declares (0 when it declares none or cannot be opened)."""
-    capture = cv2.VideoCapture(os.fspath(path))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
-    finally:
-        capture.release()
+    if strict is not None:
+        check_frame_count(path, count, declared, strict)
 
 
 def read_video(path: str | os.PathLike, grayscale: bool = False, strict: bool = False) -> np.ndarray:
@@ -146,9 +146,7 @@ def read_video(path: str | os.PathLike, grayscale: bool = False, strict: bool = 
     Example:
         >>> frames = read_video("person01_boxing_d1_uncomp.avi", grayscale=True)
     """
-    frames = np.stack(list(iter_video_frames(path, grayscale)))
-    check_frame_count(os.fspath(path), len(frames), declared_frame_count(path), strict)
-    return frames
+    return np.stack(list(iter_video_frames(path, grayscale, strict=strict)))
 
 
 def write_video(

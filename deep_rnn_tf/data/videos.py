@@ -37,8 +37,6 @@ from deep_rnn_tf.data.kth import OPEN_END, KTHDataset, Segment
 from deep_rnn_tf.data.video_io import (
     DecodedVideoCache,
     VideoReadError,
-    check_frame_count,
-    declared_frame_count,
     iter_video_frames,
     read_image,
 )
@@ -138,12 +136,8 @@ class FolderReader:
 
     def _decode(self, path: str):
         if not os.path.isdir(path):
-            count = 0
-            for frame in iter_video_frames(path, grayscale=not self.color):
-                count += 1
-                yield frame
-            # A truncated file decodes fewer frames than its container declares: as the KTH reader does.
-            check_frame_count(path, count, declared_frame_count(path), self.strict)
+            # A truncated file (fewer frames than its container declares) is named, as by the KTH reader.
+            yield from iter_video_frames(path, grayscale=not self.color, strict=self.strict)
             return
         images = sorted(
             (f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)), key=_natural_key
