@@ -309,13 +309,13 @@ def _default_run_dir(task: Any, args: argparse.Namespace) -> str:
 def cmd_train(argv: list[str]) -> int:
     task, args = _parse_task_command("train", argv)
     _setup_logging(args.quiet, args.debug)
-    from deep_rnn_tf.training.runs import check_config, train
+    from deep_rnn_tf.training.runs import RunDirectory, check_config, train
     from deep_rnn_tf.training.strategy import select_strategy
 
     run_dir = args.run_dir or _default_run_dir(task, args)
     _check_run_dir_is_a_folder(run_dir)
-    config_path = str(Path(run_dir) / "config.json")
-    config = resolve_config(task, args, base=_resume_base(task, args, run_dir), base_source=config_path)
+    saved_at = str(RunDirectory(run_dir).config_path)
+    config = resolve_config(task, args, base=_resume_base(task, args, run_dir), base_source=saved_at)
     check_config(task, config)  # the task's own checks, before the strategy touches any device
     if args.export:
         _check_export_version_free(task, args)  # not after a whole training

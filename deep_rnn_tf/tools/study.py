@@ -300,13 +300,10 @@ class Study:
         self.seeds = self.spec.seeds if seeds is None else int(seeds)
         if self.seeds < 1:
             raise StudyError(f"--seeds must be >= 1; received {seeds}")
-        if not 0 <= first_seed < SEED_LIMIT:
-            raise StudyError(f"--first-seed must be in [0, 2**32 - 1]; received {first_seed}")
-        self.first_seed = int(first_seed)
+        self.first_seed = _checked_seed("--first-seed", first_seed)
         if jobs < 1:
             raise StudyError(f"--jobs must be >= 1; received {jobs}")
-        if not 0 <= data_seed < SEED_LIMIT:  # the generators' NumPy seeds
-            raise StudyError(f"--data-seed must be in [0, 2**32 - 1]; received {data_seed}")
+        _checked_seed("--data-seed", data_seed)  # the generators' NumPy seeds
         self.jobs, self.train_flags, self.data_seed, self.log = jobs, list(train_flags), data_seed, log
         self.cells = grid.cells_for(budget)
         if cells:
@@ -316,8 +313,8 @@ class Study:
                 raise StudyError(f"--cells {','.join(unknown)}: {grid.name} has cells {sorted(known)}")
             wanted = set(cells) | {grid.cell(n).derived_from for n in cells if grid.cell(n).derived_from}
             self.cells = [cell for cell in grid.cells if cell.name in wanted]
-        self.included_paths = [Path(path) for path in include_reports]
-        self.included = [self._read_included(path) for path in self.included_paths]
+        # (path, report) of every earlier study.json whose per-seed results join this report.
+        self.included = [(Path(path), self._read_included(Path(path))) for path in include_reports]
         self._lock = threading.Lock()
         self._refused = threading.Event()
         self._started = time.monotonic()
@@ -352,7 +349,7 @@ class Study:
     def included_runs(self, cell: StudyCell, done: set[int]) -> list[dict[str, Any]]:
         """Included per-seed results of `cell` for seeds not in `done` (the first report with a seed wins)."""
         runs = []
-        for path, report in zip(self.included_paths, self.included, strict=True):
+        for path, report in self.included:
             row = next((r for r in report["cells"] if r.get("cell") == cell.name), None)
             for run in row["runs"] if row else ():
                 if run.get("seed") not in done:
@@ -550,7 +547,7 @@ class Study:
             "seeds": self.seeds,
             "first_seed": self.first_seed,
             "data_seed": self.data_seed,
-            "included_reports": [str(path) for path in self.included_paths],
+            "included_reports": [str(path) for path, _ in self.included],
             "flags": self.flags,
             "cells": rows,
             "checks": checks,
@@ -681,6 +678,13 @@ def _shown(values: tuple[str, ...] | None) -> str:
     if values is None:
         return "(absent)"
     return " ".join(values) or "(set)"
+
+
+def _checked_seed(flag: str, value: int) -> int:
+    """`value` as an int, or StudyError unless it is a seed NumPy and TensorFlow take ([0, 2**32 - 1])."""
+    if not 0 <= value < SEED_LIMIT:
+        raise StudyError(f"{flag} must be in [0, 2**32 - 1]; received {value}")
+    return int(value)
 
 
 def last_error_line(log: Path, tail_bytes: int = 20000) -> str | None:

@@ -44,13 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             scene_cue=args.scene_cue,
         )
-    except ValueError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)  # the other data tools' form
-        return 2
-    try:
         summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
-    except ValueError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+    except ValueError as error:  # a bad setting, or a folder made with other settings
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)  # the other data tools' form
         return 2
     print(
         f"wrote {summary['train']} train and {summary['test']} test videos of "

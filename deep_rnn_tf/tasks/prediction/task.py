@@ -8,7 +8,6 @@ convention, tables, plots, GIFs); configuration and presets in `deep_rnn_tf.task
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from typing import Any
@@ -34,6 +33,7 @@ from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.prediction.config import PredictionConfig
 from deep_rnn_tf.tasks.prediction.model import CONTENT_FRAMES, MCNet, copy_last_frame, flow_extrapolation
+from deep_rnn_tf.training.runs import RunDirectory
 from deep_rnn_tf.training.schedules import learning_rate
 from deep_rnn_tf.training.task import Task
 from deep_rnn_tf.validation import NORMALIZATION_CHOICES
@@ -516,9 +516,8 @@ def default_results_name(config: PredictionConfig, run_dir: str) -> str:
     does not replace the results of the run's own."""
     name = os.path.basename(os.path.normpath(run_dir))
     try:
-        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except (OSError, ValueError):
+        saved = RunDirectory(run_dir).read_config()
+    except (OSError, ValueError):  # no config.json (a run tested before it was trained), or a bad one
         return name
     if (saved.get("past"), saved.get("test_future")) in ((None, None), (config.past, config.test_future)):
         return name
