@@ -75,6 +75,14 @@ def info():
     return select_strategy(environ={})
 
 
+def _one_error_line(capsys, argv: list[str]) -> str:
+    """Runs `deep-rnn ARGV`, which must fail with status 1 and one line on stderr; returns that line."""
+    status = cli.main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(lines) == 1, (argv, status, lines)
+    return lines[0]
+
+
 def _snapshot(run_dir):
     """Bytes of every file in the run directory (what a refused resume must leave alone)."""
     return {p.relative_to(run_dir): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
@@ -190,9 +198,8 @@ def test_a_run_of_another_task_is_named_as_such(tmp_path, capsys, monkeypatch, c
     (tmp_path / "config.json").write_text(json.dumps({"task": "prediction", "preset": "small", "alpha": 1.0}))
     before = _snapshot(tmp_path)
     monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
-    status = cli.main([command, "polygon", "--run-dir", str(tmp_path), "--quiet"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 1 and len(err) == 1 and "a run of the 'prediction' task, not 'polygon'" in err[0], err
+    line = _one_error_line(capsys, [command, "polygon", "--run-dir", str(tmp_path), "--quiet"])
+    assert "a run of the 'prediction' task, not 'polygon'" in line, line
     assert _snapshot(tmp_path) == before
 
 
@@ -201,9 +208,8 @@ def test_train_export_to_an_existing_version_is_refused_before_training(tmp_path
     monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
     argv = ["train", "demo", *tiny_args("demo", tmp_path), "--run-dir", str(tmp_path / "run"), "--export",
             "--export-dir", str(tmp_path / "saved"), "--version", "1"]  # fmt: skip
-    status = cli.main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 1 and len(err) == 1 and "demo/1 exists; choose another --version" in err[0], err
+    line = _one_error_line(capsys, argv)
+    assert "demo/1 exists; choose another --version" in line, line
     assert not (tmp_path / "run").exists()
 
 
@@ -219,9 +225,8 @@ def test_paths_of_the_wrong_kind_are_one_plain_line(tmp_path, capsys, monkeypatc
         (["predict", "--model", str(tmp_path), "--input", "x.npy", "--output", str(tmp_path)],
          f"--output {tmp_path}: a folder; name the .npz file to write"),
     ):  # fmt: skip
-        status = cli.main(argv)
-        err = capsys.readouterr().err.strip().splitlines()
-        assert status == 1 and len(err) == 1 and says in err[0], (argv, err)
+        line = _one_error_line(capsys, argv)
+        assert says in line, (argv, line)
     assert cli._one_line(NotADirectoryError(20, "Not a directory", f"{afile}/train")) == (
         f"{afile}/train: not a directory"
     )
@@ -233,9 +238,8 @@ def test_paths_of_the_wrong_kind_are_one_plain_line(tmp_path, capsys, monkeypatc
 def test_a_bad_value_in_a_runs_config_names_its_file(tmp_path, capsys, monkeypatch, command):
     (tmp_path / "config.json").write_text(json.dumps({"task": "demo", "preset": "small", "batch_size": 0}))
     monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
-    status = cli.main([command, "demo", "--run-dir", str(tmp_path), "--quiet"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 1 and len(err) == 1 and f"{tmp_path / 'config.json'}: batch_size" in err[0], err
+    line = _one_error_line(capsys, [command, "demo", "--run-dir", str(tmp_path), "--quiet"])
+    assert f"{tmp_path / 'config.json'}: batch_size" in line, line
 
 
 def test_testing_another_protocol_keeps_the_runs_own_results(tmp_path):
@@ -343,9 +347,8 @@ def _must_not_run(*args, **kwargs):
 )  # fmt: skip
 def test_bad_flags_are_rejected_before_the_strategy_is_set_up(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("deep_rnn_tf.training.strategy.select_strategy", _must_not_run)
-    status = cli.main(["train", *argv, "--run-dir", str(tmp_path / "run")])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert status == 1 and len(lines) == 1 and message in lines[0], lines
+    line = _one_error_line(capsys, ["train", *argv, "--run-dir", str(tmp_path / "run")])
+    assert message in line, line
     assert not (tmp_path / "run").exists()
 
 
