@@ -1,7 +1,7 @@
-"""Atomic file writes: every output file is written under a temporary name and renamed into place.
+"""File I/O helpers: atomic writes, and reading .npy arrays with errors that name the problem.
 
-A reader (or a run killed mid-write) never sees a half-written file. One helper for the whole project,
-core and tasks alike.
+Every output file is written under a temporary name and renamed into place, so a reader (or a run killed
+mid-write) never sees a half-written file. One helper for the whole project, core and tasks alike.
 """
 
 from __future__ import annotations
@@ -81,6 +81,35 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def load_npy(path: str | os.PathLike, *, mmap: bool = False) -> Any:
+    """A .npy array (no pickles), with one-line errors: "not a .npy file", "truncated", ...
+
+    NumPy falls back to unpickling a file without the .npy header and, with pickles refused, says the file
+    "contains pickled (object) data", which misleads for a text file or a stray download; this checks the
+    header first.
+
+    Raises:
+        ValueError: "<path>: not a .npy file ..." or "<path>: not a readable .npy array (...)".
+
+    Example:
+        >>> load_npy("sequences.npy").shape  # doctest: +SKIP
+        (20, 10000, 64, 64)
+    """
+    with open(path, "rb") as file:
+        head = file.read(len(NPY_MAGIC))
+    if head != NPY_MAGIC:
+        raise ValueError(f"{path}: not a .npy file (no NumPy header; save arrays with numpy.save)")
+    import numpy as np  # only readers of arrays pay for it
+
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable .npy array ({error})") from None
 
 
 def process_alive(pid: int) -> bool:

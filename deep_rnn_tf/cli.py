@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 import traceback
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -452,12 +453,20 @@ def _example_inputs(task: Any, config: Any, serving: Any) -> Any:
 def _load_input_file(path: str) -> dict[str, Any] | Any:
     import numpy as np
 
+    from deep_rnn_tf.atomic_io import load_npy
+
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"--input {path}: file not found")
+    if file.suffix == ".npy":
+        try:
+            return load_npy(file)
+        except ValueError as error:
+            raise ValueError(f"--input {error}") from None
+    if file.suffix == ".npz" and not zipfile.is_zipfile(file):
+        # NumPy would try to unpickle it and blame "pickled (object) data".
+        raise ValueError(f"--input {path}: not a .npz file (not a zip archive; save arrays with numpy.savez)")
     try:
-        if file.suffix == ".npy":
-            return np.load(file, allow_pickle=False)
         if file.suffix == ".npz":
             with np.load(file, allow_pickle=False) as data:
                 return {k: data[k] for k in data.files}

@@ -460,6 +460,12 @@ def test_predict_names_the_file_of_an_input_that_does_not_fit(tmp_path, capsys):
         assert cli.main(["predict", "--model", model, "--input", str(path)]) == 1
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and says.format(path=path) in err, err
+    for name, says in (("text.npy", "not a .npy file (no NumPy header"), ("text.npz", "not a .npz file")):
+        path = tmp_path / name
+        path.write_text("1 2 3")
+        assert cli.main(["predict", "--model", model, "--input", str(path)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and f"--input {path}: {says}" in err and "pickle" not in err, err
     good = tmp_path / "good.npy"
     np.save(good, np.ones((1, 3), "f"))
     assert cli.main(["predict", "--model", model, "--input", str(good), "--input", f"x={good}"]) == 1

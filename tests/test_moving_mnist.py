@@ -93,6 +93,23 @@ def test_bad_and_missing_files_name_the_file(tmp_path):
         mm.MovingMNISTDataset(str(tmp_path), "test", past=10, future=15)
 
 
+def test_a_file_that_is_not_npy_is_named_as_such_not_as_pickled_data(tmp_path):
+    # NumPy itself says "contains pickled (object) data" for any file without its header.
+    garbage = tmp_path / mm.TEST_FILE
+    garbage.write_text("<html>404</html>")
+    with pytest.raises(ValueError, match=r"mnist_test_seq\.npy: not a \.npy file \(no NumPy header") as caught:
+        mm.load_sequences(str(garbage))
+    assert "pickle" not in str(caught.value)
+    np.save(garbage, np.zeros((20, 2, 64, 64), np.uint8))
+    garbage.write_bytes(garbage.read_bytes()[:200])  # header intact, data cut
+    with pytest.raises(ValueError, match=r"mnist_test_seq\.npy: not a readable \.npy array"):
+        mm.load_sequences(str(garbage))
+    digits = tmp_path / "digits.npy"
+    digits.write_text("1 2 3")
+    with pytest.raises(ValueError, match=r"digits\.npy: not a \.npy file"):
+        mm.load_digits(str(digits))
+
+
 def test_idx_digits_round_trip(tmp_path):
     digits = _random_digits(3)
     path = tmp_path / "train-images-idx3-ubyte.gz"

