@@ -123,6 +123,13 @@ def test_dataset_json_sets_the_split_and_name(folder, tmp_path):
         (other / "dataset.json").write_text(json.dumps(bad))
         with pytest.raises(ValueError, match=r"clips[/\\]dataset\.json: " + says):  # the file to mend, named
             videos.open_video_data(str(other), "test", image_size=16, past=3, future=2)
+    # Every bad value at once, in one line (it reported the first and hid the rest until that was mended).
+    (other / "dataset.json").write_text(json.dumps({"name": 3, "split": "bogus", "train_fraction": 7}))
+    with pytest.raises(ValueError) as error:
+        videos.open_video_data(str(other), "test", image_size=16, past=3, future=2)
+    message = str(error.value)
+    assert "\n" not in message and message.count("; ") == 2, message
+    assert all(f"Received: {key}=" in message for key in ("name", "split", "train_fraction")), message
 
 
 def test_missing_data_says_which_command_makes_one(tmp_path):

@@ -177,23 +177,42 @@ def read_spec(data_dir: str) -> dict:
     unknown = set(spec) - {"name", "split", "train_fraction", "train_list", "test_list", "color"}
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
-    try:
-        _check_spec_values(spec)
-    except ValueError as error:  # the value alone does not say which file to mend
-        raise ValueError(f"{path}: {error}") from None
+    problems = _spec_problems(spec)
+    if problems:  # all of them at once: the value alone does not say which file to mend
+        raise ValueError(f"{path}: " + "; ".join(problems))
     return spec
 
 
-def _check_spec_values(spec: dict) -> None:
-    if "split" in spec:
-        check_choice("split", spec["split"], SPLITS)
-    if "train_fraction" in spec:
-        check_fraction("train_fraction", spec["train_fraction"])
-    if "color" in spec and not isinstance(spec["color"], bool):
-        raise ValueError(f"`color` must be true or false. Received: color={spec['color']!r}")
-    for key in ("name", "train_list", "test_list"):
-        if key in spec and not (isinstance(spec[key], str) and spec[key].strip()):
-            raise ValueError(f"`{key}` must be a non-empty string. Received: {key}={spec[key]!r}")
+def _spec_problems(spec: dict) -> list[str]:
+    """Every bad value of a dataset.json, one message each (empty when all are fine)."""
+    checks = {
+        "split": lambda value: check_choice("split", value, SPLITS),
+        "train_fraction": lambda value: check_fraction("train_fraction", value),
+        "color": _check_color,
+        **{key: _non_empty_string_check(key) for key in ("name", "train_list", "test_list")},
+    }
+    problems = []
+    for key, check in checks.items():
+        if key not in spec:
+            continue
+        try:
+            check(spec[key])
+        except ValueError as error:
+            problems.append(str(error))
+    return problems
+
+
+def _check_color(value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"`color` must be true or false. Received: color={value!r}")
+
+
+def _non_empty_string_check(key: str):
+    def check(value: object) -> None:
+        if not (isinstance(value, str) and value.strip()):
+            raise ValueError(f"`{key}` must be a non-empty string. Received: {key}={value!r}")
+
+    return check
 
 
 def read_video_list(path: str, videos: dict[str, str]) -> list[str]:
