@@ -97,7 +97,8 @@ def test_a_file_that_is_not_npy_is_named_as_such_not_as_pickled_data(tmp_path):
     # NumPy itself says "contains pickled (object) data" for any file without its header.
     garbage = tmp_path / mm.TEST_FILE
     garbage.write_text("<html>404</html>")
-    with pytest.raises(ValueError, match=r"mnist_test_seq\.npy: not a \.npy file \(no NumPy header") as caught:
+    says = r"mnist_test_seq\.npy: not a \.npy file \(no NumPy header"
+    with pytest.raises(ValueError, match=says) as caught:
         mm.load_sequences(str(garbage))
     assert "pickle" not in str(caught.value)
     np.save(garbage, np.zeros((20, 2, 64, 64), np.uint8))
