@@ -508,6 +508,24 @@ def test_truncated_video_warns_with_both_counts_or_is_refused_when_strict(tmp_pa
     assert len(folder) == len(frames) and f"decoded {len(frames)} of the 20 frames" in caplog.text
 
 
+def test_frames_that_change_size_within_a_video_are_named_or_refused_when_strict(tmp_path, caplog):
+    from deep_rnn_tf.data.video_io import VideoReadError, write_image
+    from deep_rnn_tf.data.videos import FolderReader, find_videos
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for index in range(4):  # 32x32, then 40x32 from the third frame: two videos in one folder, say
+        write_image(clip / f"{index:03d}.png", np.zeros((32, 32 if index < 2 else 40), np.uint8))
+    videos = find_videos(str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        frames = FolderReader(videos, image_size=16).frames("clip")
+    assert frames.shape == (4, 16, 16)
+    assert f"{clip / '002.png'}: frame size changes from 32x32 to 40x32 within the video" in caplog.text
+    assert caplog.text.count("frame size changes") == 1, caplog.text
+    with pytest.raises(VideoReadError, match=r"002\.png: frame size changes from 32x32 to 40x32"):
+        FolderReader(videos, image_size=16, strict=True).frames("clip")
+
+
 def _frame_folder(root, split, label, video, frames=3):
     from deep_rnn_tf.data.video_io import write_image
 

@@ -144,8 +144,25 @@ class FolderReader:
         )
         if not images:
             raise VideoReadError(f"{path}: frame folder holds no image")
+        first_size = None
         for name in images:
-            yield read_image(os.path.join(path, name), grayscale=not self.color)
+            frame = read_image(os.path.join(path, name), grayscale=not self.color)
+            first_size = first_size or frame.shape[:2]
+            if frame.shape[:2] != first_size:
+                self._report_size_change(path, name, first_size, frame.shape[:2])
+                first_size = frame.shape[:2]  # one report per change, not per frame
+            yield frame
+
+    def _report_size_change(self, path: str, name: str, before: tuple, after: tuple) -> None:
+        """Frames of one video that change size are resized alike, which stretches the content between them:
+        probably two videos in one folder, or a crop gone wrong; named (refused with `strict`)."""
+        message = (
+            f"{os.path.join(path, name)}: frame size changes from {before[1]}x{before[0]} to "
+            f"{after[1]}x{after[0]} within the video (every frame is resized to {self.image_size} pixels square)"
+        )
+        if self.strict:
+            raise VideoReadError(message)
+        logger.warning("%s", message)
 
     def _resize(self, frame: np.ndarray) -> np.ndarray:
         size = (self.image_size, self.image_size)
