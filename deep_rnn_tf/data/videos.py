@@ -158,7 +158,7 @@ class FolderReader:
         probably two videos in one folder, or a crop gone wrong; named (refused with `strict`)."""
         message = (
             f"{os.path.join(path, name)}: frame size changes from {before[1]}x{before[0]} to "
-            f"{after[1]}x{after[0]} within the video (every frame is resized to {self.image_size} pixels square)"
+            f"{after[1]}x{after[0]} within the video (every frame is resized to {self.image_size} square)"
         )
         if self.strict:
             raise VideoReadError(message)
