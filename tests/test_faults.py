@@ -526,6 +526,17 @@ def test_frames_that_change_size_within_a_video_are_named_or_refused_when_strict
         FolderReader(videos, image_size=16, strict=True).frames("clip")
 
 
+def test_a_missing_image_is_named_without_opencvs_own_warning(tmp_path, capfd):
+    from deep_rnn_tf.data.video_io import VideoReadError, read_image
+
+    with pytest.raises(VideoReadError, match=r"absent\.png: no such file"):
+        read_image(tmp_path / "absent.png")
+    (tmp_path / "junk.png").write_text("junk")
+    with pytest.raises(VideoReadError, match=r"junk\.png: not a readable image"):
+        read_image(tmp_path / "junk.png")
+    assert "imread_" not in capfd.readouterr().err  # OpenCV's "[ WARN ] ... findDecoder imread_(...)"
+
+
 def _frame_folder(root, split, label, video, frames=3):
     from deep_rnn_tf.data.video_io import write_image
 

@@ -187,11 +187,11 @@ def write_video(
 def read_image(path: str | os.PathLike, grayscale: bool = False) -> np.ndarray:
     """Reads a JPEG/PNG as uint8 RGB (H, W, 3), or (H, W) if `grayscale`; the error names the file."""
     path = os.fspath(path)
-    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
-    image = cv2.imread(path, flag)
+    if not os.path.isfile(path):  # before OpenCV, which prints its own "[ WARN ] ... imread_" line
+        raise VideoReadError(f"{path}: no such file")
+    image = cv2.imread(path, cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
     if image is None:
-        reason = "no such file" if not os.path.isfile(path) else "not a readable image"
-        raise VideoReadError(f"{path}: {reason}")
+        raise VideoReadError(f"{path}: not a readable image")
     return image if grayscale else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
