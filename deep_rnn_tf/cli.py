@@ -26,6 +26,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 import zipfile
@@ -696,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _TF_FRAME_LINES = ("Detected at node", "File ", "<stack traces", "[[{{node")
+_ASSERTION = re.compile(r"assertion failed: \[(?P<reason>[^\]]*?):?\] \[(?P<subject>[^\]]+)\]")
 
 
 def _one_line(error: BaseException) -> str:
@@ -707,6 +709,11 @@ def _one_line(error: BaseException) -> str:
     elif text and text[0].startswith("Graph execution error"):
         text = [line for line in text[1:] if not line.startswith(_TF_FRAME_LINES)] or text
     first = text[0] if text else ""
+    assertion = _ASSERTION.search(first)
+    if assertion:
+        # A data check inside a tf.data pipeline ("assertion failed: [reason:] [path]", e.g. a corrupt JPEG
+        # met mid-epoch): the file and the reason, without TensorFlow's node and class names.
+        return f"{assertion['subject']}: {assertion['reason']}"
     if isinstance(error, OSError) and error.strerror and (error.filename2 or error.filename):
         # "[Errno 20] Not a directory: 'a.txt/train'" -> "a.txt/train: not a directory" (a rename names
         # its temporary source first: the destination is the user's path).
