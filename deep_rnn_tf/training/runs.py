@@ -493,8 +493,11 @@ def _train_locked(
         from deep_rnn_tf.training.best import BestCheckpoint  # imported here: best.py imports this module
 
         select_on = str(config["select_on"])
+        monitored = [select_on, *_separate_selection_logs(task, resolved, select_on)]
+        if not info.is_multi_worker:
+            _check_selection_logs_exist(model, val_data, monitored)
         selectors = [BestCheckpoint(run, monitor=select_on, is_chief=info.is_chief)]
-        for log in _separate_selection_logs(task, resolved, select_on):
+        for log in monitored[1:]:
             selectors.append(BestCheckpoint(run, monitor=log, is_chief=info.is_chief, separate=True))
         candidates = model.start_candidates() if hasattr(model, "start_candidates") else []
         if (config.get("select_from_start") or candidates) and epochs_done == 0:
@@ -534,6 +537,20 @@ def _train_locked(
     if info.is_multi_worker:
         done = broadcast_int(info.strategy, done)
     return RunResult(model, run, epochs_done, done, dict(history.history))
+
+
+def _check_selection_logs_exist(model: keras.Model, val_data: Any, monitored: list[str]) -> None:
+    """Refuses a selection log the model does not write before any training (a typo in --select-on was
+    found at the first epoch's end). The names are known once the model has validated: one batch does."""
+    if monitored == ["val_loss"]:  # every compiled model logs it: no batch spent
+        return
+    known = set(_validate(model, val_data.take(1) if hasattr(val_data, "take") else val_data))
+    missing = [log for log in monitored if log not in known]
+    if missing:
+        raise ValueError(
+            f"select_on {missing[0]!r}: not among this model's validation logs ({', '.join(sorted(known))}); "
+            "nothing was trained"
+        )
 
 
 def _validate(model: keras.Model, val_data: Any) -> dict[str, float]:
