@@ -643,7 +643,9 @@ def test_polygons_are_clipped_tiny_boxes_dropped_and_every_drop_counted():
     height, width = 100, 200
     objects = [
         obj("car", [[20, 20], [60, 20], [60, 60], [20, 60]]),  # kept
-        obj("car", [[-900, -50], [-100, -50], [-100, 80], [-900, 80]]),  # far left of the image
+        obj("car", [[-190, -50], [-100, -50], [-100, 80], [-190, 80]]),  # left of the image
+        obj("car", [[20, 20], [1e9, -5e8], [60, 60]]),  # a broken vertex: clipping made a corner spike
+        obj("bus", [[20, 20], [np.nan, 30], [60, 60]]),
         obj("person", [[150, -40], [260, -40], [260, 30], [150, 30]]),  # partly outside: clipped, kept
         obj("person", [[10, 70], [15, 70], [15, 99], [10, 99]], 3),  # 5 x 29 px = 145 px, box < 8 px wide
         obj("cargroup", [[0, 0], [90, 0], [90, 90]]),
@@ -656,7 +658,8 @@ def test_polygons_are_clipped_tiny_boxes_dropped_and_every_drop_counted():
     partly_outside = kept[1][1]
     assert partly_outside.polygon.min() >= 0 and partly_outside.polygon[:, 0].max() == width - 1
     assert partly_outside.box == (150, 0, 200, 31)
-    assert drops == Counter({"outside_image": 1, "box_under_8_px": 1, "group_label": 1, "label:cargroup": 1})
+    broken, groups = {"vertex_far_outside": 2}, {"group_label": 1, "label:cargroup": 1}
+    assert drops == Counter({"outside_image": 1, "box_under_8_px": 1, **broken, **groups})
 
 
 @pytest.mark.slow

@@ -22,9 +22,10 @@ Conventions (decided here, used by training, decoding and evaluation alike):
   (57 by default: 57 vertices + end-of-polygon = the original's 58 decoder steps) are subsampled uniformly at
   indices ``floor(k * n / max_vertices)`` as the original did.
 - **Filtering.** Polygons are clipped to the image first. Instances whose polygon has fewer than 3 vertices,
-  lies outside the image, has an area under 100 px (inside the image) or whose crop box is under 8 px on a
-  side are dropped; so are crowds of an instance class (``cargroup``, ``persongroup``, ...). Every drop is
-  counted per reason in the manifest (``dropped``), group labels also by name (``dropped_labels``). Stuff
+  a vertex more than the image's size outside it or not a number (a broken annotation), lies outside the
+  image, has an area under 100 px (inside the image) or whose crop box is under 8 px on a side are dropped;
+  so are crowds of an instance class (``cargroup``, ``persongroup``, ...). Every drop is counted per reason
+  in the manifest (``dropped``), group labels also by name (``dropped_labels``). Stuff
   labels (road, sky, ...) are not instances and not counted.
 
 Each split is written to ``<out>/<split>/shard-XXXXX-of-YYYYY.tfrecord`` plus ``<out>/<split>/manifest.json``.

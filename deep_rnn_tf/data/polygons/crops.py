@@ -33,7 +33,14 @@ from deep_rnn_tf.data.polygons.records import MANIFEST_NAME, ShardWriter, crop_e
 from deep_rnn_tf.data.video_io import VideoReadError, read_image
 from deep_rnn_tf.validation import check_positive_int
 
-DROP_REASONS = ("group_label", "under_3_vertices", "outside_image", "under_100_px", "box_under_8_px")
+DROP_REASONS = (
+    "group_label",
+    "under_3_vertices",
+    "vertex_far_outside",
+    "outside_image",
+    "under_100_px",
+    "box_under_8_px",
+)
 
 
 def instance_drop_reason(
@@ -53,10 +60,23 @@ def instance_drop_reason(
         return "group_label" if label.endswith("group") else "not_instance"
     if len(polygon) < MIN_VERTICES:
         return "under_3_vertices"
+    if _has_vertex_far_outside(polygon, height, width):
+        return "vertex_far_outside"
     clipped = clip_polygon_to_image(polygon, height, width)
     if polygon_area(clipped) < MIN_AREA:
         return "outside_image" if polygon_area(polygon) >= MIN_AREA else "under_100_px"
     return None
+
+
+def _has_vertex_far_outside(polygon: np.ndarray, height: int, width: int) -> bool:
+    """A vertex more than the image's own size outside it, or not a number: a broken annotation. Clipping
+    it would pull the outline to the image corner (real annotations overshoot the border by a few pixels,
+    which clipping handles)."""
+    points = np.asarray(polygon, np.float64)
+    if not np.all(np.isfinite(points)):
+        return True
+    x, y = points[:, 0], points[:, 1]
+    return bool(np.any((x < -width) | (x > 2 * width) | (y < -height) | (y > 2 * height)))
 
 
 def instance_crops(
