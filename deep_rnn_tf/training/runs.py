@@ -637,12 +637,17 @@ def _changes_on_resume(task: Any, run: RunDirectory, resolved: dict[str, Any]) -
     defaults = task.config_class().to_dict() if getattr(task, "config_module", "") else COMMON_DEFAULTS
     saved = {**{key: value for key, value in defaults.items() if key not in saved}, **saved}
     changes = resume_changes(saved, resolved)
-    structural = sorted(set(changes) - RESUMABLE_KEYS)
+    structural = _structural(changes)
     if structural:
         logger.warning(
             "Resumed run %s changes settings that shape the model or data: %s", run.path, structural
         )
     return changes
+
+
+def _structural(changes: dict[str, tuple[Any, Any]]) -> list[str]:
+    """The changed settings beyond the training loop's own (RESUMABLE_KEYS), sorted."""
+    return sorted(set(changes) - RESUMABLE_KEYS)
 
 
 def _retire_stale_best(run: RunDirectory, changes: dict[str, tuple[Any, Any]], epochs_done: int) -> None:
@@ -652,7 +657,7 @@ def _retire_stale_best(run: RunDirectory, changes: dict[str, tuple[Any, Any]], e
     flow prior's gain, come back from the checkpoint like any other)."""
     from deep_rnn_tf.training.best import retire_best_checkpoints  # best.py imports this module
 
-    structural = sorted(set(changes) - RESUMABLE_KEYS)
+    structural = _structural(changes)
     if not structural:
         return
     retired = retire_best_checkpoints(run, epochs_done)
