@@ -373,6 +373,17 @@ def test_report_action_and_prediction_results(tmp_path):
     assert checks["15-layer RBM beats 15-layer ConvLSTM on top1"]["detail"] == "not measured yet"
     by_depth = checks["rbm top1 rises (or holds) with depth"]  # the RBM rows in depth order
     assert by_depth["holds"] is None and by_depth["detail"].startswith("1: 70.00 ± 0.00, 15: 80.00 ± 0.00")
+    # Per-class accuracy where the results keep it (a class every cell confuses is the set's ceiling);
+    # results written before it are read as before, and the table counts the seeds that have it.
+    assert "per class" not in markdown
+    run_dir = action.run_dir(GRIDS["action-table"].cell("rbm15"), 0)
+    result = json.loads((run_dir / "results" / "action_results.json").read_text())
+    per_class = [{"class_name": "spin", "accuracy": 0.25}, {"class_name": "slide", "accuracy": 1.0}]
+    result["recognition"] = {"per_class": per_class}
+    (run_dir / "results" / "action_results.json").write_text(json.dumps(result))
+    markdown = action.write_report()["md"].read_text()
+    assert "| cell | seeds | spin | slide |" in markdown and "| 15-layer RBM | 1 | 25.0 | 100.0 |" in markdown
+    assert "Anticipation accuracy (%) per class" not in markdown  # not in these results
 
     prediction = Study(GRIDS["prediction-cores"], "small", tmp_path / "prediction", seeds=1)
     run_dir = prediction.run_dir(GRIDS["prediction-cores"].cell("convlstm"), 0)

@@ -126,12 +126,23 @@ def extract_metrics(task: str, run_dir: Path, derived: bool = False) -> dict[str
                 "top5": _percent(data.get("top5")),
                 "mean_class_accuracy": _percent(data.get("mean_class_accuracy")),
                 "curve": {k: _percent(v) for k, v in sorted(data["anticipation_curve"].items())},
+                **_per_class(data),
             }
         if derived:
             path = path.with_name("results_model=copy_last_frame.npz")
         return _video_metrics(path)
     except (OSError, KeyError, ValueError) as error:
         raise StudyError(f"{path}: cannot read the test result ({error})") from None
+
+
+def _per_class(data: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Accuracy % per class name of both action protocols (absent from results written before it was kept)."""
+    found = {}
+    for protocol, key in (("recognition", "per_class"), ("anticipation", "anticipation_per_class")):
+        rows = (data.get(protocol) or {}).get("per_class")
+        if rows:
+            found[key] = {row["class_name"]: _percent(row["accuracy"]) for row in rows}
+    return found
 
 
 def _video_metrics(path: Path) -> dict[str, Any]:
@@ -754,8 +765,9 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     row["params_total"] = params[0]["total"] if params else None
     row["params_recurrent"] = params[0]["recurrent"] if params else None
     row["params_counted"] = params[0].get("counted", "stored") if params else None
-    for curve in ("curve", "psnr_per_step", "ssim_per_step"):
+    for curve in ("curve", "per_class", "anticipation_per_class", "psnr_per_step", "ssim_per_step"):
         series = [s[curve] for s in seeds if s.get(curve)]
+        row[f"{curve}_seeds"] = len(series)
         if series:
             if isinstance(series[0], dict):
                 keys = list(series[0])
@@ -1011,18 +1023,15 @@ def _settings_table(differing: dict[str, dict[str, list[Any]]]) -> list[str]:
 
 def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
     if grid.task == "action":
-        done = [r for r in rows if r.get("curve_mean")]
-        if not done:
-            return []
-        keys = list(done[0]["curve_mean"])
-        lines = ["", "## Accuracy (%) vs observed fraction of the test sequence (mean over seeds)", ""]
-        lines += [
-            "| cell | " + " | ".join(f"{float(k):.0%}" for k in keys) + " |",
-            "|" + "---|" * (len(keys) + 1),
-        ]
-        lines += [
-            f"| {r['label']} | " + " | ".join(f"{r['curve_mean'][k]:.1f}" for k in keys) + " |" for r in done
-        ]
+        lines = _keyed_table(
+            rows,
+            "curve",
+            "Accuracy (%) vs observed fraction of the test sequence",
+            lambda k: f"{float(k):.0%}",
+        )
+        # Which classes hold the accuracy down (a set's ceiling shows as classes every cell confuses).
+        lines += _keyed_table(rows, "per_class", "Recognition accuracy (%) per class", str)
+        lines += _keyed_table(rows, "anticipation_per_class", "Anticipation accuracy (%) per class", str)
         return lines
     if grid.task == "prediction":
         lines = []
@@ -1044,6 +1053,25 @@ def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
             ]
         return lines
     return []
+
+
+def _keyed_table(rows: list[dict[str, Any]], key: str, title: str, header: Any) -> list[str]:
+    """A Markdown table of one per-seed dict series' means (cells as rows, the dict's keys as columns)."""
+    done = [r for r in rows if r.get(f"{key}_mean")]
+    if not done:
+        return []
+    keys = list(done[0][f"{key}_mean"])
+    lines = ["", f"## {title} (mean over seeds)", ""]
+    lines += [
+        "| cell | seeds | " + " | ".join(header(k) for k in keys) + " |",
+        "|" + "---|" * (len(keys) + 2),
+    ]
+    for r in done:
+        values = [r[f"{key}_mean"].get(k) for k in keys]
+        lines.append(
+            f"| {r['label']} | {r[f'{key}_seeds']} | " + " | ".join(_fmt(v, 1) for v in values) + " |"
+        )
+    return lines
 
 
 # ------------------------------------------------------------------------------------- plots
