@@ -537,6 +537,20 @@ def test_a_missing_image_is_named_without_opencvs_own_warning(tmp_path, capfd):
     assert "imread_" not in capfd.readouterr().err  # OpenCV's "[ WARN ] ... findDecoder imread_(...)"
 
 
+def test_an_observation_as_long_as_the_test_videos_is_named(caplog):
+    from deep_rnn_tf.data.frames import ActionSplit
+    from deep_rnn_tf.data.frames.layouts import VideoItem
+    from deep_rnn_tf.tasks.action.task import _warn_of_whole_videos_observed
+
+    items = [VideoItem(f"v{n}", tuple(f"{i}.jpg" for i in range(n)), 0) for n in (4, 6, 9)]
+    test = ActionSplit(items, ["a"], "d/test_list.txt")
+    with caplog.at_level(logging.WARNING, logger="deep_rnn_tf"):
+        _warn_of_whole_videos_observed(test, 2)
+        assert not caplog.text  # the paper's 2 frames of longer videos: anticipation
+        _warn_of_whole_videos_observed(test, 6)
+    assert "observe 6: 2 of the 3 test videos (d/test_list.txt: 4-9 frames)" in caplog.text, caplog.text
+
+
 def _frame_folder(root, split, label, video, frames=3):
     from deep_rnn_tf.data.video_io import write_image
 

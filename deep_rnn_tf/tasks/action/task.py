@@ -374,6 +374,7 @@ class ActionTask(Task):
         self._warn_of_shared_videos(config, test)
         names = self.class_names(config)
         frames, clips, observe = config.test_frames, config.test_clips, config.observe
+        _warn_of_whole_videos_observed(test, observe)
         frame_logits, labels = _predict_frame_logits(model, test, test_sampler(config), config, "test")
         anticipation_checkpoint = _load_anticipation_checkpoint(config, model, run_dir)
         observed_logits, _ = _predict_frame_logits(
@@ -571,3 +572,16 @@ def _anticipation_curve(frame_logits: np.ndarray, labels: np.ndarray) -> dict[st
         seen = max(1, int(np.ceil(fraction * steps - 1e-9)))
         curve[f"{fraction:.1f}"] = top_k_accuracy(frame_logits[:, :seen].mean(axis=1), labels, 1)
     return curve
+
+
+def _warn_of_whole_videos_observed(test: ActionSplit, observe: int) -> None:
+    """Anticipation reads the first `observe` raw frames: on a video no longer than that it is recognition
+    (its last frame repeated), so a large --observe scores the whole of those videos; named."""
+    lengths = sorted(item.num_frames for item in test.items)
+    whole = sum(length <= observe for length in lengths)
+    if lengths and whole:
+        logger.warning(
+            "observe %d: %d of the %d test videos (%s: %d-%d frames) have no more frames than that; "
+            "anticipation sees them whole",
+            observe, whole, len(lengths), test.source, lengths[0], lengths[-1],
+        )  # fmt: skip
