@@ -767,8 +767,8 @@ def _aggregate(cell: StudyCell, seeds: list[dict[str, Any]], grid: StudyGrid) ->
     row["params_counted"] = params[0].get("counted", "stored") if params else None
     for curve in ("curve", "per_class", "anticipation_per_class", "psnr_per_step", "ssim_per_step"):
         series = [s[curve] for s in seeds if s.get(curve)]
-        row[f"{curve}_seeds"] = len(series)
         if series:
+            row[f"{curve}_seeds"] = len(series)
             if isinstance(series[0], dict):
                 keys = list(series[0])
                 stacked = np.array([[s[k] for k in keys] for s in series], dtype=float)
