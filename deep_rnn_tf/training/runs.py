@@ -547,8 +547,10 @@ def _check_selection_logs_exist(model: keras.Model, val_data: Any, monitored: li
     known = set(_validate(model, val_data.take(1) if hasattr(val_data, "take") else val_data))
     missing = [log for log in monitored if log not in known]
     if missing:
+        # monitored[0] is select_on; the others are a task's own selection logs (e.g. anticipation_select_on)
+        what = "select_on" if missing[0] == monitored[0] else "selection log"
         raise ValueError(
-            f"select_on {missing[0]!r}: not among this model's validation logs ({', '.join(sorted(known))}); "
+            f"{what} {missing[0]!r}: not among this model's validation logs ({', '.join(sorted(known))}); "
             "nothing was trained"
         )
 
