@@ -3,6 +3,7 @@ classification metrics. No model here (fast)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import cv2
@@ -82,6 +83,25 @@ def test_synthetic_set_refuses_a_rerun_with_other_settings_into_the_same_folder(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "set: made with other settings (size 16 -> 24); use another --out" in err[0], err
     assert F.load_split(out, "train").items[0].num_frames == 3
+    # A folder made before --hand-scale existed was made with its default: it resumes, another value refuses.
+    settings = tmp_path / "set" / "synth_actions.json"
+    settings.write_text(
+        json.dumps({k: v for k, v in json.loads(settings.read_text()).items() if k != "hand_scale"})
+    )
+    assert synth_actions_main(small) == 0
+    assert synth_actions_main([*small, "--hand-scale", "2"]) == 2
+    assert "(hand_scale 1.0 -> 2.0)" in capsys.readouterr().err
+
+
+def test_a_larger_hand_draws_more_hand_and_leaves_the_rest(tmp_path):
+    from deep_rnn_tf.data.synthetic.actions import render_video
+
+    default = render_video("rotate_clockwise", 4, 32, np.random.default_rng(3)).astype(int)
+    again = render_video("rotate_clockwise", 4, 32, np.random.default_rng(3), hand_scale=1.0).astype(int)
+    larger = render_video("rotate_clockwise", 4, 32, np.random.default_rng(3), hand_scale=2.0).astype(int)
+    assert np.array_equal(default, again)  # scale 1 is the set as before
+    changed = np.abs(larger - default).max(axis=-1) > 30
+    assert 0 < changed.mean() < 0.1, changed.mean()  # the hand grew; background and disc stayed
 
 
 def _first_frames(root: str, split: str = "train") -> dict[str, np.ndarray]:

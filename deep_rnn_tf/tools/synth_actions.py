@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="probability that a video shows its class's own background (default 0: only motion tells)",
     )
+    parser.add_argument(
+        "--hand-scale",
+        type=float,
+        default=1.0,
+        help="width of the hand and size of its tip relative to the default (default 1)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             max_frames=args.max_frames,
             seed=args.seed,
             scene_cue=args.scene_cue,
+            hand_scale=args.hand_scale,
         )
         summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
     except ValueError as error:  # a bad setting, or a folder made with other settings

@@ -36,7 +36,13 @@ from tqdm import tqdm
 
 from deep_rnn_tf.atomic_io import write_json_atomic, write_text_atomic
 from deep_rnn_tf.data.video_io import write_image
-from deep_rnn_tf.validation import check_choice, check_int_at_least, check_positive_int, check_probability
+from deep_rnn_tf.validation import (
+    check_choice,
+    check_int_at_least,
+    check_positive,
+    check_positive_int,
+    check_probability,
+)
 
 # name -> (kind, parameters). Speeds are in pixels per frame at a 32-pixel frame and scale with the size.
 MOTION_CLASSES: dict[str, dict[str, float | str]] = {
@@ -67,6 +73,9 @@ class SynthActionsConfig:
         seed: seed of every random choice (the same seed writes the same set).
         scene_cue: probability in [0, 1] that a video shows its class's own background (0: never, every
             background is random and only the motion tells the class).
+        hand_scale: width of the hand and size of its tip relative to the default (1: the set as before).
+            At 32x32 the hand is one pixel wide and no model of the `small` preset learns the three
+            classes that only its turning tells (docs/log/study.md, "Why recognition stops at 80 %").
 
     Example:
         >>> SynthActionsConfig(size=32, videos_per_class=4, scene_cue=0.5)
@@ -79,9 +88,11 @@ class SynthActionsConfig:
     max_frames: int = 40
     seed: int = 0
     scene_cue: float = 0.0
+    hand_scale: float = 1.0
 
     def __post_init__(self) -> None:
         check_probability("scene_cue", self.scene_cue)
+        check_positive("hand_scale", self.hand_scale)
         check_int_at_least("size", self.size, 16)
         check_positive_int("videos_per_class", self.videos_per_class)
         check_positive_int("test_videos_per_class", self.test_videos_per_class)
@@ -149,7 +160,12 @@ def _object_trajectory(
 
 
 def _draw_object(
-    canvas: np.ndarray, centre: np.ndarray, angle_deg: float, colour: np.ndarray, radius: int
+    canvas: np.ndarray,
+    centre: np.ndarray,
+    angle_deg: float,
+    colour: np.ndarray,
+    radius: int,
+    hand_scale: float = 1.0,
 ) -> None:
     """Draws the disc and its hand, wrapping around the borders (drawn at the 9 periodic copies)."""
     size = canvas.shape[0]
@@ -164,9 +180,10 @@ def _draw_object(
                 centre_px = (round(cx), round(cy))
                 cv2.circle(canvas, centre_px, radius, tuple(float(c) for c in colour), -1, cv2.LINE_AA)
                 tip_px = (round(cx + tip[0]), round(cy + tip[1]))
-                thickness = max(1, radius // 3)
+                thickness = max(1, round(radius // 3 * hand_scale))
                 cv2.line(canvas, centre_px, tip_px, hand_colour, thickness, cv2.LINE_AA)
-                cv2.circle(canvas, tip_px, max(1, radius // 2), hand_colour, -1, cv2.LINE_AA)
+                tip_radius = max(1, round(radius // 2 * hand_scale))
+                cv2.circle(canvas, tip_px, tip_radius, hand_colour, -1, cv2.LINE_AA)
 
 
 def render_video(
@@ -175,6 +192,7 @@ def render_video(
     size: int,
     rng: np.random.Generator,
     background: np.ndarray | None = None,
+    hand_scale: float = 1.0,
 ) -> np.ndarray:
     """Renders one video of a motion class.
 
@@ -184,6 +202,7 @@ def render_video(
         size: frame height and width.
         rng: numpy random generator (object, colours, start position, phase, noise).
         background: float32 (size, size, 3) scene to draw on; None draws a random one from `rng`.
+        hand_scale: the hand's width and tip size relative to the default (`SynthActionsConfig`).
 
     Returns:
         uint8 array (num_frames, size, size, 3), RGB.
@@ -200,7 +219,7 @@ def render_video(
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for index in range(num_frames):
         canvas = background.copy()
-        _draw_object(canvas, positions[index], angles[index], colour, radius)
+        _draw_object(canvas, positions[index], angles[index], colour, radius, hand_scale)
         canvas += rng.normal(0, 4, size=canvas.shape).astype(np.float32)  # sensor noise per frame
         frames[index] = np.clip(canvas, 0, 255).astype(np.uint8)
     return frames
@@ -222,6 +241,8 @@ def _write_lines(path: str, lines: list[str]) -> None:
 
 # The settings a folder was made with: a re-run skips finished videos, which is only right with the same ones.
 SETTINGS_FILE = "synth_actions.json"
+# Settings added after the settings file, with the value every folder made before them was written with.
+LATER_SETTINGS = {"hand_scale": 1.0}
 
 
 def _claim_folder(out_dir: str, config: SynthActionsConfig) -> None:
@@ -232,6 +253,7 @@ def _claim_folder(out_dir: str, config: SynthActionsConfig) -> None:
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
             made = json.load(handle)
+        made = {**LATER_SETTINGS, **made}  # a folder made before a setting existed was made with its default
         changed = {key: (made.get(key), value) for key, value in wanted.items() if made.get(key) != value}
         if changed:
             shown = ", ".join(f"{key} {was!r} -> {now!r}" for key, (was, now) in changed.items())
@@ -273,7 +295,7 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
         if scenes:  # its own stream: the videos of a set without the cue do not change
             cue_rng = np.random.default_rng([config.seed, job_index, 1])
             background = _scene_for_video(scenes[label], config.scene_cue, cue_rng)
-        frames = render_video(class_name, num_frames, config.size, rng, background)
+        frames = render_video(class_name, num_frames, config.size, rng, background, config.hand_scale)
         relative = os.path.join(split, class_name, video_name)
         _write_video_frames(os.path.join(out_dir, relative), frames)
         lists[split].append(f"{relative} {num_frames} {label}")
