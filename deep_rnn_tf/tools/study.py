@@ -1055,7 +1055,7 @@ def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
     return []
 
 
-def _keyed_table(rows: list[dict[str, Any]], key: str, title: str, header: Any) -> list[str]:
+def _keyed_table(rows: list[dict[str, Any]], key: str, title: str, header: Callable[[str], str]) -> list[str]:
     """A Markdown table of one per-seed dict series' means (cells as rows, the dict's keys as columns)."""
     done = [r for r in rows if r.get(f"{key}_mean")]
     if not done:
