@@ -415,13 +415,9 @@ def cmd_export(argv: list[str]) -> int:
 
 def _check_export_version_free(task: Any, args: argparse.Namespace) -> None:
     """`--version N` of an existing export (without --overwrite) is refused before anything runs."""
-    if args.version is None or args.overwrite:
-        return
-    path = Path(args.export_dir) / (args.name or task.name) / str(args.version)
-    if path.exists():
-        raise ValueError(
-            f"{path} exists; choose another --version or pass --overwrite (checked before training)"
-        )
+    from deep_rnn_tf.export.serving import check_version_free
+
+    check_version_free(Path(args.export_dir) / (args.name or task.name), args.version, args.overwrite)
 
 
 def _export(task: Any, config: dict[str, Any], model: Any, args: argparse.Namespace, is_chief: bool) -> None:

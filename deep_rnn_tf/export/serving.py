@@ -78,6 +78,14 @@ def versions(model_dir: str | os.PathLike) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+def check_version_free(model_dir: str | os.PathLike, version: int | None, overwrite: bool) -> None:
+    """ValueError when `version` is given, already exported under `model_dir` and `overwrite` is off; callers
+    that train before exporting check first, so that a whole training is not lost to it."""
+    path = Path(model_dir) / str(version)
+    if version is not None and not overwrite and path.exists():
+        raise ValueError(f"{path} exists; choose another --version or pass --overwrite")
+
+
 def next_version(model_dir: str | os.PathLike) -> int:
     """The next free integer version (1 for an empty or missing `model_dir`).
 
@@ -294,8 +302,7 @@ def export_for_serving(
     if version is not None:
         check_positive_int("version", version)
     model_dir = Path(base_dir) / name
-    if version is not None and (model_dir / str(version)).exists() and not overwrite:
-        raise ValueError(f"{model_dir / str(version)} exists; choose another --version or pass --overwrite")
+    check_version_free(model_dir, version, overwrite)
     model_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(model_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=model_dir))
