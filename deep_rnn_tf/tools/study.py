@@ -1036,41 +1036,34 @@ def _curve_tables(grid: StudyGrid, rows: list[dict[str, Any]]) -> list[str]:
     if grid.task == "prediction":
         lines = []
         for metric, digits in (("psnr", 2), ("ssim", 3)):
-            done = [r for r in rows if r.get(f"{metric}_per_step_mean")]
-            if not done:
-                continue
-            steps = len(done[0][f"{metric}_per_step_mean"])
-            lines += ["", f"## Per-step {metric.upper()} (mean over seeds)", ""]
-            lines += [
-                "| cell | " + " | ".join(f"T{i + 1}" for i in range(steps)) + " |",
-                "|" + "---|" * (steps + 1),
-            ]
-            lines += [
-                f"| {r['label']} | "
-                + " | ".join(f"{v:.{digits}f}" for v in r[f"{metric}_per_step_mean"])
-                + " |"
-                for r in done
-            ]
+            title = f"Per-step {metric.upper()}"
+            lines += _keyed_table(rows, f"{metric}_per_step", title, lambda i: f"T{i + 1}", digits)
         return lines
     return []
 
 
-def _keyed_table(rows: list[dict[str, Any]], key: str, title: str, header: Callable[[str], str]) -> list[str]:
-    """A Markdown table of one per-seed dict series' means (cells as rows, the dict's keys as columns)."""
+def _keyed_table(
+    rows: list[dict[str, Any]], key: str, title: str, header: Callable[[Any], str], digits: int = 1
+) -> list[str]:
+    """A Markdown table of one per-seed series' means (cells as rows): a dict's keys as columns, or a list's
+    positions (`header` gets the index)."""
+
+    def means(row: dict[str, Any]) -> dict[Any, Any]:
+        mean = row[f"{key}_mean"]
+        return mean if isinstance(mean, dict) else dict(enumerate(mean))
+
     done = [r for r in rows if r.get(f"{key}_mean")]
     if not done:
         return []
-    keys = list(done[0][f"{key}_mean"])
+    keys = list(means(done[0]))
     lines = ["", f"## {title} (mean over seeds)", ""]
     lines += [
         "| cell | seeds | " + " | ".join(header(k) for k in keys) + " |",
         "|" + "---|" * (len(keys) + 2),
     ]
     for r in done:
-        values = [r[f"{key}_mean"].get(k) for k in keys]
-        lines.append(
-            f"| {r['label']} | {r[f'{key}_seeds']} | " + " | ".join(_fmt(v, 1) for v in values) + " |"
-        )
+        values = " | ".join(_fmt(means(r).get(k), digits) for k in keys)
+        lines.append(f"| {r['label']} | {r[f'{key}_seeds']} | {values} |")
     return lines
 
 
