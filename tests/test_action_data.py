@@ -91,6 +91,12 @@ def test_synthetic_set_refuses_a_rerun_with_other_settings_into_the_same_folder(
     assert synth_actions_main(small) == 0
     assert synth_actions_main([*small, "--hand-scale", "2"]) == 2
     assert "(hand_scale 1.0 -> 2.0)" in capsys.readouterr().err
+    settings.write_text(  # and before --turn-speed
+        json.dumps({k: v for k, v in json.loads(settings.read_text()).items() if k != "turn_speed"})
+    )
+    assert synth_actions_main(small) == 0
+    assert synth_actions_main([*small, "--turn-speed", "0.5"]) == 2
+    assert "(turn_speed 1.0 -> 0.5)" in capsys.readouterr().err
 
 
 def test_a_larger_hand_draws_more_hand_and_leaves_the_rest(tmp_path):
@@ -102,6 +108,25 @@ def test_a_larger_hand_draws_more_hand_and_leaves_the_rest(tmp_path):
     assert np.array_equal(default, again)  # scale 1 is the set as before
     changed = np.abs(larger - default).max(axis=-1) > 30
     assert 0 < changed.mean() < 0.1, changed.mean()  # the hand grew; background and disc stayed
+
+
+def test_turn_speed_scales_only_the_hands_turning():
+    trajectory = actions._object_trajectory
+    spec = actions.MOTION_CLASSES
+    render = actions.render_video
+    assert np.array_equal(render("pendulum", 4, 32, np.random.default_rng(3)),
+                          render("pendulum", 4, 32, np.random.default_rng(3), turn_speed=1.0))  # fmt: skip
+    for name in ("rotate_clockwise", "rotate_counterclockwise"):
+        _, full = trajectory(spec[name], 6, 32, np.random.default_rng(1))
+        _, half = trajectory(spec[name], 6, 32, np.random.default_rng(1), turn_speed=0.5)
+        assert np.allclose(np.diff(half), np.diff(full) / 2) and abs(np.diff(full)[0]) >= 24  # 30 x jitter
+    # The pendulum keeps its amplitude and swings half as often: its angle at frame 2t is the full one at t.
+    _, full = trajectory(spec["pendulum"], 10, 32, np.random.default_rng(2))
+    _, half = trajectory(spec["pendulum"], 20, 32, np.random.default_rng(2), turn_speed=0.5)
+    assert np.allclose(half[::2], full)
+    for name in ("move_right", "swing_vertical"):  # the disc's own motion is not the hand's
+        moved = [trajectory(spec[name], 6, 32, np.random.default_rng(4), turn_speed=s) for s in (1.0, 0.5)]
+        assert all(np.array_equal(a, b) for a, b in zip(*moved, strict=True))
 
 
 def _first_frames(root: str, split: str = "train") -> dict[str, np.ndarray]:

@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="width of the hand and size of its tip relative to the default (default 1)",
     )
+    parser.add_argument(
+        "--turn-speed",
+        type=float,
+        default=1.0,
+        help="angular speed of the hand (rotations, pendulum) relative to the default (default 1)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -50,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             scene_cue=args.scene_cue,
             hand_scale=args.hand_scale,
+            turn_speed=args.turn_speed,
         )
         summary = write_synthetic_actions(args.out, config, show_progress=not args.quiet)
     except ValueError as error:  # a bad setting, or a folder made with other settings

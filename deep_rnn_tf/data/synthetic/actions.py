@@ -76,6 +76,10 @@ class SynthActionsConfig:
         hand_scale: width of the hand and size of its tip relative to the default (1: the set as before).
             At 32x32 the hand is one pixel wide and no model of the `small` preset learns the three
             classes that only its turning tells (docs/log/study.md, "Why recognition stops at 80 %").
+        turn_speed: the hand's angular speed relative to the default (1: the set as before): the rotations
+            turn `turn_speed` x 30 degrees per frame and the pendulum swings with period 10 / `turn_speed`
+            frames. At 1 a test sequence sampled every second frame turns ~60 degrees (up to ~130 for the
+            pendulum) between the frames a model sees, so which way it turns is barely visible.
 
     Example:
         >>> SynthActionsConfig(size=32, videos_per_class=4, scene_cue=0.5)
@@ -89,10 +93,12 @@ class SynthActionsConfig:
     seed: int = 0
     scene_cue: float = 0.0
     hand_scale: float = 1.0
+    turn_speed: float = 1.0
 
     def __post_init__(self) -> None:
         check_probability("scene_cue", self.scene_cue)
         check_positive("hand_scale", self.hand_scale)
+        check_positive("turn_speed", self.turn_speed)
         check_int_at_least("size", self.size, 16)
         check_positive_int("videos_per_class", self.videos_per_class)
         check_positive_int("test_videos_per_class", self.test_videos_per_class)
@@ -131,9 +137,14 @@ def _scene_for_video(scene: np.ndarray, scene_cue: float, rng: np.random.Generat
 
 
 def _object_trajectory(
-    spec: dict[str, float | str], num_frames: int, size: int, rng: np.random.Generator
+    spec: dict[str, float | str],
+    num_frames: int,
+    size: int,
+    rng: np.random.Generator,
+    turn_speed: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame (x, y) centre offsets in pixels and hand angles in degrees for one video of a class."""
+    """Per-frame (x, y) centre offsets in pixels and hand angles in degrees for one video of a class
+    (`turn_speed` scales the hand's angular speed: `SynthActionsConfig`)."""
     t = np.arange(num_frames, dtype=np.float64)
     scale = size / 32.0
     start = rng.uniform(0, size, size=2)
@@ -151,11 +162,12 @@ def _object_trajectory(
         offset = amplitude * np.sin(2 * math.pi * t / float(spec["period"]) + phase)
         positions = start + np.outer(offset, [spec["dx"], spec["dy"]])
     elif kind == "rotate":
-        angles = angle0 + t * float(spec["omega"]) * jitter
+        angles = angle0 + t * float(spec["omega"]) * turn_speed * jitter
     elif kind == "pendulum":
         phase = rng.uniform(0, 2 * math.pi)
         amplitude = float(spec["amplitude"]) * jitter
-        angles = angle0 + amplitude * np.sin(2 * math.pi * t / float(spec["period"]) + phase)
+        period = float(spec["period"]) / turn_speed
+        angles = angle0 + amplitude * np.sin(2 * math.pi * t / period + phase)
     return np.mod(positions, size), angles
 
 
@@ -193,6 +205,7 @@ def render_video(
     rng: np.random.Generator,
     background: np.ndarray | None = None,
     hand_scale: float = 1.0,
+    turn_speed: float = 1.0,
 ) -> np.ndarray:
     """Renders one video of a motion class.
 
@@ -203,6 +216,7 @@ def render_video(
         rng: numpy random generator (object, colours, start position, phase, noise).
         background: float32 (size, size, 3) scene to draw on; None draws a random one from `rng`.
         hand_scale: the hand's width and tip size relative to the default (`SynthActionsConfig`).
+        turn_speed: the hand's angular speed relative to the default (`SynthActionsConfig`).
 
     Returns:
         uint8 array (num_frames, size, size, 3), RGB.
@@ -215,7 +229,7 @@ def render_video(
     background = random_background if background is None else background
     colour = rng.uniform(170, 255, size=3)  # bright, with a dark hand (255 - colour)
     radius = max(2, round(size * rng.uniform(0.13, 0.17)))
-    positions, angles = _object_trajectory(MOTION_CLASSES[class_name], num_frames, size, rng)
+    positions, angles = _object_trajectory(MOTION_CLASSES[class_name], num_frames, size, rng, turn_speed)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for index in range(num_frames):
         canvas = background.copy()
@@ -242,7 +256,7 @@ def _write_lines(path: str, lines: list[str]) -> None:
 # The settings a folder was made with: a re-run skips finished videos, which is only right with the same ones.
 SETTINGS_FILE = "synth_actions.json"
 # Settings added after the settings file, with the value every folder made before them was written with.
-LATER_SETTINGS = {"hand_scale": 1.0}
+LATER_SETTINGS = {"hand_scale": 1.0, "turn_speed": 1.0}
 
 
 def _claim_folder(out_dir: str, config: SynthActionsConfig) -> None:
@@ -295,7 +309,9 @@ def write_synthetic_actions(out_dir: str, config: SynthActionsConfig, show_progr
         if scenes:  # its own stream: the videos of a set without the cue do not change
             cue_rng = np.random.default_rng([config.seed, job_index, 1])
             background = _scene_for_video(scenes[label], config.scene_cue, cue_rng)
-        frames = render_video(class_name, num_frames, config.size, rng, background, config.hand_scale)
+        frames = render_video(
+            class_name, num_frames, config.size, rng, background, config.hand_scale, config.turn_speed
+        )
         relative = os.path.join(split, class_name, video_name)
         _write_video_frames(os.path.join(out_dir, relative), frames)
         lists[split].append(f"{relative} {num_frames} {label}")
