@@ -379,3 +379,38 @@ def test_observed_prefix_scores_the_first_frames_alone_and_leaves_the_sequence_a
     assert selection_mode("val_anticipation_accuracy") == "max"
     with pytest.raises(ValueError, match="observed_prefix"):
         M.ActionOCTSModel(clip_model, overlap=1, observed_prefix=-1)
+
+
+def test_frame_difference_puts_each_frame_beside_its_change(tmp_path):
+    from deep_rnn_tf.layers import FrameDifference
+
+    clip = np.random.default_rng(0).uniform(size=(2, 4, 3, 3, 3)).astype("float32")
+    out = np.asarray(FrameDifference()(clip))
+    assert out.shape == (2, 4, 3, 3, 6)
+    np.testing.assert_array_equal(out[..., :3], clip)
+    np.testing.assert_array_equal(out[:, 0, ..., 3:], 0)  # nothing before the first frame
+    np.testing.assert_allclose(out[:, 1:, ..., 3:], clip[:, 1:] - clip[:, :-1])
+    # In the clip model: the tiny CNN takes the 6 channels, and the model saves and reloads with it.
+    model = M.build_clip_model({**TINY, "image_size": [32, 32], "frame_difference": True}, 3)
+    assert model.get_layer("backbone").layer.input_shape == (None, 32, 32, 6)
+    frames = np.random.default_rng(1).integers(0, 256, (1, 3, 32, 32, 3)).astype("uint8")
+    model.save(tmp_path / "model.keras")
+    again = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(again.predict(frames, verbose=0), model.predict(frames, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"backbone": "vgg19"}, "only the 'tiny' and 'none' backbones .* received backbone='vgg19'"),
+        (
+            {"model": "standalone", "backbone": "none"},
+            "only the backbone model .* received model='standalone'",
+        ),
+    ],
+)
+def test_frame_difference_is_refused_where_it_cannot_go(settings, message):
+    with pytest.raises(ValueError, match=f"frame_difference: {message}"):
+        ActionConfig(frame_difference=True, **settings).check()
+    with pytest.raises(ValueError, match="backbone 'vgg19' takes 3 channels; received channels=6"):
+        M.build_backbone("vgg19", "none", (32, 32), 8, channels=6)

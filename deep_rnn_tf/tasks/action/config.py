@@ -45,6 +45,10 @@ class ActionConfig(TaskConfig):
         model: "backbone" (CNN + recurrent stack) or "standalone" (17-cell RBM).
         backbone, backbone_weights, freeze_backbone: per-frame CNN, its weights, frozen or fine-tuned.
         backbone_stride: output stride of the "tiny" CNN, 8 or 4 (the others have their own, 32).
+        frame_difference: the backbone also sees each frame minus the frame before it (6 channels; TSN's
+            RGB difference, `deep_rnn_tf.layers.FrameDifference`): the motion at full resolution, before the
+            CNN's strides. The "tiny" and "none" backbones only (the ImageNet CNNs take 3 channels); not the
+            standalone model, whose first cell is recurrent already.
         rnn: recurrent stack ("rbm15", "rbm1", "convlstm15", "lstm1"); depth: override of its 15 layers.
         jump: residual jump; jump_projection: its shortcut, "always" (1x1 conv) or "conv_bn_relu" (1x1
             conv + BN + ReLU, the original's ShortCut).
@@ -105,6 +109,7 @@ class ActionConfig(TaskConfig):
     backbone_weights: str | None = "imagenet"
     freeze_backbone: bool = False
     backbone_stride: int = 8
+    frame_difference: bool = False
     rnn: Literal["rbm15", "rbm1", "convlstm15", "lstm1"] = "rbm15"
     depth: int | None = None
     jump: int | None = 5
@@ -159,6 +164,7 @@ class ActionConfig(TaskConfig):
             raise ValueError(
                 f"backbone_stride: must be one of {TINY_STRIDES}; received {self.backbone_stride!r}"
             )
+        self._check_frame_difference()
         check_in_range("gate_bias", self.gate_bias, -10.0, 10.0)
         check_in_range("rbm_memory_gain", self.rbm_memory_gain, 0.0, 20.0)
         check_memory_gate(self.gate_bias, self.rbm_memory_gain)
@@ -179,6 +185,20 @@ class ActionConfig(TaskConfig):
             raise ValueError(
                 "anticipation_select_on: must name a validation log such as val_anticipation_loss; "
                 f"received {log!r}"
+            )
+
+    def _check_frame_difference(self) -> None:
+        if not self.frame_difference:
+            return
+        if self.model != "backbone":
+            raise ValueError(
+                "frame_difference: only the backbone model takes it (the standalone model's first cell is "
+                f"recurrent already); received model={self.model!r}"
+            )
+        if self.backbone not in ("tiny", "none"):
+            raise ValueError(
+                "frame_difference: only the 'tiny' and 'none' backbones take 6 channels (the ImageNet CNNs "
+                f"take 3); received backbone={self.backbone!r}"
             )
 
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from deep_rnn_tf import ConvRNN, DeepCell, DeepRNN, RBMCell
 from deep_rnn_tf.cells.initializers import memory_gate_kwargs, xavier_normal
+from deep_rnn_tf.layers.frame_difference import FrameDifference
 from deep_rnn_tf.layers.preprocessing import Preprocessing
 from deep_rnn_tf.tasks.action.config import (
     BACKBONE_PREPROCESSING,
@@ -114,7 +115,12 @@ def _sequence_dropout(rate: float, name: str, mask: str = "frame") -> keras.laye
 
 
 def build_backbone(
-    name: str, weights: str | None, image_size: tuple[int, int], width: int, stride: int = 8
+    name: str,
+    weights: str | None,
+    image_size: tuple[int, int],
+    width: int,
+    stride: int = 8,
+    channels: int = 3,
 ) -> keras.Model | None:
     """The per-frame CNN.
 
@@ -126,6 +132,7 @@ def build_backbone(
         width: channels of the tiny CNN.
         stride: output stride of the tiny CNN, 8 (three stride-2 convs) or 4 (the last conv at stride 1:
             a finer map, on which a motion of a few pixels moves features by more than a fraction of a cell).
+        channels: input channels (6 with `FrameDifference` in front: the tiny CNN only).
 
     Example:
         >>> build_backbone("vgg19", None, (224, 224), 512).output_shape
@@ -134,7 +141,9 @@ def build_backbone(
     if name not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}; received backbone={name!r}")
     weights = None if weights in (None, "none", "") else weights
-    shape = (*image_size, 3)
+    shape = (*image_size, channels)
+    if channels != 3 and name != "tiny":
+        raise ValueError(f"backbone {name!r} takes 3 channels; received channels={channels!r}")
     if name == "none":
         return None
     if name == "tiny":
@@ -240,12 +249,15 @@ def build_backbone_clip_model(config: ActionConfig, num_classes: int) -> keras.M
     frames = keras.Input((None, *image_size, 3), name="frames")
     backbone_name = config.get("backbone", "vgg19")
     x = Preprocessing(BACKBONE_PREPROCESSING[backbone_name], name="preprocess")(frames)
+    if config.frame_difference:
+        x = FrameDifference(name="frame_difference")(x)
     backbone = build_backbone(
         backbone_name,
         config.get("backbone_weights"),
         image_size,
         int(config["width"]),
         stride=int(config.get("backbone_stride", 8)),
+        channels=6 if config.frame_difference else 3,
     )
     if backbone is not None:
         backbone.trainable = not config.get("freeze_backbone", False)

@@ -115,6 +115,12 @@ class ActionTask(Task):
             choices=TINY_STRIDES,
             help="output stride of the tiny CNN (8: three stride-2 convs; 4: a finer feature map)",
         )
+        add(
+            "--frame-difference",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="the backbone also sees each frame minus the one before (TSN's RGB difference; tiny/none)",
+        )
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
         add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
         add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
