@@ -414,3 +414,23 @@ def test_frame_difference_is_refused_where_it_cannot_go(settings, message):
         ActionConfig(frame_difference=True, **settings).check()
     with pytest.raises(ValueError, match="backbone 'vgg19' takes 3 channels; received channels=6"):
         M.build_backbone("vgg19", "none", (32, 32), 8, channels=6)
+
+
+def test_the_lstm_reads_the_pooled_map_or_all_of_it():
+    # Pooled (the default): the spatial mean of the 4x4 map, where things are is lost; flatten keeps it.
+    pooled = M.build_clip_model({**TINY, "image_size": [32, 32], "rnn": "lstm1"}, 3)
+    whole = M.build_clip_model({**TINY, "image_size": [32, 32], "rnn": "lstm1", "lstm_input": "flatten"}, 3)
+    assert pooled.get_layer("spatial_pool").output.shape[-1] == TINY["width"]
+    assert whole.get_layer("spatial_pool").output.shape[-1] == 4 * 4 * TINY["width"]
+    # A frame and its copy with the left and right halves swapped: the same content elsewhere. The pooled
+    # LSTM reads (nearly) the same per-frame features, the flattened one sees them move.
+    frame = np.random.default_rng(0).integers(0, 256, (1, 1, 32, 32, 3)).astype("uint8")
+    swapped = np.concatenate([frame[..., 16:, :], frame[..., :16, :]], axis=3)
+    gaps = []
+    for model in (pooled, whole):
+        features = keras.Model(model.inputs, model.get_layer("spatial_pool").output)
+        a, b = (features.predict(x, verbose=0) for x in (frame, swapped))
+        gaps.append(np.abs(a - b).mean() / np.abs(a).mean())
+    assert gaps[0] < 0.2 < gaps[1], gaps
+    with pytest.raises(ValueError, match="lstm_input: expected one of 'pooled', 'flatten', received 'mean'"):
+        ActionConfig.from_dict({"lstm_input": "mean"})

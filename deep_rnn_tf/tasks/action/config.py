@@ -28,6 +28,7 @@ RNNS = ("rbm15", "rbm1", "convlstm15", "lstm1")
 MODELS = ("backbone", "standalone")
 JUMP_PROJECTIONS = ("always", "conv_bn_relu")
 DROPOUT_MASKS = ("frame", "sequence")
+LSTM_INPUTS = ("pooled", "flatten")
 TINY_STRIDES = (4, 8)  # output strides of the tiny CPU stem
 # Pixel preprocessing each backbone was trained with (`deep_rnn_tf.layers.preprocessing` modes): keras'
 # VGG19/ResNet50 expect caffe; the from-scratch stems use the original's torch normalisation.
@@ -50,6 +51,9 @@ class ActionConfig(TaskConfig):
             CNN's strides. The "tiny" and "none" backbones only (the ImageNet CNNs take 3 channels); not the
             standalone model, whose first cell is recurrent already.
         rnn: recurrent stack ("rbm15", "rbm1", "convlstm15", "lstm1"); depth: override of its 15 layers.
+        lstm_input: what the 1-layer LSTM reads of each frame's feature map: "pooled" (its spatial mean: where
+            things are is lost) or "flatten" (the whole map, as an LSTM on a CNN's fc features sees
+            positions); the other stacks are convolutional and read the map itself.
         jump: residual jump; jump_projection: its shortcut, "always" (1x1 conv) or "conv_bn_relu" (1x1
             conv + BN + ReLU, the original's ShortCut).
         width: channels of the stack (standalone: base width); hidden: head units.
@@ -112,6 +116,7 @@ class ActionConfig(TaskConfig):
     frame_difference: bool = False
     rnn: Literal["rbm15", "rbm1", "convlstm15", "lstm1"] = "rbm15"
     depth: int | None = None
+    lstm_input: Literal["pooled", "flatten"] = "pooled"
     jump: int | None = 5
     # The shortcut at every jump of the 15-layer stacks: a 1x1 conv ("always"), or 1x1 conv + BN + ReLU
     # ("conv_bn_relu", the original's SNN.ShortCut, original.md §1.1).

@@ -189,8 +189,16 @@ def _recurrent_stack(config: ActionConfig, features: keras.KerasTensor) -> keras
     rnn = config.get("rnn", "rbm15")
     width = int(config["width"])
     if rnn == "lstm1":
-        pooled = FrameWise(keras.layers.GlobalAveragePooling2D(), name="spatial_pool")(features)
-        return DeepRNN("lstm", depth=1, filters=width, jump=None, return_sequences=True, name="lstm1")(pooled)
+        # The spatial mean keeps what is in a frame, not where: a motion that only moves something is lost.
+        summary = (
+            keras.layers.Flatten(name="flatten")
+            if config.lstm_input == "flatten"
+            else keras.layers.GlobalAveragePooling2D()
+        )
+        per_frame = FrameWise(summary, name="spatial_pool")(features)
+        return DeepRNN("lstm", depth=1, filters=width, jump=None, return_sequences=True, name="lstm1")(
+            per_frame
+        )
     deep = int(config.get("depth") or 15)  # depth of the "15-layer" stacks (smaller in quick tests)
     jump = int(config.get("jump") or 5)
     if rnn in ("rbm15", "rbm1"):

@@ -58,6 +58,7 @@ from deep_rnn_tf.evaluation.results import ResultsWriter
 from deep_rnn_tf.tasks.action.config import (
     DROPOUT_MASKS,
     JUMP_PROJECTIONS,
+    LSTM_INPUTS,
     MODELS,
     RNNS,
     TINY_STRIDES,
@@ -124,6 +125,11 @@ class ActionTask(Task):
         add("--freeze-backbone", action="store_true", default=None, help="do not fine-tune the backbone")
         add("--rnn", choices=RNNS, help="recurrent stack (the paper's comparison table)")
         add("--depth", type=int, help="override the stack depth (15 for rbm15/convlstm15)")
+        add(
+            "--lstm-input",
+            choices=LSTM_INPUTS,
+            help="what the 1-layer LSTM reads of each frame's map: its spatial mean (pooled) or all of it",
+        )
         add(
             "--jump-projection",
             choices=JUMP_PROJECTIONS,
