@@ -4,7 +4,9 @@ A per-frame CNN in front of a recurrent stack sees one frame at a time, so every
 its strides before the first recurrent layer can compare two frames. At 32x32 the tiny stem's three
 stride-2 convolutions lose which way a one-pixel hand turns (docs/log/study.md, "The turn between the
 frames a model sees"); given the difference of consecutive frames beside each frame, the stem sees the
-motion at full resolution (an early fusion of time, as TSN's RGB-difference stream).
+motion at full resolution (an early fusion of time, as TSN's RGB-difference stream). Measured there, it
+lets a model without recurrence learn the hand's turning, and does not stop the action task's recurrent
+stacks from memorising the training videos instead.
 """
 
 from __future__ import annotations
