@@ -396,6 +396,9 @@ def test_frame_difference_puts_each_frame_beside_its_change(tmp_path):
     frames = np.random.default_rng(1).integers(0, 256, (1, 3, 32, 32, 3)).astype("uint8")
     model.save(tmp_path / "model.keras")
     again = keras.saving.load_model(tmp_path / "model.keras")
+    # Without a CNN the stack reads the 6 channels itself (the config allows "none" as well as "tiny").
+    bare = {**TINY, "backbone": "none", "rnn": "rbm1", "frame_difference": True}
+    assert M.build_clip_model(bare, 3).get_layer("rbm1").input.shape[-1] == 6
     np.testing.assert_allclose(again.predict(frames, verbose=0), model.predict(frames, verbose=0), atol=1e-5)
 
 

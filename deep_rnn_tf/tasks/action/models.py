@@ -132,7 +132,7 @@ def build_backbone(
         width: channels of the tiny CNN.
         stride: output stride of the tiny CNN, 8 (three stride-2 convs) or 4 (the last conv at stride 1:
             a finer map, on which a motion of a few pixels moves features by more than a fraction of a cell).
-        channels: input channels (6 with `FrameDifference` in front: the tiny CNN only).
+        channels: input channels (6 with `FrameDifference` in front: the tiny CNN, or no CNN, only).
 
     Example:
         >>> build_backbone("vgg19", None, (224, 224), 512).output_shape
@@ -142,10 +142,10 @@ def build_backbone(
         raise ValueError(f"backbone must be one of {BACKBONES}; received backbone={name!r}")
     weights = None if weights in (None, "none", "") else weights
     shape = (*image_size, channels)
-    if channels != 3 and name != "tiny":
-        raise ValueError(f"backbone {name!r} takes 3 channels; received channels={channels!r}")
     if name == "none":
         return None
+    if channels != 3 and name != "tiny":  # the ImageNet CNNs' first convolutions take RGB
+        raise ValueError(f"backbone {name!r} takes 3 channels; received channels={channels!r}")
     if name == "tiny":
         if weights is not None and weights != "imagenet":
             raise ValueError("backbone 'tiny' has no pretrained weights; use backbone_weights='none'")
